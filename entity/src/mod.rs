@@ -1,0 +1,1 @@
+//! Placeholder until `make entities` generates this crate.

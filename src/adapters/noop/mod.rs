@@ -1,0 +1,67 @@
+//! The data plane of a tenant without a database: every repository accessor returns
+//! [`StoreError::NoDatabase`]. Owns no state and touches nothing.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::error::{StoreError, StoreResult};
+use crate::registry::AdapterConnection;
+use crate::repository::{
+    ConsentRepository, EmailTokenRepository, IdentityRepository, MfaRepository, RbacRepository,
+    SessionRepository, TokenRepository, UserRepository,
+};
+
+/// A connection for a tenant with no data plane.
+#[derive(Debug, Clone)]
+pub struct NoopConnection {
+    tenant: String,
+}
+
+impl NoopConnection {
+    /// The no-op data plane of `tenant` (a slug, used in the errors).
+    pub fn new(tenant: impl Into<String>) -> Self {
+        NoopConnection { tenant: tenant.into() }
+    }
+
+    fn no_db(&self) -> StoreError {
+        StoreError::NoDatabase { tenant: self.tenant.clone() }
+    }
+}
+
+#[async_trait]
+impl AdapterConnection for NoopConnection {
+    fn name(&self) -> &str {
+        "noop"
+    }
+    async fn ping(&self) -> StoreResult<()> {
+        Ok(())
+    }
+    async fn close(&self) -> StoreResult<()> {
+        Ok(())
+    }
+    fn users(&self) -> StoreResult<Arc<dyn UserRepository>> {
+        Err(self.no_db())
+    }
+    fn identities(&self) -> StoreResult<Arc<dyn IdentityRepository>> {
+        Err(self.no_db())
+    }
+    fn tokens(&self) -> StoreResult<Arc<dyn TokenRepository>> {
+        Err(self.no_db())
+    }
+    fn mfa(&self) -> StoreResult<Arc<dyn MfaRepository>> {
+        Err(self.no_db())
+    }
+    fn consents(&self) -> StoreResult<Arc<dyn ConsentRepository>> {
+        Err(self.no_db())
+    }
+    fn rbac(&self) -> StoreResult<Arc<dyn RbacRepository>> {
+        Err(self.no_db())
+    }
+    fn sessions(&self) -> StoreResult<Arc<dyn SessionRepository>> {
+        Err(self.no_db())
+    }
+    fn email_tokens(&self) -> StoreResult<Arc<dyn EmailTokenRepository>> {
+        Err(self.no_db())
+    }
+}

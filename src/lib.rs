@@ -1,0 +1,28 @@
+//! hellojohn-store: the data-access layer of HelloJohn, a multi-tenant OAuth2/OpenID
+//! Connect identity provider.
+//!
+//! - [`model`] and [`repository`]: the domain types and one trait per aggregate.
+//! - [`mode`]: the four operational modes and their capabilities.
+//! - [`registry`]: database adapters by driver name.
+//! - [`adapters`]: the backends (SQL through SeaORM, file-system control plane, no-op).
+//! - [`error`]: the one public error type, [`StoreError`].
+//!
+//! See `ARCHITECTURE.md` for the map.
+
+#![warn(missing_docs)]
+
+pub mod adapters;
+#[cfg(feature = "cli")]
+pub mod cli;
+#[cfg(feature = "conformance")]
+pub mod conformance;
+pub mod error;
+pub mod mode;
+pub mod model;
+pub mod password;
+pub mod registry;
+pub mod repository;
+
+pub use error::{StoreError, StoreResult};
+pub use mode::{Capabilities, DbConfig, ModeConfig, OperationalMode, detect_mode};
+pub use registry::{Adapter, AdapterConnection, ConnectConfig, Registry};

@@ -1,0 +1,290 @@
+//! The four operational modes, the configuration they are detected from, and what each mode
+//! can do. Pure functions: nothing here opens a file or a connection.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::error::StoreError;
+
+/// How the store is deployed: which of FS, global DB and tenant DB are present.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OperationalMode {
+    /// Control plane in YAML files only; no data plane unless a tenant names its own database.
+    FsOnly,
+    /// YAML files plus a global database shared by replicas for the control plane.
+    FsGlobalDb,
+    /// YAML control plane plus a default database (template) for every tenant's data plane.
+    FsTenantDb,
+    /// Global database and tenant databases.
+    FullDb,
+}
+
+impl OperationalMode {
+    /// All four modes, in order.
+    pub const ALL: [OperationalMode; 4] = [
+        OperationalMode::FsOnly,
+        OperationalMode::FsGlobalDb,
+        OperationalMode::FsTenantDb,
+        OperationalMode::FullDb,
+    ];
+
+    /// The canonical name (`fs_only`, `fs_global_db`, `fs_tenant_db`, `full_db`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OperationalMode::FsOnly => "fs_only",
+            OperationalMode::FsGlobalDb => "fs_global_db",
+            OperationalMode::FsTenantDb => "fs_tenant_db",
+            OperationalMode::FullDb => "full_db",
+        }
+    }
+}
+
+impl fmt::Display for OperationalMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for OperationalMode {
+    type Err = StoreError;
+
+    /// Accepts the canonical names and their `-` spellings (`fs-only`), case-insensitively.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let norm = s.trim().to_ascii_lowercase().replace('-', "_");
+        OperationalMode::ALL.into_iter().find(|m| m.as_str() == norm).ok_or_else(|| {
+            StoreError::invalid(
+                "mode",
+                format!("unknown mode {s:?}; expected one of fs_only, fs_global_db, fs_tenant_db, full_db"),
+            )
+        })
+    }
+}
+
+/// Where a database is and how to reach it.
+///
+/// `Debug` never prints the password of the DSN.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct DbConfig {
+    /// Driver name as known by the [`Registry`](crate::registry::Registry): `postgres`,
+    /// `mysql`, `sqlite`, `mongo`, …
+    pub driver: String,
+    /// Connection string. For the default tenant DB it is a template containing `{tenant}`
+    /// (in the DSN or in `schema`).
+    pub dsn: String,
+    /// PostgreSQL schema (may contain `{tenant}`).
+    pub schema: Option<String>,
+}
+
+impl DbConfig {
+    /// A config with a driver and a DSN, no schema.
+    pub fn new(driver: impl Into<String>, dsn: impl Into<String>) -> Self {
+        DbConfig { driver: driver.into(), dsn: dsn.into(), schema: None }
+    }
+
+    /// Sets the PostgreSQL schema.
+    pub fn with_schema(mut self, schema: impl Into<String>) -> Self {
+        self.schema = Some(schema.into());
+        self
+    }
+
+    /// A config counts only when both driver and DSN are non-blank.
+    pub fn is_valid(&self) -> bool {
+        !self.driver.trim().is_empty() && !self.dsn.trim().is_empty()
+    }
+
+    /// The DSN with its password replaced by `***`, safe to log.
+    pub fn redacted_dsn(&self) -> String {
+        redact_dsn(&self.dsn)
+    }
+}
+
+impl fmt::Debug for DbConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DbConfig")
+            .field("driver", &self.driver)
+            .field("dsn", &self.redacted_dsn())
+            .field("schema", &self.schema)
+            .finish()
+    }
+}
+
+/// Replaces the password of a URL-style DSN (`scheme://user:password@host/…`) and any
+/// `password=`/`pass=`/`pwd=` parameter with `***`.
+pub fn redact_dsn(dsn: &str) -> String {
+    let mut out = dsn.to_string();
+    if let Some(scheme_end) = out.find("://") {
+        let rest_start = scheme_end + 3;
+        let authority_end =
+            out[rest_start..].find(['/', '?', '#']).map(|i| rest_start + i).unwrap_or(out.len());
+        if let Some(at) = out[rest_start..authority_end].rfind('@') {
+            let userinfo = &out[rest_start..rest_start + at];
+            if let Some(colon) = userinfo.find(':') {
+                let start = rest_start + colon + 1;
+                out.replace_range(start..rest_start + at, "***");
+            }
+        }
+    }
+    // key=value parameters, in a query string or a libpq keyword DSN.
+    let mut result = String::with_capacity(out.len());
+    let mut rest = out.as_str();
+    while let Some(pos) = find_password_key(rest) {
+        let (head, tail) = rest.split_at(pos.value_start);
+        result.push_str(head);
+        result.push_str("***");
+        let end = tail.find(['&', ' ', ';']).unwrap_or(tail.len());
+        rest = &tail[end..];
+    }
+    result.push_str(rest);
+    result
+}
+
+struct KeyPos {
+    value_start: usize,
+}
+
+fn find_password_key(s: &str) -> Option<KeyPos> {
+    let lower = s.to_ascii_lowercase();
+    let mut best: Option<KeyPos> = None;
+    for key in ["password=", "pass=", "pwd="] {
+        let mut from = 0;
+        while let Some(i) = lower[from..].find(key) {
+            let at = from + i;
+            let boundary = at == 0 || matches!(lower.as_bytes()[at - 1], b'?' | b'&' | b' ' | b';');
+            if boundary {
+                let value_start = at + key.len();
+                if best.as_ref().is_none_or(|b| value_start < b.value_start) {
+                    best = Some(KeyPos { value_start });
+                }
+                break;
+            }
+            from = at + key.len();
+        }
+    }
+    best
+}
+
+/// What the mode is detected from: the FS root and the optional databases.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ModeConfig {
+    /// Root folder of the control-plane YAML tree.
+    pub fs_root: std::path::PathBuf,
+    /// Global database (control plane shared by replicas).
+    pub global_db: Option<DbConfig>,
+    /// Default database for tenants' data planes (a `{tenant}` template).
+    pub default_tenant_db: Option<DbConfig>,
+}
+
+impl ModeConfig {
+    /// Reads `HJ_FS_ROOT`, `HJ_GLOBAL_DB_DRIVER`/`HJ_GLOBAL_DB_DSN`/`HJ_GLOBAL_DB_SCHEMA` and
+    /// `HJ_TENANT_DB_DRIVER`/`HJ_TENANT_DB_DSN`/`HJ_TENANT_DB_SCHEMA` through `get`.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Self {
+        let db = |prefix: &str| {
+            let driver = get(&format!("{prefix}_DRIVER")).unwrap_or_default();
+            let dsn = get(&format!("{prefix}_DSN")).unwrap_or_default();
+            let schema = get(&format!("{prefix}_SCHEMA")).filter(|s| !s.trim().is_empty());
+            let cfg = DbConfig { driver, dsn, schema };
+            cfg.is_valid().then_some(cfg)
+        };
+        ModeConfig {
+            fs_root: get("HJ_FS_ROOT")
+                .filter(|s| !s.trim().is_empty())
+                .unwrap_or_else(|| "./data".into())
+                .into(),
+            global_db: db("HJ_GLOBAL_DB"),
+            default_tenant_db: db("HJ_TENANT_DB"),
+        }
+    }
+
+    /// [`ModeConfig::from_lookup`] over the process environment.
+    pub fn from_env() -> Self {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+}
+
+/// Detects the mode: global and tenant DB → `full_db`; only the tenant DB → `fs_tenant_db`;
+/// only the global DB → `fs_global_db`; neither → `fs_only`. A DB config with a blank driver
+/// or DSN counts as absent.
+pub fn detect_mode(cfg: &ModeConfig) -> OperationalMode {
+    let global = cfg.global_db.as_ref().is_some_and(DbConfig::is_valid);
+    let tenant = cfg.default_tenant_db.as_ref().is_some_and(DbConfig::is_valid);
+    match (global, tenant) {
+        (true, true) => OperationalMode::FullDb,
+        (false, true) => OperationalMode::FsTenantDb,
+        (true, false) => OperationalMode::FsGlobalDb,
+        (false, false) => OperationalMode::FsOnly,
+    }
+}
+
+/// What a mode makes available. Data-plane flags describe the default tenant DB; a tenant
+/// whose own settings name a database has a data plane in every mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capabilities {
+    /// Tenants (control plane).
+    pub tenants: bool,
+    /// OAuth clients (control plane).
+    pub clients: bool,
+    /// Scopes (control plane).
+    pub scopes: bool,
+    /// Admins (control plane).
+    pub admins: bool,
+    /// Branding in tenant settings (control plane).
+    pub branding: bool,
+    /// Users and identities (data plane).
+    pub users: bool,
+    /// Refresh tokens (data plane).
+    pub tokens: bool,
+    /// MFA (data plane).
+    pub mfa: bool,
+    /// Consents (data plane).
+    pub consents: bool,
+    /// Roles and permissions (data plane).
+    pub rbac: bool,
+    /// Login sessions (data plane).
+    pub sessions: bool,
+    /// Control plane shared through a global database.
+    pub global_sync: bool,
+    /// Per-tenant cache.
+    pub cache: bool,
+}
+
+impl Capabilities {
+    /// The capabilities of `mode`.
+    pub fn of(mode: OperationalMode) -> Self {
+        let tenant_db = matches!(mode, OperationalMode::FsTenantDb | OperationalMode::FullDb);
+        let global_db = matches!(mode, OperationalMode::FsGlobalDb | OperationalMode::FullDb);
+        Capabilities {
+            tenants: true,
+            clients: true,
+            scopes: true,
+            admins: true,
+            branding: true,
+            users: tenant_db,
+            tokens: tenant_db,
+            mfa: tenant_db,
+            consents: tenant_db,
+            rbac: tenant_db,
+            sessions: tenant_db,
+            global_sync: global_db,
+            cache: true,
+        }
+    }
+
+    /// Every capability as `(name, available)`, in a fixed order (for tables and tests).
+    pub fn table(&self) -> [(&'static str, bool); 13] {
+        [
+            ("tenants", self.tenants),
+            ("clients", self.clients),
+            ("scopes", self.scopes),
+            ("admins", self.admins),
+            ("branding", self.branding),
+            ("users", self.users),
+            ("tokens", self.tokens),
+            ("mfa", self.mfa),
+            ("consents", self.consents),
+            ("rbac", self.rbac),
+            ("sessions", self.sessions),
+            ("global_sync", self.global_sync),
+            ("cache", self.cache),
+        ]
+    }
+}

@@ -1,0 +1,120 @@
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::Timestamp;
+
+/// Whether an admin sees every tenant or only the assigned ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AdminType {
+    /// Access to every tenant.
+    Global,
+    /// Access to `assigned_tenants` only.
+    Tenant,
+}
+
+/// An administrator of the deployment (global, not per tenant).
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct Admin {
+    /// UUID.
+    pub id: Uuid,
+    /// E-mail (unique, case-insensitive).
+    pub email: String,
+    /// Password hash (argon2id PHC or bcrypt).
+    pub password_hash: String,
+    /// Name.
+    pub name: Option<String>,
+    /// Global or tenant admin.
+    pub admin_type: AdminType,
+    /// Tenant ids a tenant admin may manage.
+    pub assigned_tenants: Vec<Uuid>,
+    /// Creation time.
+    pub created_at: Timestamp,
+    /// Last update time.
+    pub updated_at: Timestamp,
+    /// Last time the admin was seen.
+    pub last_seen_at: Option<Timestamp>,
+    /// When the admin was disabled.
+    pub disabled_at: Option<Timestamp>,
+    /// Who created the admin.
+    pub created_by: Option<String>,
+}
+
+impl std::fmt::Debug for Admin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Admin")
+            .field("id", &self.id)
+            .field("email", &self.email)
+            .field("password_hash", &"<redacted>")
+            .field("admin_type", &self.admin_type)
+            .field("assigned_tenants", &self.assigned_tenants)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What `AdminRepository::create` takes.
+#[derive(Clone, PartialEq)]
+pub struct AdminInput {
+    /// E-mail.
+    pub email: String,
+    /// Password hash.
+    pub password_hash: String,
+    /// Name.
+    pub name: Option<String>,
+    /// Global or tenant admin.
+    pub admin_type: AdminType,
+    /// Tenants a tenant admin may manage.
+    pub assigned_tenants: Vec<Uuid>,
+    /// Creator.
+    pub created_by: Option<String>,
+}
+
+impl std::fmt::Debug for AdminInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminInput")
+            .field("email", &self.email)
+            .field("admin_type", &self.admin_type)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What `AdminRepository::update` takes: `Some` fields are written.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AdminUpdate {
+    /// New e-mail.
+    pub email: Option<String>,
+    /// New password hash.
+    pub password_hash: Option<String>,
+    /// New name.
+    pub name: Option<Option<String>>,
+    /// New type.
+    pub admin_type: Option<AdminType>,
+    /// Disable (`Some(true)`) or enable (`Some(false)`).
+    pub disabled: Option<bool>,
+}
+
+/// Filter of `AdminRepository::list`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AdminFilter {
+    /// Only this type.
+    pub admin_type: Option<AdminType>,
+    /// Only disabled (`true`) or enabled (`false`) admins.
+    pub disabled: Option<bool>,
+    /// Page size (0 means all).
+    pub limit: u64,
+    /// Rows to skip.
+    pub offset: u64,
+}
+
+/// A refresh token of the admin console. Only its hash is stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdminRefreshToken {
+    /// Hash of the token.
+    pub token_hash: String,
+    /// Owner.
+    pub admin_id: Uuid,
+    /// Creation time.
+    pub created_at: Timestamp,
+    /// Expiry.
+    pub expires_at: Timestamp,
+}
