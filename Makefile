@@ -1,0 +1,32 @@
+# hellojohn-store — common tasks. `make help` lists them.
+CARGO ?= cargo
+DATABASE_URL ?=
+
+.PHONY: help build test services lint fmt fmt-check migrate ci
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+build: ## Build the workspace (library, CLI, entity, migration)
+	$(CARGO) build --workspace
+
+services: ## Check (and start) the servers the tests need: PostgreSQL, MariaDB, Redis
+	scripts/test-services.sh
+
+test: services ## Run every test: unit, CLI and the conformance suite on every backend
+	@command -v cargo-nextest >/dev/null 2>&1 || $(CARGO) install cargo-nextest --locked
+	$(CARGO) nextest run --workspace --no-fail-fast
+
+lint: ## clippy with warnings as errors, and the formatting check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) fmt --all -- --check
+
+fmt: ## Format the code
+	$(CARGO) fmt --all
+
+migrate: ## Apply pending migrations: make migrate DATABASE_URL=postgres://… [ARGS="-s schema"]
+	@test -n "$(DATABASE_URL)" || { echo "usage: make migrate DATABASE_URL=<url> [CMD=up|status|down] [ARGS=…]"; exit 2; }
+	$(CARGO) run -q -p migration -- $(or $(CMD),up) -u "$(DATABASE_URL)" $(ARGS)
+
+ci: ## What .ci/run runs
+	.ci/run
