@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 pub mod adapters;
+pub mod cache;
 #[cfg(feature = "cli")]
 pub mod cli;
 #[cfg(feature = "conformance")]

@@ -10,6 +10,7 @@
 //! names both the case and (through the test binary) the backend. Cases live in
 //! [`data_plane`]; the list of names is [`data_plane_cases!`](crate::data_plane_cases).
 
+pub mod cache;
 pub mod data_plane;
 
 use std::future::Future;

@@ -1,0 +1,12 @@
+//! Per-tenant caches implementing [`Cache`](crate::repository::Cache): an in-process moka
+//! cache (the default) and Redis (when a tenant's settings ask for it, cargo feature
+//! `redis`). Each instance serves exactly one tenant; the tenant namespace is part of the
+//! instance (a separate moka cache, or a key prefix in Redis), never of the caller's key.
+
+mod memory;
+#[cfg(feature = "redis")]
+mod redis;
+
+pub use memory::MemoryCache;
+#[cfg(feature = "redis")]
+pub use redis::{RedisCache, RedisCacheConfig};
