@@ -21,6 +21,7 @@ pub mod error;
 pub mod mode;
 pub mod model;
 pub mod password;
+pub mod pool;
 pub mod registry;
 pub mod repository;
 

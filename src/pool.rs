@@ -1,0 +1,281 @@
+//! Open data-plane connections, one per tenant, on moka.
+//!
+//! - Concurrent opens of one tenant collapse into one `connect` (moka's `try_get_with`).
+//! - At most `max_open_tenants` tenants hold an open connection pool; the least recently
+//!   used is closed first, and tenants idle for `idle_timeout` are closed.
+//! - A health check pings every open connection and drops those that stop answering.
+//! - A failed connect is not remembered: the next call tries again.
+//!
+//! The pool owns connections only; it knows nothing of tenants' settings (the factory
+//! resolves those) and never touches the control plane.
+
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use moka::future::Cache as Moka;
+use moka::notification::RemovalCause;
+use moka::policy::EvictionPolicy;
+
+use crate::error::{StoreError, StoreResult};
+use crate::model::Timestamp;
+use crate::registry::{AdapterConnection, ConnectConfig, Registry};
+
+/// Limits and timers of the [`ConnectionPool`].
+#[derive(Debug, Clone)]
+pub struct PoolConfig {
+    /// Most tenants holding an open connection pool at once (least recently used closed first).
+    pub max_open_tenants: u64,
+    /// A tenant unused for this long is closed.
+    pub idle_timeout: Duration,
+    /// How often open connections are pinged (`None`: never).
+    pub health_check_interval: Option<Duration>,
+    /// How long a ping may take before the connection counts as dead.
+    pub health_check_timeout: Duration,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        PoolConfig {
+            max_open_tenants: 100,
+            idle_timeout: Duration::from_secs(600),
+            health_check_interval: Some(Duration::from_secs(30)),
+            health_check_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+struct PoolEntry {
+    conn: Arc<dyn AdapterConnection>,
+    driver: String,
+    created_at: Timestamp,
+    last_used_micros: AtomicI64,
+}
+
+impl PoolEntry {
+    fn touch(&self) {
+        self.last_used_micros.store(chrono::Utc::now().timestamp_micros(), Ordering::Relaxed);
+    }
+}
+
+/// One tenant's line in [`PoolStats`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantPoolStats {
+    /// Pool key (the tenant slug).
+    pub tenant: String,
+    /// Driver of the connection.
+    pub driver: String,
+    /// When the connection was opened.
+    pub created_at: Timestamp,
+    /// When it was last handed out.
+    pub last_used: Timestamp,
+}
+
+/// What the pool holds and has done.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Tenants with an open connection, by slug.
+    pub tenants: Vec<TenantPoolStats>,
+    /// Open tenant connections right now.
+    pub open: u64,
+    /// Connects performed since start (successful or not).
+    pub connects: u64,
+    /// Connections closed since start (evicted, idle, unhealthy, refreshed).
+    pub closed: u64,
+}
+
+type CloseHook = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// Per-tenant connections with single-flight opening, an LRU bound, idle closing and
+/// health checks.
+pub struct ConnectionPool {
+    registry: Arc<Registry>,
+    entries: Moka<String, Arc<PoolEntry>>,
+    counters: Arc<Counters>,
+    config: PoolConfig,
+}
+
+#[derive(Default)]
+struct Counters {
+    open: AtomicU64,
+    connects: AtomicU64,
+    closed: AtomicU64,
+}
+
+impl std::fmt::Debug for ConnectionPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectionPool")
+            .field("config", &self.config)
+            .field("open", &self.counters.open.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+impl ConnectionPool {
+    /// A pool opening connections through `registry`. `on_close` is called with the key of
+    /// every connection the pool closes (so that caches built on it can drop it).
+    pub fn new(registry: Arc<Registry>, config: PoolConfig, on_close: Option<CloseHook>) -> Arc<Self> {
+        let counters = Arc::new(Counters::default());
+        let listener_counters = counters.clone();
+        let entries = Moka::builder()
+            .max_capacity(config.max_open_tenants.max(1))
+            .eviction_policy(EvictionPolicy::lru())
+            .time_to_idle(config.idle_timeout)
+            .async_eviction_listener(move |key: Arc<String>, entry: Arc<PoolEntry>, cause| {
+                let counters = listener_counters.clone();
+                let on_close = on_close.clone();
+                Box::pin(async move {
+                    if cause == RemovalCause::Replaced {
+                        return;
+                    }
+                    counters.open.fetch_sub(1, Ordering::Relaxed);
+                    counters.closed.fetch_add(1, Ordering::Relaxed);
+                    if let Err(e) = entry.conn.close().await {
+                        tracing::warn!(tenant = %key, error = %e, "closing tenant connection failed");
+                    }
+                    tracing::debug!(tenant = %key, ?cause, "tenant connection closed");
+                    if let Some(hook) = on_close {
+                        hook(&key);
+                    }
+                })
+            })
+            .build();
+        let pool = Arc::new(ConnectionPool { registry, entries, counters, config });
+        if let Some(every) = pool.config.health_check_interval {
+            spawn_health_checks(Arc::downgrade(&pool), every);
+        }
+        pool
+    }
+
+    /// The open connection of `key`, opening it with `cfg` when there is none. Of many
+    /// concurrent callers for one key, one connects and the others wait for its result.
+    ///
+    /// Errors: those of the adapter's `connect` (typically `Unavailable`) and of the
+    /// registry lookup; a failure is not cached.
+    pub async fn get(&self, key: &str, cfg: &ConnectConfig) -> StoreResult<Arc<dyn AdapterConnection>> {
+        if let Some(entry) = self.entries.get(key).await {
+            entry.touch();
+            return Ok(entry.conn.clone());
+        }
+        let result = self
+            .entries
+            .try_get_with(key.to_string(), async {
+                self.counters.connects.fetch_add(1, Ordering::Relaxed);
+                let conn = self.registry.connect(cfg).await?;
+                self.counters.open.fetch_add(1, Ordering::Relaxed);
+                let now = chrono::Utc::now();
+                Ok::<_, StoreError>(Arc::new(PoolEntry {
+                    conn,
+                    driver: cfg.db.driver.clone(),
+                    created_at: now,
+                    last_used_micros: AtomicI64::new(now.timestamp_micros()),
+                }))
+            })
+            .await;
+        // Enforce the bound now rather than at moka's next maintenance.
+        self.entries.run_pending_tasks().await;
+        match result {
+            Ok(entry) => {
+                entry.touch();
+                Ok(entry.conn.clone())
+            }
+            Err(shared) => Err(clone_error(&shared)),
+        }
+    }
+
+    /// Closes the connection of `key` (if open); the next [`get`](Self::get) reconnects.
+    pub async fn refresh(&self, key: &str) {
+        self.entries.invalidate(key).await;
+        self.entries.run_pending_tasks().await;
+    }
+
+    /// Pings every open connection and closes those that fail or time out. Returns the keys
+    /// that were dropped.
+    pub async fn health_check(&self) -> Vec<String> {
+        let open: Vec<(Arc<String>, Arc<PoolEntry>)> = self.entries.iter().collect();
+        let mut dropped = Vec::new();
+        for (key, entry) in open {
+            let alive = tokio::time::timeout(self.config.health_check_timeout, entry.conn.ping()).await;
+            if !matches!(alive, Ok(Ok(()))) {
+                tracing::warn!(tenant = %key, "tenant connection failed its health check; closing it");
+                self.entries.invalidate(key.as_str()).await;
+                dropped.push(key.to_string());
+            }
+        }
+        self.entries.run_pending_tasks().await;
+        dropped
+    }
+
+    /// Per-tenant and total figures.
+    pub async fn stats(&self) -> PoolStats {
+        self.entries.run_pending_tasks().await;
+        let mut tenants: Vec<TenantPoolStats> = self
+            .entries
+            .iter()
+            .map(|(key, e)| TenantPoolStats {
+                tenant: key.to_string(),
+                driver: e.driver.clone(),
+                created_at: e.created_at,
+                last_used: chrono::DateTime::from_timestamp_micros(
+                    e.last_used_micros.load(Ordering::Relaxed),
+                )
+                .unwrap_or(e.created_at),
+            })
+            .collect();
+        tenants.sort_by(|a, b| a.tenant.cmp(&b.tenant));
+        PoolStats {
+            tenants,
+            open: self.counters.open.load(Ordering::Relaxed),
+            connects: self.counters.connects.load(Ordering::Relaxed),
+            closed: self.counters.closed.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Open tenant connections right now.
+    pub fn open_count(&self) -> u64 {
+        self.counters.open.load(Ordering::Relaxed)
+    }
+
+    /// Closes every connection.
+    pub async fn close_all(&self) {
+        self.entries.invalidate_all();
+        self.entries.run_pending_tasks().await;
+    }
+
+    /// The pool's configuration.
+    pub fn config(&self) -> &PoolConfig {
+        &self.config
+    }
+}
+
+fn spawn_health_checks(pool: Weak<ConnectionPool>, every: Duration) {
+    let Ok(handle) = tokio::runtime::Handle::try_current() else {
+        tracing::warn!("no tokio runtime: connection health checks disabled");
+        return;
+    };
+    handle.spawn(async move {
+        let mut ticker = tokio::time::interval(every);
+        ticker.tick().await;
+        loop {
+            ticker.tick().await;
+            let Some(pool) = pool.upgrade() else { return };
+            pool.health_check().await;
+        }
+    });
+}
+
+/// A [`StoreError`] shared by moka between single-flight waiters, rebuilt for each caller.
+fn clone_error(e: &StoreError) -> StoreError {
+    match e {
+        StoreError::Unavailable { backend, message, .. } => {
+            StoreError::Unavailable { backend: backend.clone(), message: message.clone(), source: None }
+        }
+        StoreError::InvalidInput { field, message } => {
+            StoreError::InvalidInput { field: field.clone(), message: message.clone() }
+        }
+        StoreError::NotSupported { operation, backend } => {
+            StoreError::NotSupported { operation: operation.clone(), backend: backend.clone() }
+        }
+        other => StoreError::Backend { backend: "pool".into(), message: other.to_string(), source: None },
+    }
+}

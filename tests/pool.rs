@@ -1,0 +1,155 @@
+//! The connection pool: single-flight opens, the LRU bound, refresh, health checks.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use hellojohn_store::pool::{ConnectionPool, PoolConfig};
+use hellojohn_store::{
+    Adapter, AdapterConnection, ConnectConfig, DbConfig, Registry, StoreError, StoreResult,
+};
+
+/// An adapter that counts connects and closes; its connections answer pings while
+/// `healthy` is set.
+#[derive(Default)]
+struct Counting {
+    connects: AtomicU64,
+    closes: Arc<AtomicU64>,
+    healthy: Arc<AtomicBool>,
+    refuse: AtomicBool,
+}
+
+struct CountingConn {
+    closes: Arc<AtomicU64>,
+    healthy: Arc<AtomicBool>,
+}
+
+#[async_trait]
+impl AdapterConnection for CountingConn {
+    fn name(&self) -> &str {
+        "counting"
+    }
+    async fn ping(&self) -> StoreResult<()> {
+        if self.healthy.load(Ordering::SeqCst) {
+            Ok(())
+        } else {
+            Err(StoreError::unavailable("counting", "down"))
+        }
+    }
+    async fn close(&self) -> StoreResult<()> {
+        self.closes.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Adapter for Counting {
+    fn name(&self) -> &str {
+        "counting"
+    }
+    async fn connect(&self, _cfg: &ConnectConfig) -> StoreResult<Arc<dyn AdapterConnection>> {
+        self.connects.fetch_add(1, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        if self.refuse.load(Ordering::SeqCst) {
+            return Err(StoreError::unavailable("counting", "connection refused"));
+        }
+        Ok(Arc::new(CountingConn { closes: self.closes.clone(), healthy: self.healthy.clone() }))
+    }
+}
+
+fn setup(config: PoolConfig) -> (Arc<Counting>, Arc<ConnectionPool>) {
+    let adapter = Arc::new(Counting { healthy: Arc::new(AtomicBool::new(true)), ..Default::default() });
+    let mut registry = Registry::empty();
+    registry.register(adapter.clone());
+    (adapter, ConnectionPool::new(Arc::new(registry), config, None))
+}
+
+fn cfg(tenant: &str) -> ConnectConfig {
+    ConnectConfig::new(
+        tenant,
+        uuid::Uuid::now_v7(),
+        DbConfig::new("counting", format!("counting://{tenant}")),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_thousand_concurrent_gets_of_a_cold_tenant_connect_once() {
+    let (adapter, pool) = setup(PoolConfig::default());
+    let mut tasks = Vec::new();
+    for _ in 0..1000 {
+        let pool = pool.clone();
+        tasks.push(tokio::spawn(async move { pool.get("acme", &cfg("acme")).await.map(|_| ()) }));
+    }
+    for t in tasks {
+        t.await.expect("join").expect("get");
+    }
+    assert_eq!(adapter.connects.load(Ordering::SeqCst), 1);
+    let stats = pool.stats().await;
+    assert_eq!((stats.open, stats.connects), (1, 1));
+    assert_eq!(stats.tenants.len(), 1);
+    assert_eq!(stats.tenants[0].driver, "counting");
+    assert!(stats.tenants[0].last_used >= stats.tenants[0].created_at);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn opening_more_tenants_than_the_bound_keeps_the_bound_and_reopens_transparently() {
+    let (adapter, pool) = setup(PoolConfig { max_open_tenants: 3, ..Default::default() });
+    for i in 0..10 {
+        let t = format!("t{i}");
+        pool.get(&t, &cfg(&t)).await.expect("get");
+        assert!(pool.open_count() <= 3, "open {} after {t}", pool.open_count());
+    }
+    let stats = pool.stats().await;
+    assert_eq!(stats.open, 3);
+    assert_eq!(stats.tenants.len(), 3);
+    assert_eq!(adapter.closes.load(Ordering::SeqCst), 7);
+    // The least recently used went first: t0 is closed and reopens on its next call.
+    let before = adapter.connects.load(Ordering::SeqCst);
+    pool.get("t0", &cfg("t0")).await.expect("reopen t0");
+    assert_eq!(adapter.connects.load(Ordering::SeqCst), before + 1);
+    assert_eq!(pool.open_count(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_connect_is_not_remembered() {
+    let (adapter, pool) = setup(PoolConfig::default());
+    adapter.refuse.store(true, Ordering::SeqCst);
+    let err = pool.get("acme", &cfg("acme")).await.err().expect("refused");
+    assert!(err.is_retryable(), "{err:?}");
+    assert_eq!(pool.open_count(), 0);
+    adapter.refuse.store(false, Ordering::SeqCst);
+    pool.get("acme", &cfg("acme")).await.expect("works once the database is back");
+    assert_eq!(adapter.connects.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refresh_and_health_check_close_connections_and_the_next_get_reconnects() {
+    let (adapter, pool) = setup(PoolConfig { health_check_interval: None, ..Default::default() });
+    pool.get("a", &cfg("a")).await.expect("a");
+    pool.get("b", &cfg("b")).await.expect("b");
+    pool.refresh("a").await;
+    assert_eq!(pool.open_count(), 1);
+    assert_eq!(adapter.closes.load(Ordering::SeqCst), 1);
+    assert!(pool.health_check().await.is_empty(), "healthy connections stay");
+    adapter.healthy.store(false, Ordering::SeqCst);
+    assert_eq!(pool.health_check().await, vec!["b".to_string()]);
+    assert_eq!(pool.open_count(), 0);
+    adapter.healthy.store(true, Ordering::SeqCst);
+    pool.get("b", &cfg("b")).await.expect("b reopens");
+    assert_eq!(adapter.connects.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_tenants_are_closed_after_the_idle_timeout() {
+    let (adapter, pool) = setup(PoolConfig {
+        idle_timeout: Duration::from_millis(200),
+        health_check_interval: None,
+        ..Default::default()
+    });
+    pool.get("idle", &cfg("idle")).await.expect("get");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let stats = pool.stats().await;
+    assert_eq!(stats.open, 0, "{stats:?}");
+    assert_eq!(adapter.closes.load(Ordering::SeqCst), 1);
+}
