@@ -84,7 +84,8 @@ pub struct PoolStats {
     pub closed: u64,
 }
 
-type CloseHook = Arc<dyn Fn(&str) + Send + Sync>;
+/// Called with the key of every connection the pool closes.
+pub type CloseHook = Arc<dyn Fn(String) -> moka::notification::ListenerFuture + Send + Sync>;
 
 /// Per-tenant connections with single-flight opening, an LRU bound, idle closing and
 /// health checks.
@@ -135,7 +136,7 @@ impl ConnectionPool {
                     }
                     tracing::debug!(tenant = %key, ?cause, "tenant connection closed");
                     if let Some(hook) = on_close {
-                        hook(&key);
+                        hook(key.to_string()).await;
                     }
                 })
             })
