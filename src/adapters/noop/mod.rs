@@ -1,5 +1,7 @@
 //! The data plane of a tenant without a database: every repository accessor returns
-//! [`StoreError::NoDatabase`]. Owns no state and touches nothing.
+//! [`StoreError::NoDatabase`]. The same connection also stands for a tenant whose database
+//! could not be reached when it was resolved ([`NoopConnection::unavailable`]): then every
+//! accessor returns [`StoreError::Unavailable`]. Owns no state and touches nothing.
 
 use std::sync::Arc;
 
@@ -16,16 +18,26 @@ use crate::repository::{
 #[derive(Debug, Clone)]
 pub struct NoopConnection {
     tenant: String,
+    unavailable: Option<(String, String)>,
 }
 
 impl NoopConnection {
     /// The no-op data plane of `tenant` (a slug, used in the errors).
     pub fn new(tenant: impl Into<String>) -> Self {
-        NoopConnection { tenant: tenant.into() }
+        NoopConnection { tenant: tenant.into(), unavailable: None }
+    }
+
+    /// The data plane of `tenant` whose `backend` could not be reached: every accessor
+    /// returns `Unavailable` with `message`.
+    pub fn unavailable(tenant: impl Into<String>, backend: impl Into<String>, message: impl Into<String>) -> Self {
+        NoopConnection { tenant: tenant.into(), unavailable: Some((backend.into(), message.into())) }
     }
 
     fn no_db(&self) -> StoreError {
-        StoreError::NoDatabase { tenant: self.tenant.clone() }
+        match &self.unavailable {
+            None => StoreError::NoDatabase { tenant: self.tenant.clone() },
+            Some((backend, message)) => StoreError::unavailable(backend.clone(), message.clone()),
+        }
     }
 }
 
@@ -35,7 +47,10 @@ impl AdapterConnection for NoopConnection {
         "noop"
     }
     async fn ping(&self) -> StoreResult<()> {
-        Ok(())
+        match self.unavailable {
+            None => Ok(()),
+            Some(_) => Err(self.no_db()),
+        }
     }
     async fn close(&self) -> StoreResult<()> {
         Ok(())
