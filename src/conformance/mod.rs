@@ -11,6 +11,8 @@
 //! [`data_plane`]; the list of names is [`data_plane_cases!`](crate::data_plane_cases).
 
 pub mod data_plane;
+#[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
+pub mod sql;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -22,8 +22,8 @@ pub use users::*;
 #[macro_export]
 macro_rules! data_plane_cases {
     ($cb:ident $(, $arg:path)?) => {
-        $crate::$cb!($($arg,)?
+        $crate::$cb! {$($arg,)?
             users_create_then_get_by_email,
-        )
+        }
     };
 }
