@@ -12,6 +12,8 @@
 
 pub mod cache;
 pub mod data_plane;
+#[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
+pub mod sql;
 
 use std::future::Future;
 use std::pin::Pin;

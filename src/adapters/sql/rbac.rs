@@ -1,0 +1,308 @@
+//! [`RbacRepository`] over SeaORM: the `roles` table (permissions as a sorted JSON array,
+//! parent by name) and `user_roles` (one row per assignment). Owns those two tables.
+//!
+//! Changing one permission of a role is a read-modify-write of its JSON list; it is made
+//! safe against concurrent changes with `updated_at` as a version: the `UPDATE` only applies
+//! when `updated_at` is still what was read, else the change is read and tried again.
+//! Effective permissions walk `inherits_from` with a visited set, so cycles end.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use async_trait::async_trait;
+use chrono::TimeDelta;
+use entity::{roles, user_roles, users};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
+};
+use uuid::Uuid;
+
+use super::error::ErrCtx;
+use super::retry::with_retry;
+use super::time::{from_db, now_db, to_db};
+use crate::error::{StoreError, StoreResult};
+use crate::model::{Role, RoleInput, new_id};
+use crate::repository::RbacRepository;
+
+/// How many times a permission change is tried against concurrent changes of the role.
+const MAX_VERSION_ATTEMPTS: u32 = 20;
+
+/// The RBAC repository of one tenant's SQL database.
+#[derive(Clone)]
+pub(crate) struct SqlRbacRepository {
+    db: DatabaseConnection,
+    backend: &'static str,
+}
+
+impl SqlRbacRepository {
+    /// The repository over `db`, reporting errors as `backend`.
+    pub(crate) fn new(db: DatabaseConnection, backend: &'static str) -> Self {
+        SqlRbacRepository { db, backend }
+    }
+
+    fn ctx(&self, entity: &'static str) -> ErrCtx {
+        ErrCtx::new(self.backend, entity)
+    }
+
+    async fn find_role(&self, name: &str) -> StoreResult<Option<roles::Model>> {
+        roles::Entity::find()
+            .filter(roles::Column::Name.eq(name))
+            .one(&self.db)
+            .await
+            .map_err(|e| self.ctx("role").map(e))
+    }
+
+    async fn require_role(&self, name: &str) -> StoreResult<roles::Model> {
+        self.find_role(name).await?.ok_or_else(|| StoreError::not_found("role", name))
+    }
+
+    fn permissions_of(&self, row: &roles::Model) -> StoreResult<BTreeSet<String>> {
+        serde_json::from_value(row.permissions.clone()).map_err(|e| StoreError::Backend {
+            backend: self.backend.to_string(),
+            message: format!("role {}: permissions are not a JSON list of strings", row.name),
+            source: Some(Box::new(e)),
+        })
+    }
+
+    fn from_row(&self, row: roles::Model) -> StoreResult<Role> {
+        let permissions = self.permissions_of(&row)?;
+        Ok(Role {
+            id: row.id,
+            name: row.name,
+            description: row.description,
+            permissions,
+            inherits_from: row.inherits_from,
+            system: row.system,
+            created_at: from_db(row.created_at),
+            updated_at: from_db(row.updated_at),
+        })
+    }
+
+    async fn require_parent(&self, parent: Option<&str>) -> StoreResult<()> {
+        if let Some(parent) = parent {
+            self.require_role(parent).await?;
+        }
+        Ok(())
+    }
+
+    /// Applies `change` to the role's permissions, retrying while another writer changed
+    /// the role between the read and the write.
+    async fn change_permissions(
+        &self,
+        role: &str,
+        change: impl Fn(&mut BTreeSet<String>) -> bool + Send + Sync,
+    ) -> StoreResult<()> {
+        for _ in 0..MAX_VERSION_ATTEMPTS {
+            let row = self.require_role(role).await?;
+            let mut permissions = self.permissions_of(&row)?;
+            if !change(&mut permissions) {
+                return Ok(());
+            }
+            let read_at = from_db(row.updated_at);
+            // The new version must differ from the one read, even within one microsecond.
+            let next = std::cmp::max(crate::model::now(), read_at + TimeDelta::microseconds(1));
+            let result = roles::Entity::update_many()
+                .col_expr(roles::Column::Permissions, Expr::value(serde_json::json!(permissions)))
+                .col_expr(roles::Column::UpdatedAt, Expr::value(to_db(next)))
+                .filter(roles::Column::Id.eq(row.id))
+                .filter(roles::Column::UpdatedAt.eq(row.updated_at))
+                .exec(&self.db)
+                .await
+                .map_err(|e| self.ctx("role").map(e))?;
+            if result.rows_affected == 1 {
+                return Ok(());
+            }
+        }
+        Err(StoreError::conflict("role", format!("{role} changed concurrently too many times; try again")))
+    }
+}
+
+#[async_trait]
+impl RbacRepository for SqlRbacRepository {
+    async fn get_user_roles(&self, user_id: Uuid) -> StoreResult<Vec<String>> {
+        let names: Vec<String> = roles::Entity::find()
+            .select_only()
+            .column(roles::Column::Name)
+            .inner_join(user_roles::Entity)
+            .filter(user_roles::Column::UserId.eq(user_id))
+            .order_by_asc(roles::Column::Name)
+            .into_tuple()
+            .all(&self.db)
+            .await
+            .map_err(|e| self.ctx("role").map(e))?;
+        Ok(names)
+    }
+
+    async fn get_user_permissions(&self, user_id: Uuid) -> StoreResult<Vec<String>> {
+        let assigned = self.get_user_roles(user_id).await?;
+        if assigned.is_empty() {
+            return Ok(Vec::new());
+        }
+        // A tenant has few roles: load them all once and walk the parents in memory.
+        let all = roles::Entity::find().all(&self.db).await.map_err(|e| self.ctx("role").map(e))?;
+        let by_name: BTreeMap<String, roles::Model> = all.into_iter().map(|r| (r.name.clone(), r)).collect();
+        let mut visited: HashSet<&str> = HashSet::new();
+        let mut effective = BTreeSet::new();
+        for start in &assigned {
+            let mut next = Some(start.as_str());
+            while let Some(name) = next {
+                if !visited.insert(name) {
+                    break;
+                }
+                let Some(role) = by_name.get(name) else { break };
+                effective.extend(self.permissions_of(role)?);
+                next = role.inherits_from.as_deref();
+            }
+        }
+        Ok(effective.into_iter().collect())
+    }
+
+    async fn assign_role(&self, user_id: Uuid, role: &str) -> StoreResult<()> {
+        let role = self.require_role(role).await?;
+        let row = user_roles::ActiveModel {
+            user_id: Set(user_id),
+            role_id: Set(role.id),
+            assigned_at: Set(now_db()),
+        };
+        let ctx = self.ctx("user_role").parent("user", user_id);
+        match user_roles::Entity::insert(row).exec_without_returning(&self.db).await.map_err(|e| ctx.map(e)) {
+            Ok(_) => Ok(()),
+            // Already assigned: assigning is idempotent.
+            Err(StoreError::Conflict { .. }) => Ok(()),
+            Err(StoreError::NotFound { .. }) => {
+                // A foreign key failed: the user, or the role deleted just now.
+                let user_known =
+                    users::Entity::find_by_id(user_id).count(&self.db).await.map_err(|e| ctx.map(e))? > 0;
+                if user_known {
+                    Err(StoreError::not_found("role", role.name))
+                } else {
+                    Err(StoreError::not_found("user", user_id))
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn remove_role(&self, user_id: Uuid, role: &str) -> StoreResult<()> {
+        let Some(role) = self.find_role(role).await? else {
+            return Ok(());
+        };
+        user_roles::Entity::delete_many()
+            .filter(user_roles::Column::UserId.eq(user_id))
+            .filter(user_roles::Column::RoleId.eq(role.id))
+            .exec(&self.db)
+            .await
+            .map_err(|e| self.ctx("user_role").map(e))?;
+        Ok(())
+    }
+
+    async fn get_role_permissions(&self, role: &str) -> StoreResult<Vec<String>> {
+        let row = self.require_role(role).await?;
+        Ok(self.permissions_of(&row)?.into_iter().collect())
+    }
+
+    async fn add_permission_to_role(&self, role: &str, permission: &str) -> StoreResult<()> {
+        if permission.trim().is_empty() {
+            return Err(StoreError::invalid("permission", "must not be empty"));
+        }
+        self.change_permissions(role, |perms| perms.insert(permission.to_string())).await
+    }
+
+    async fn remove_permission_from_role(&self, role: &str, permission: &str) -> StoreResult<()> {
+        self.change_permissions(role, |perms| perms.remove(permission)).await
+    }
+
+    async fn list_roles(&self) -> StoreResult<Vec<Role>> {
+        let rows = roles::Entity::find()
+            .order_by_asc(roles::Column::Name)
+            .all(&self.db)
+            .await
+            .map_err(|e| self.ctx("role").map(e))?;
+        rows.into_iter().map(|row| self.from_row(row)).collect()
+    }
+
+    async fn get_role(&self, name: &str) -> StoreResult<Role> {
+        let row = self.require_role(name).await?;
+        self.from_row(row)
+    }
+
+    async fn create_role(&self, input: RoleInput) -> StoreResult<Role> {
+        if input.name.trim().is_empty() {
+            return Err(StoreError::invalid("name", "must not be empty"));
+        }
+        if input.permissions.iter().any(|p| p.trim().is_empty()) {
+            return Err(StoreError::invalid("permissions", "a permission is empty"));
+        }
+        self.require_parent(input.inherits_from.as_deref()).await?;
+        let now = now_db();
+        let row = roles::ActiveModel {
+            id: Set(new_id()),
+            name: Set(input.name.clone()),
+            description: Set(input.description),
+            permissions: Set(serde_json::json!(input.permissions)),
+            inherits_from: Set(input.inherits_from),
+            system: Set(input.system),
+            created_at: Set(now),
+            updated_at: Set(now),
+        };
+        roles::Entity::insert(row)
+            .exec_without_returning(&self.db)
+            .await
+            .map_err(|e| self.ctx("role").map(e))?;
+        self.get_role(&input.name).await
+    }
+
+    async fn update_role(&self, name: &str, input: RoleInput) -> StoreResult<Role> {
+        if input.permissions.iter().any(|p| p.trim().is_empty()) {
+            return Err(StoreError::invalid("permissions", "a permission is empty"));
+        }
+        let row = self.require_role(name).await?;
+        self.require_parent(input.inherits_from.as_deref()).await?;
+        let next = std::cmp::max(crate::model::now(), from_db(row.updated_at) + TimeDelta::microseconds(1));
+        let result = roles::Entity::update_many()
+            .col_expr(roles::Column::Description, Expr::value(input.description))
+            .col_expr(roles::Column::Permissions, Expr::value(serde_json::json!(input.permissions)))
+            .col_expr(roles::Column::InheritsFrom, Expr::value(input.inherits_from))
+            .col_expr(roles::Column::UpdatedAt, Expr::value(to_db(next)))
+            .filter(roles::Column::Id.eq(row.id))
+            .exec(&self.db)
+            .await
+            .map_err(|e| self.ctx("role").map(e))?;
+        if result.rows_affected == 0 {
+            return Err(StoreError::not_found("role", name));
+        }
+        self.get_role(name).await
+    }
+
+    async fn delete_role(&self, name: &str) -> StoreResult<()> {
+        let row = self.require_role(name).await?;
+        if row.system {
+            return Err(StoreError::invalid("role", format!("{name} is a system role and cannot be deleted")));
+        }
+        let ctx = self.ctx("role");
+        with_retry("rbac.delete_role", || {
+            let ctx = ctx.clone();
+            async move {
+                let txn = self.db.begin().await.map_err(|e| ctx.map(e))?;
+                user_roles::Entity::delete_many()
+                    .filter(user_roles::Column::RoleId.eq(row.id))
+                    .exec(&txn)
+                    .await
+                    .map_err(|e| ctx.map(e))?;
+                roles::Entity::delete_by_id(row.id).exec(&txn).await.map_err(|e| ctx.map(e))?;
+                txn.commit().await.map_err(|e| ctx.map(e))
+            }
+        })
+        .await
+    }
+
+    async fn role_user_count(&self, role: &str) -> StoreResult<u64> {
+        let row = self.require_role(role).await?;
+        user_roles::Entity::find()
+            .filter(user_roles::Column::RoleId.eq(row.id))
+            .count(&self.db)
+            .await
+            .map_err(|e| self.ctx("user_role").map(e))
+    }
+}
