@@ -1,6 +1,8 @@
 //! Backends, one folder each. SQL (SeaORM) and MongoDB implement the data plane; `fs`
 //! implements the control plane; `noop` stands for a tenant without a database.
 
+#[cfg(feature = "mongo")]
+pub mod mongo;
 pub mod noop;
 #[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
 pub mod sql;
@@ -11,5 +13,7 @@ use crate::registry::Registry;
 pub(crate) fn register_builtins(registry: &mut Registry) {
     #[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
     sql::register(registry);
+    #[cfg(feature = "mongo")]
+    mongo::register(registry);
     let _ = registry;
 }
