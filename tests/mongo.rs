@@ -1,0 +1,81 @@
+//! The data-plane conformance suite on MongoDB (`HJ_TEST_MONGO_URL`, default
+//! `mongodb://127.0.0.1:27017/?directConnection=true`; the test server is SecantusDB, started
+//! by `scripts/mongo-service.sh`): a fresh database `hj_t_<uuid>` per case, dropped
+//! afterwards. An unreachable server fails the case, naming the URL and the script.
+
+#![cfg(feature = "mongo")]
+
+use std::sync::Arc;
+
+use hellojohn_store::conformance::Fixture;
+use hellojohn_store::{AdapterConnection, ConnectConfig, DbConfig, Registry};
+
+const DEFAULT_MONGO_URL: &str = "mongodb://127.0.0.1:27017/?directConnection=true";
+
+fn mongo_url() -> String {
+    std::env::var("HJ_TEST_MONGO_URL")
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_MONGO_URL.into())
+}
+
+/// `url` with its database (path) set to `database`.
+fn with_database(url: &str, database: &str) -> String {
+    let (head, query) = match url.find('?') {
+        Some(i) => url.split_at(i),
+        None => (url, ""),
+    };
+    let authority_start = head.find("://").map(|i| i + 3).unwrap_or(0);
+    let base = match head[authority_start..].find('/') {
+        Some(i) => &head[..authority_start + i],
+        None => head,
+    };
+    format!("{base}/{database}{query}")
+}
+
+/// Opens the `mongodb` adapter on a fresh database for a tenant called `slug`.
+async fn connection(slug: &str) -> (Arc<dyn AdapterConnection>, String) {
+    let url = mongo_url();
+    let database = format!("hj_t_{}", uuid::Uuid::new_v4().simple());
+    let mut cfg = ConnectConfig::new(
+        slug,
+        uuid::Uuid::now_v7(),
+        DbConfig::new("mongodb", with_database(&url, &database)),
+    );
+    cfg.acquire_timeout = std::time::Duration::from_secs(10);
+    match Registry::with_builtins().connect(&cfg).await {
+        Ok(conn) => (conn, database),
+        Err(e) if e.is_retryable() => panic!(
+            "the MongoDB test server at {url} is unreachable ({e}); start it with scripts/mongo-service.sh \
+             or point HJ_TEST_MONGO_URL elsewhere"
+        ),
+        Err(e) => panic!("opening a fresh MongoDB database at {url} failed: {e}"),
+    }
+}
+
+/// Drops a database made by [`connection`]. Failures are reported, not raised.
+async fn drop_database(database: String) {
+    let url = mongo_url();
+    match mongodb::Client::with_uri_str(&url).await {
+        Ok(client) => {
+            if let Err(e) = client.database(&database).drop().await {
+                eprintln!("cleanup: dropping {database} failed: {e}");
+            }
+        }
+        Err(e) => eprintln!("cleanup: cannot connect to {url}: {e}"),
+    }
+}
+
+async fn fresh() -> Fixture {
+    let (conn, database) = connection("conformance").await;
+    Fixture::with_cleanup(conn, drop_database(database))
+}
+
+hellojohn_store::data_plane_conformance!(fresh);
+
+#[test]
+fn database_is_replaced_in_urls() {
+    assert_eq!(with_database(DEFAULT_MONGO_URL, "x"), "mongodb://127.0.0.1:27017/x?directConnection=true");
+    assert_eq!(with_database("mongodb://h:1/old", "x"), "mongodb://h:1/x");
+    assert_eq!(with_database("mongodb://h:1", "x"), "mongodb://h:1/x");
+}
