@@ -8,15 +8,15 @@
 
 use std::collections::BTreeSet;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use entity::{mfa_recovery_codes, mfa_totp, mfa_trusted_devices, users};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    TransactionTrait,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter};
 use uuid::Uuid;
 
+use super::SqlContext;
 use super::error::ErrCtx;
 use super::purge::purge_in_batches;
 use super::retry::with_retry;
@@ -26,20 +26,18 @@ use crate::model::{MfaTotp, Timestamp, new_id};
 use crate::repository::MfaRepository;
 
 /// The MFA repository of one tenant's SQL database.
-#[derive(Clone)]
-pub(crate) struct SqlMfaRepository {
-    db: DatabaseConnection,
-    backend: &'static str,
+pub(crate) struct SqlMfa {
+    ctx: Arc<SqlContext>,
 }
 
-impl SqlMfaRepository {
-    /// The repository over `db`, reporting errors as `backend`.
-    pub(crate) fn new(db: DatabaseConnection, backend: &'static str) -> Self {
-        SqlMfaRepository { db, backend }
+impl SqlMfa {
+    /// The repository over the tenant's pool.
+    pub(crate) fn new(ctx: Arc<SqlContext>) -> Self {
+        SqlMfa { ctx }
     }
 
-    fn ctx(&self, entity: &'static str) -> ErrCtx {
-        ErrCtx::new(self.backend, entity)
+    fn err(&self, entity: &'static str) -> ErrCtx {
+        self.ctx.err(entity)
     }
 }
 
@@ -55,9 +53,9 @@ fn totp_from_row(row: mfa_totp::Model) -> MfaTotp {
 }
 
 #[async_trait]
-impl MfaRepository for SqlMfaRepository {
+impl MfaRepository for SqlMfa {
     async fn upsert_totp(&self, user_id: Uuid, secret_encrypted: &str) -> StoreResult<()> {
-        let ctx = self.ctx("mfa_totp").parent("user", user_id);
+        let ctx = self.err("mfa_totp").parent("user", user_id);
         let now = now_db();
         let row = mfa_totp::ActiveModel {
             user_id: Set(user_id),
@@ -78,7 +76,7 @@ impl MfaRepository for SqlMfaRepository {
                     ])
                     .to_owned(),
             )
-            .exec_without_returning(&self.db)
+            .exec_without_returning(&self.ctx.db)
             .await
             .map_err(|e| ctx.map(e))?;
         Ok(())
@@ -90,9 +88,9 @@ impl MfaRepository for SqlMfaRepository {
             .col_expr(mfa_totp::Column::ConfirmedAt, now.into())
             .col_expr(mfa_totp::Column::UpdatedAt, now.into())
             .filter(mfa_totp::Column::UserId.eq(user_id))
-            .exec(&self.db)
+            .exec(&self.ctx.db)
             .await
-            .map_err(|e| self.ctx("mfa_totp").map(e))?;
+            .map_err(|e| self.err("mfa_totp").map(e))?;
         if result.rows_affected == 0 {
             return Err(StoreError::not_found("mfa_totp", user_id));
         }
@@ -101,9 +99,9 @@ impl MfaRepository for SqlMfaRepository {
 
     async fn get_totp(&self, user_id: Uuid) -> StoreResult<MfaTotp> {
         mfa_totp::Entity::find_by_id(user_id)
-            .one(&self.db)
+            .one(&self.ctx.db)
             .await
-            .map_err(|e| self.ctx("mfa_totp").map(e))?
+            .map_err(|e| self.err("mfa_totp").map(e))?
             .map(totp_from_row)
             .ok_or_else(|| StoreError::not_found("mfa_totp", user_id))
     }
@@ -114,9 +112,9 @@ impl MfaRepository for SqlMfaRepository {
             .col_expr(mfa_totp::Column::LastUsedAt, now.into())
             .col_expr(mfa_totp::Column::UpdatedAt, now.into())
             .filter(mfa_totp::Column::UserId.eq(user_id))
-            .exec(&self.db)
+            .exec(&self.ctx.db)
             .await
-            .map_err(|e| self.ctx("mfa_totp").map(e))?;
+            .map_err(|e| self.err("mfa_totp").map(e))?;
         if result.rows_affected == 0 {
             return Err(StoreError::not_found("mfa_totp", user_id));
         }
@@ -126,9 +124,9 @@ impl MfaRepository for SqlMfaRepository {
     async fn disable_totp(&self, user_id: Uuid) -> StoreResult<()> {
         mfa_totp::Entity::delete_many()
             .filter(mfa_totp::Column::UserId.eq(user_id))
-            .exec(&self.db)
+            .exec(&self.ctx.db)
             .await
-            .map_err(|e| self.ctx("mfa_totp").map(e))?;
+            .map_err(|e| self.err("mfa_totp").map(e))?;
         Ok(())
     }
 
@@ -138,19 +136,19 @@ impl MfaRepository for SqlMfaRepository {
         }
         // Duplicates in the input are one code (the table is unique per user and hash).
         let unique: BTreeSet<&str> = hashes.iter().map(String::as_str).collect();
-        let ctx = self.ctx("mfa_recovery_code").parent("user", user_id);
+        let ctx = self.err("mfa_recovery_code").parent("user", user_id);
         with_retry("mfa.set_recovery_codes", || {
             let ctx = ctx.clone();
             let unique = unique.clone();
             async move {
-                let txn = self.db.begin().await.map_err(|e| ctx.map(e))?;
-                let known = users::Entity::find_by_id(user_id).count(&txn).await.map_err(|e| ctx.map(e))?;
+                let txn = self.ctx.begin_write().await.map_err(|e| ctx.map(e))?;
+                let known = users::Entity::find_by_id(user_id).count(&*txn).await.map_err(|e| ctx.map(e))?;
                 if known == 0 {
                     return Err(StoreError::not_found("user", user_id));
                 }
                 mfa_recovery_codes::Entity::delete_many()
                     .filter(mfa_recovery_codes::Column::UserId.eq(user_id))
-                    .exec(&txn)
+                    .exec(&*txn)
                     .await
                     .map_err(|e| ctx.map(e))?;
                 if !unique.is_empty() {
@@ -163,7 +161,7 @@ impl MfaRepository for SqlMfaRepository {
                         created_at: Set(now),
                     });
                     mfa_recovery_codes::Entity::insert_many(rows)
-                        .exec_without_returning(&txn)
+                        .exec_without_returning(&*txn)
                         .await
                         .map_err(|e| ctx.map(e))?;
                 }
@@ -176,9 +174,9 @@ impl MfaRepository for SqlMfaRepository {
     async fn delete_recovery_codes(&self, user_id: Uuid) -> StoreResult<()> {
         mfa_recovery_codes::Entity::delete_many()
             .filter(mfa_recovery_codes::Column::UserId.eq(user_id))
-            .exec(&self.db)
+            .exec(&self.ctx.db)
             .await
-            .map_err(|e| self.ctx("mfa_recovery_code").map(e))?;
+            .map_err(|e| self.err("mfa_recovery_code").map(e))?;
         Ok(())
     }
 
@@ -190,9 +188,9 @@ impl MfaRepository for SqlMfaRepository {
             .filter(mfa_recovery_codes::Column::UserId.eq(user_id))
             .filter(mfa_recovery_codes::Column::CodeHash.eq(code_hash))
             .filter(mfa_recovery_codes::Column::UsedAt.is_null())
-            .exec(&self.db)
+            .exec(&self.ctx.db)
             .await
-            .map_err(|e| self.ctx("mfa_recovery_code").map(e))?;
+            .map_err(|e| self.err("mfa_recovery_code").map(e))?;
         Ok(result.rows_affected == 1)
     }
 
@@ -205,7 +203,7 @@ impl MfaRepository for SqlMfaRepository {
         if device_hash.trim().is_empty() {
             return Err(StoreError::invalid("device_hash", "must not be empty"));
         }
-        let ctx = self.ctx("mfa_trusted_device").parent("user", user_id);
+        let ctx = self.err("mfa_trusted_device").parent("user", user_id);
         let now = now_db();
         let row = mfa_trusted_devices::ActiveModel {
             id: Set(new_id()),
@@ -231,7 +229,7 @@ impl MfaRepository for SqlMfaRepository {
                         ])
                         .to_owned(),
                     )
-                    .exec_without_returning(&self.db)
+                    .exec_without_returning(&self.ctx.db)
                     .await
                     .map_err(|e| ctx.map(e))
             }
@@ -245,17 +243,17 @@ impl MfaRepository for SqlMfaRepository {
             .filter(mfa_trusted_devices::Column::UserId.eq(user_id))
             .filter(mfa_trusted_devices::Column::DeviceHash.eq(device_hash))
             .filter(mfa_trusted_devices::Column::ExpiresAt.gt(now_db()))
-            .count(&self.db)
+            .count(&self.ctx.db)
             .await
-            .map_err(|e| self.ctx("mfa_trusted_device").map(e))?;
+            .map_err(|e| self.err("mfa_trusted_device").map(e))?;
         Ok(live > 0)
     }
 
     async fn purge_expired(&self, now: Timestamp, batch_size: u64) -> StoreResult<u64> {
         let expired = Condition::all().add(mfa_trusted_devices::Column::ExpiresAt.lt(to_db(now)));
         purge_in_batches::<mfa_trusted_devices::Entity>(
-            &self.db,
-            &self.ctx("mfa_trusted_device"),
+            &self.ctx.db,
+            &self.err("mfa_trusted_device"),
             mfa_trusted_devices::Column::Id,
             expired,
             batch_size,

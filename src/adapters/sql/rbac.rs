@@ -8,16 +8,18 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use chrono::TimeDelta;
 use entity::{roles, user_roles, users};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
+use super::SqlContext;
 use super::error::ErrCtx;
 use super::retry::with_retry;
 use super::time::{from_db, now_db, to_db};
@@ -29,28 +31,26 @@ use crate::repository::RbacRepository;
 const MAX_VERSION_ATTEMPTS: u32 = 20;
 
 /// The RBAC repository of one tenant's SQL database.
-#[derive(Clone)]
-pub(crate) struct SqlRbacRepository {
-    db: DatabaseConnection,
-    backend: &'static str,
+pub(crate) struct SqlRbac {
+    ctx: Arc<SqlContext>,
 }
 
-impl SqlRbacRepository {
-    /// The repository over `db`, reporting errors as `backend`.
-    pub(crate) fn new(db: DatabaseConnection, backend: &'static str) -> Self {
-        SqlRbacRepository { db, backend }
+impl SqlRbac {
+    /// The repository over the tenant's pool.
+    pub(crate) fn new(ctx: Arc<SqlContext>) -> Self {
+        SqlRbac { ctx }
     }
 
-    fn ctx(&self, entity: &'static str) -> ErrCtx {
-        ErrCtx::new(self.backend, entity)
+    fn err(&self, entity: &'static str) -> ErrCtx {
+        self.ctx.err(entity)
     }
 
     async fn find_role(&self, name: &str) -> StoreResult<Option<roles::Model>> {
         roles::Entity::find()
             .filter(roles::Column::Name.eq(name))
-            .one(&self.db)
+            .one(&self.ctx.db)
             .await
-            .map_err(|e| self.ctx("role").map(e))
+            .map_err(|e| self.err("role").map(e))
     }
 
     async fn require_role(&self, name: &str) -> StoreResult<roles::Model> {
@@ -59,13 +59,13 @@ impl SqlRbacRepository {
 
     fn permissions_of(&self, row: &roles::Model) -> StoreResult<BTreeSet<String>> {
         serde_json::from_value(row.permissions.clone()).map_err(|e| StoreError::Backend {
-            backend: self.backend.to_string(),
+            backend: self.ctx.backend.name().to_string(),
             message: format!("role {}: permissions are not a JSON list of strings", row.name),
             source: Some(Box::new(e)),
         })
     }
 
-    fn from_row(&self, row: roles::Model) -> StoreResult<Role> {
+    fn to_domain(&self, row: roles::Model) -> StoreResult<Role> {
         let permissions = self.permissions_of(&row)?;
         Ok(Role {
             id: row.id,
@@ -107,9 +107,9 @@ impl SqlRbacRepository {
                 .col_expr(roles::Column::UpdatedAt, Expr::value(to_db(next)))
                 .filter(roles::Column::Id.eq(row.id))
                 .filter(roles::Column::UpdatedAt.eq(row.updated_at))
-                .exec(&self.db)
+                .exec(&self.ctx.db)
                 .await
-                .map_err(|e| self.ctx("role").map(e))?;
+                .map_err(|e| self.err("role").map(e))?;
             if result.rows_affected == 1 {
                 return Ok(());
             }
@@ -119,7 +119,7 @@ impl SqlRbacRepository {
 }
 
 #[async_trait]
-impl RbacRepository for SqlRbacRepository {
+impl RbacRepository for SqlRbac {
     async fn get_user_roles(&self, user_id: Uuid) -> StoreResult<Vec<String>> {
         let names: Vec<String> = roles::Entity::find()
             .select_only()
@@ -128,9 +128,9 @@ impl RbacRepository for SqlRbacRepository {
             .filter(user_roles::Column::UserId.eq(user_id))
             .order_by_asc(roles::Column::Name)
             .into_tuple()
-            .all(&self.db)
+            .all(&self.ctx.db)
             .await
-            .map_err(|e| self.ctx("role").map(e))?;
+            .map_err(|e| self.err("role").map(e))?;
         Ok(names)
     }
 
@@ -140,7 +140,7 @@ impl RbacRepository for SqlRbacRepository {
             return Ok(Vec::new());
         }
         // A tenant has few roles: load them all once and walk the parents in memory.
-        let all = roles::Entity::find().all(&self.db).await.map_err(|e| self.ctx("role").map(e))?;
+        let all = roles::Entity::find().all(&self.ctx.db).await.map_err(|e| self.err("role").map(e))?;
         let by_name: BTreeMap<String, roles::Model> = all.into_iter().map(|r| (r.name.clone(), r)).collect();
         let mut visited: HashSet<&str> = HashSet::new();
         let mut effective = BTreeSet::new();
@@ -165,15 +165,19 @@ impl RbacRepository for SqlRbacRepository {
             role_id: Set(role.id),
             assigned_at: Set(now_db()),
         };
-        let ctx = self.ctx("user_role").parent("user", user_id);
-        match user_roles::Entity::insert(row).exec_without_returning(&self.db).await.map_err(|e| ctx.map(e)) {
+        let ctx = self.err("user_role").parent("user", user_id);
+        match user_roles::Entity::insert(row)
+            .exec_without_returning(&self.ctx.db)
+            .await
+            .map_err(|e| ctx.map(e))
+        {
             Ok(_) => Ok(()),
             // Already assigned: assigning is idempotent.
             Err(StoreError::Conflict { .. }) => Ok(()),
             Err(StoreError::NotFound { .. }) => {
                 // A foreign key failed: the user, or the role deleted just now.
                 let user_known =
-                    users::Entity::find_by_id(user_id).count(&self.db).await.map_err(|e| ctx.map(e))? > 0;
+                    users::Entity::find_by_id(user_id).count(&self.ctx.db).await.map_err(|e| ctx.map(e))? > 0;
                 if user_known {
                     Err(StoreError::not_found("role", role.name))
                 } else {
@@ -191,9 +195,9 @@ impl RbacRepository for SqlRbacRepository {
         user_roles::Entity::delete_many()
             .filter(user_roles::Column::UserId.eq(user_id))
             .filter(user_roles::Column::RoleId.eq(role.id))
-            .exec(&self.db)
+            .exec(&self.ctx.db)
             .await
-            .map_err(|e| self.ctx("user_role").map(e))?;
+            .map_err(|e| self.err("user_role").map(e))?;
         Ok(())
     }
 
@@ -216,15 +220,15 @@ impl RbacRepository for SqlRbacRepository {
     async fn list_roles(&self) -> StoreResult<Vec<Role>> {
         let rows = roles::Entity::find()
             .order_by_asc(roles::Column::Name)
-            .all(&self.db)
+            .all(&self.ctx.db)
             .await
-            .map_err(|e| self.ctx("role").map(e))?;
-        rows.into_iter().map(|row| self.from_row(row)).collect()
+            .map_err(|e| self.err("role").map(e))?;
+        rows.into_iter().map(|row| self.to_domain(row)).collect()
     }
 
     async fn get_role(&self, name: &str) -> StoreResult<Role> {
         let row = self.require_role(name).await?;
-        self.from_row(row)
+        self.to_domain(row)
     }
 
     async fn create_role(&self, input: RoleInput) -> StoreResult<Role> {
@@ -247,9 +251,9 @@ impl RbacRepository for SqlRbacRepository {
             updated_at: Set(now),
         };
         roles::Entity::insert(row)
-            .exec_without_returning(&self.db)
+            .exec_without_returning(&self.ctx.db)
             .await
-            .map_err(|e| self.ctx("role").map(e))?;
+            .map_err(|e| self.err("role").map(e))?;
         self.get_role(&input.name).await
     }
 
@@ -266,9 +270,9 @@ impl RbacRepository for SqlRbacRepository {
             .col_expr(roles::Column::InheritsFrom, Expr::value(input.inherits_from))
             .col_expr(roles::Column::UpdatedAt, Expr::value(to_db(next)))
             .filter(roles::Column::Id.eq(row.id))
-            .exec(&self.db)
+            .exec(&self.ctx.db)
             .await
-            .map_err(|e| self.ctx("role").map(e))?;
+            .map_err(|e| self.err("role").map(e))?;
         if result.rows_affected == 0 {
             return Err(StoreError::not_found("role", name));
         }
@@ -278,19 +282,22 @@ impl RbacRepository for SqlRbacRepository {
     async fn delete_role(&self, name: &str) -> StoreResult<()> {
         let row = self.require_role(name).await?;
         if row.system {
-            return Err(StoreError::invalid("role", format!("{name} is a system role and cannot be deleted")));
+            return Err(StoreError::invalid(
+                "role",
+                format!("{name} is a system role and cannot be deleted"),
+            ));
         }
-        let ctx = self.ctx("role");
+        let ctx = self.err("role");
         with_retry("rbac.delete_role", || {
             let ctx = ctx.clone();
             async move {
-                let txn = self.db.begin().await.map_err(|e| ctx.map(e))?;
+                let txn = self.ctx.begin_write().await.map_err(|e| ctx.map(e))?;
                 user_roles::Entity::delete_many()
                     .filter(user_roles::Column::RoleId.eq(row.id))
-                    .exec(&txn)
+                    .exec(&*txn)
                     .await
                     .map_err(|e| ctx.map(e))?;
-                roles::Entity::delete_by_id(row.id).exec(&txn).await.map_err(|e| ctx.map(e))?;
+                roles::Entity::delete_by_id(row.id).exec(&*txn).await.map_err(|e| ctx.map(e))?;
                 txn.commit().await.map_err(|e| ctx.map(e))
             }
         })
@@ -301,8 +308,8 @@ impl RbacRepository for SqlRbacRepository {
         let row = self.require_role(role).await?;
         user_roles::Entity::find()
             .filter(user_roles::Column::RoleId.eq(row.id))
-            .count(&self.db)
+            .count(&self.ctx.db)
             .await
-            .map_err(|e| self.ctx("user_role").map(e))
+            .map_err(|e| self.err("user_role").map(e))
     }
 }

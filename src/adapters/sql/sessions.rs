@@ -7,21 +7,25 @@
 
 use std::collections::BTreeMap;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use chrono::{TimeZone, Utc};
 use entity::sessions;
-use sea_orm::sea_query::{Expr, Func, LikeExpr};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Select,
+    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
 };
 use uuid::Uuid;
 
+use super::SqlContext;
 use super::error::ErrCtx;
 use super::purge::purge_in_batches;
 use super::time::{from_db, from_db_opt, now_db, to_db};
 use crate::error::{StoreError, StoreResult};
-use crate::model::{CreateSessionInput, Session, SessionFilter, SessionStats, SessionStatus, Timestamp, new_id};
+use crate::model::{
+    CreateSessionInput, Session, SessionFilter, SessionStats, SessionStatus, Timestamp, new_id,
+};
 use crate::repository::SessionRepository;
 
 /// Page size when the filter says 0.
@@ -30,28 +34,26 @@ const DEFAULT_PAGE_SIZE: u64 = 50;
 const MAX_PAGE_SIZE: u64 = 200;
 
 /// The session repository of one tenant's SQL database.
-#[derive(Clone)]
-pub(crate) struct SqlSessionRepository {
-    db: DatabaseConnection,
-    backend: &'static str,
+pub(crate) struct SqlSessions {
+    ctx: Arc<SqlContext>,
 }
 
-impl SqlSessionRepository {
-    /// The repository over `db`, reporting errors as `backend`.
-    pub(crate) fn new(db: DatabaseConnection, backend: &'static str) -> Self {
-        SqlSessionRepository { db, backend }
+impl SqlSessions {
+    /// The repository over the tenant's pool.
+    pub(crate) fn new(ctx: Arc<SqlContext>) -> Self {
+        SqlSessions { ctx }
     }
 
-    fn ctx(&self) -> ErrCtx {
-        ErrCtx::new(self.backend, "session")
+    fn err(&self) -> ErrCtx {
+        self.ctx.err("session")
     }
 
     async fn find(&self, session_id_hash: &str) -> StoreResult<Option<sessions::Model>> {
         sessions::Entity::find()
             .filter(sessions::Column::SessionIdHash.eq(session_id_hash))
-            .one(&self.db)
+            .one(&self.ctx.db)
             .await
-            .map_err(|e| self.ctx().map(e))
+            .map_err(|e| self.err().map(e))
     }
 
     /// Revokes the active sessions matching `scope`; returns how many.
@@ -63,9 +65,9 @@ impl SqlSessionRepository {
             .col_expr(sessions::Column::RevokeReason, Expr::value(reason.map(str::to_string)))
             .filter(scope)
             .filter(active_at(now))
-            .exec(&self.db)
+            .exec(&self.ctx.db)
             .await
-            .map_err(|e| self.ctx().map(e))?;
+            .map_err(|e| self.err().map(e))?;
         Ok(result.rows_affected)
     }
 }
@@ -123,9 +125,9 @@ fn filtered(filter: &SessionFilter) -> Select<sessions::Entity> {
     select = match filter.status {
         None => select,
         Some(SessionStatus::Active) => select.filter(active_at(now)),
-        Some(SessionStatus::Expired) => select
-            .filter(sessions::Column::RevokedAt.is_null())
-            .filter(sessions::Column::ExpiresAt.lte(now)),
+        Some(SessionStatus::Expired) => {
+            select.filter(sessions::Column::RevokedAt.is_null()).filter(sessions::Column::ExpiresAt.lte(now))
+        }
         Some(SessionStatus::Revoked) => select.filter(sessions::Column::RevokedAt.is_not_null()),
     };
     if let Some(search) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
@@ -151,7 +153,7 @@ fn bump(map: &mut BTreeMap<String, u64>, key: Option<String>, count: i64) {
 }
 
 #[async_trait]
-impl SessionRepository for SqlSessionRepository {
+impl SessionRepository for SqlSessions {
     async fn create(&self, input: CreateSessionInput) -> StoreResult<Session> {
         if input.session_id_hash.trim().is_empty() {
             return Err(StoreError::invalid("session_id_hash", "must not be empty"));
@@ -178,9 +180,9 @@ impl SessionRepository for SqlSessionRepository {
         };
         let active: sessions::ActiveModel = row.clone().into();
         sessions::Entity::insert(active)
-            .exec_without_returning(&self.db)
+            .exec_without_returning(&self.ctx.db)
             .await
-            .map_err(|e| self.ctx().parent("user", input.user_id).map(e))?;
+            .map_err(|e| self.err().parent("user", input.user_id).map(e))?;
         Ok(from_row(row))
     }
 
@@ -195,9 +197,9 @@ impl SessionRepository for SqlSessionRepository {
         let result = sessions::Entity::update_many()
             .col_expr(sessions::Column::LastActivity, Expr::value(to_db(at)))
             .filter(sessions::Column::SessionIdHash.eq(session_id_hash))
-            .exec(&self.db)
+            .exec(&self.ctx.db)
             .await
-            .map_err(|e| self.ctx().map(e))?;
+            .map_err(|e| self.err().map(e))?;
         if result.rows_affected == 0 {
             return Err(StoreError::not_found("session", session_id_hash));
         }
@@ -205,17 +207,21 @@ impl SessionRepository for SqlSessionRepository {
     }
 
     async fn list(&self, filter: &SessionFilter) -> StoreResult<(Vec<Session>, u64)> {
-        let page = filter.page.max(1);
-        let page_size = if filter.page_size == 0 { DEFAULT_PAGE_SIZE } else { filter.page_size.min(MAX_PAGE_SIZE) };
-        let total = filtered(filter).count(&self.db).await.map_err(|e| self.ctx().map(e))?;
+        let page = std::cmp::max(filter.page, 1);
+        let page_size = if filter.page_size == 0 {
+            DEFAULT_PAGE_SIZE
+        } else {
+            std::cmp::min(filter.page_size, MAX_PAGE_SIZE)
+        };
+        let total = filtered(filter).count(&self.ctx.db).await.map_err(|e| self.err().map(e))?;
         let rows = filtered(filter)
             .order_by_desc(sessions::Column::LastActivity)
             .order_by_desc(sessions::Column::Id)
             .limit(page_size)
             .offset((page - 1).saturating_mul(page_size))
-            .all(&self.db)
+            .all(&self.ctx.db)
             .await
-            .map_err(|e| self.ctx().map(e))?;
+            .map_err(|e| self.err().map(e))?;
         Ok((rows.into_iter().map(from_row).collect(), total))
     }
 
@@ -226,9 +232,9 @@ impl SessionRepository for SqlSessionRepository {
             .col_expr(sessions::Column::RevokeReason, Expr::value(reason.map(str::to_string)))
             .filter(sessions::Column::SessionIdHash.eq(session_id_hash))
             .filter(sessions::Column::RevokedAt.is_null())
-            .exec(&self.db)
+            .exec(&self.ctx.db)
             .await
-            .map_err(|e| self.ctx().map(e))?;
+            .map_err(|e| self.err().map(e))?;
         if result.rows_affected == 0 && self.find(session_id_hash).await?.is_none() {
             return Err(StoreError::not_found("session", session_id_hash));
         }
@@ -245,23 +251,29 @@ impl SessionRepository for SqlSessionRepository {
 
     async fn purge_expired(&self, now: Timestamp, batch_size: u64) -> StoreResult<u64> {
         let expired = Condition::all().add(sessions::Column::ExpiresAt.lt(to_db(now)));
-        purge_in_batches::<sessions::Entity>(&self.db, &self.ctx(), sessions::Column::Id, expired, batch_size)
-            .await
+        purge_in_batches::<sessions::Entity>(
+            &self.ctx.db,
+            &self.err(),
+            sessions::Column::Id,
+            expired,
+            batch_size,
+        )
+        .await
     }
 
     async fn stats(&self) -> StoreResult<SessionStats> {
         let now = now_db();
-        let ctx = self.ctx();
+        let ctx = self.err();
         let total_active = sessions::Entity::find()
             .filter(active_at(now))
-            .count(&self.db)
+            .count(&self.ctx.db)
             .await
             .map_err(|e| ctx.map(e))?;
         let today = crate::model::now().date_naive();
         let midnight = Utc.from_utc_datetime(&today.and_hms_opt(0, 0, 0).unwrap_or_default());
         let total_today = sessions::Entity::find()
             .filter(sessions::Column::CreatedAt.gte(to_db(midnight)))
-            .count(&self.db)
+            .count(&self.ctx.db)
             .await
             .map_err(|e| ctx.map(e))?;
 
@@ -277,7 +289,7 @@ impl SessionRepository for SqlSessionRepository {
                 .filter(active_at(now))
                 .group_by(column)
                 .into_tuple()
-                .all(&self.db)
+                .all(&self.ctx.db)
                 .await
                 .map_err(|e| ctx.map(e))?;
             for (key, count) in groups {
