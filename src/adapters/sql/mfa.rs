@@ -13,7 +13,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use entity::{mfa_recovery_codes, mfa_totp, mfa_trusted_devices, users};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
+};
 use uuid::Uuid;
 
 use super::SqlContext;
@@ -142,8 +144,17 @@ impl MfaRepository for SqlMfa {
             let unique = unique.clone();
             async move {
                 let txn = self.ctx.begin_write().await.map_err(|e| ctx.map(e))?;
-                let known = users::Entity::find_by_id(user_id).count(&*txn).await.map_err(|e| ctx.map(e))?;
-                if known == 0 {
+                // Locking the user row serialises concurrent replacements for one user
+                // (SQLite has one writer already and ignores the clause).
+                let user = users::Entity::find_by_id(user_id)
+                    .select_only()
+                    .column(users::Column::Id)
+                    .lock_exclusive()
+                    .into_tuple::<Uuid>()
+                    .one(&*txn)
+                    .await
+                    .map_err(|e| ctx.map(e))?;
+                if user.is_none() {
                     return Err(StoreError::not_found("user", user_id));
                 }
                 mfa_recovery_codes::Entity::delete_many()

@@ -3,18 +3,22 @@
 
 mod consents;
 mod email_tokens;
+mod identities;
 mod mfa;
 mod rbac;
 mod sessions;
 mod support;
+mod tokens;
 mod user_cascade;
 mod users;
 
 pub use consents::*;
 pub use email_tokens::*;
+pub use identities::*;
 pub use mfa::*;
 pub use rbac::*;
 pub use sessions::*;
+pub use tokens::*;
 pub use user_cascade::*;
 pub use users::*;
 
@@ -38,6 +42,7 @@ macro_rules! data_plane_cases {
             mfa_recovery_codes_set_rejects_unknown_user_and_empty_hash,
             mfa_recovery_codes_delete_removes_all_idempotently,
             mfa_recovery_code_used_by_50_concurrent_tasks_is_true_exactly_once,
+            mfa_recovery_codes_replaced_concurrently_leave_one_complete_set,
             mfa_trusted_device_is_trusted_until_it_expires,
             mfa_trusted_device_added_again_takes_the_new_expiry,
             mfa_trusted_device_purge_deletes_exactly_the_expired_whatever_the_offset,
@@ -67,6 +72,7 @@ macro_rules! data_plane_cases {
             rbac_delete_role_is_refused_for_a_system_role,
             rbac_delete_role_removes_role_and_its_assignments,
             rbac_role_user_count_counts_holders,
+            rbac_concurrent_permission_additions_are_all_kept,
             // sessions
             sessions_create_then_get_returns_every_field,
             sessions_create_rejects_known_hash_and_unknown_user,

@@ -279,3 +279,19 @@ pub async fn rbac_role_user_count_counts_holders(store: &DataPlane) {
     assert_eq!(rbac.role_user_count("viewer").await.expect("viewer"), 3);
     assert_eq!(rbac.role_user_count("editor").await.expect("editor"), 0);
 }
+
+/// Twenty tasks adding different permissions to one role at once: none is lost.
+pub async fn rbac_concurrent_permission_additions_are_all_kept(store: &DataPlane) {
+    store.rbac().create_role(RoleInput::new("busy", ["base"])).await.expect("create");
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let rbac = store.rbac();
+            tokio::spawn(async move { rbac.add_permission_to_role("busy", &format!("p{i:02}")).await })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("task panicked").expect("concurrent add_permission_to_role");
+    }
+    let perms = store.rbac().get_role_permissions("busy").await.expect("perms");
+    assert_eq!(perms.len(), 21, "every concurrent addition kept: {perms:?}");
+}
