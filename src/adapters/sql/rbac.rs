@@ -288,16 +288,26 @@ impl RbacRepository for SqlRbac {
             ));
         }
         let ctx = self.err("role");
+        let (id, name) = (row.id, row.name.as_str());
         with_retry("rbac.delete_role", || {
             let ctx = ctx.clone();
             async move {
                 let txn = self.ctx.begin_write().await.map_err(|e| ctx.map(e))?;
                 user_roles::Entity::delete_many()
-                    .filter(user_roles::Column::RoleId.eq(row.id))
+                    .filter(user_roles::Column::RoleId.eq(id))
                     .exec(&*txn)
                     .await
                     .map_err(|e| ctx.map(e))?;
-                roles::Entity::delete_by_id(row.id).exec(&*txn).await.map_err(|e| ctx.map(e))?;
+                roles::Entity::delete_by_id(id).exec(&*txn).await.map_err(|e| ctx.map(e))?;
+                // Children lose their parent: a later role created under the same name
+                // must not silently grant them its permissions.
+                roles::Entity::update_many()
+                    .col_expr(roles::Column::InheritsFrom, Expr::value(None::<String>))
+                    .col_expr(roles::Column::UpdatedAt, Expr::value(now_db()))
+                    .filter(roles::Column::InheritsFrom.eq(name))
+                    .exec(&*txn)
+                    .await
+                    .map_err(|e| ctx.map(e))?;
                 txn.commit().await.map_err(|e| ctx.map(e))
             }
         })
