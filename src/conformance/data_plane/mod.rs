@@ -27,9 +27,42 @@ pub use users::*;
 macro_rules! data_plane_cases {
     ($cb:ident $(, $arg:path)?) => {
         $crate::$cb! {$($arg,)?
+            // users
             users_create_then_get_by_email,
+            users_create_stores_every_field_and_get_by_id_reads_it_back,
+            users_create_rejects_malformed_email_and_non_object_json,
+            users_email_uniqueness_is_case_insensitive,
+            users_unknown_user_is_not_found,
+            users_update_writes_only_the_given_fields,
+            users_list_pages_in_creation_order_and_searches_case_insensitively,
+            users_disable_until_round_trips_the_instant_to_the_microsecond,
+            users_set_email_verified_updates_user_and_password_identity,
+            users_update_password_hash_replaces_or_creates_the_password_identity,
+            users_delete_removes_identities_and_refresh_tokens,
             // users (cascade)
             users_delete_cascades_to_mfa_consents_roles_and_sessions,
+            // identities
+            identities_upsert_creates_user_then_updates_the_same_identity,
+            identities_upsert_links_to_the_user_with_the_same_email_in_any_case,
+            identities_upsert_rejects_missing_provider_id_or_email,
+            identities_concurrent_upserts_of_one_identity_create_one_user,
+            identities_link_attaches_updates_and_refuses_another_users_identity,
+            identities_unlink_refuses_the_last_way_to_log_in,
+            identities_update_claims_changes_only_that_identity,
+            // tokens
+            tokens_create_then_get_by_hash_and_id,
+            tokens_expiry_in_2040_round_trips,
+            tokens_create_refuses_unknown_user_duplicate_hash_and_bad_input,
+            tokens_rotate_issues_the_next_token_of_the_family,
+            tokens_reusing_a_rotated_token_revokes_the_whole_family,
+            tokens_rotating_an_expired_or_unknown_token_fails,
+            tokens_rotate_to_a_stored_hash_is_a_conflict_and_keeps_the_old_token,
+            tokens_fifty_concurrent_rotations_have_exactly_one_winner,
+            tokens_revoke_one_leaves_the_others,
+            tokens_bulk_revocations_count_only_active_tokens_in_scope,
+            tokens_list_and_count_filter_and_page,
+            tokens_stats_count_active_issued_and_revoked_today,
+            tokens_purge_deletes_exactly_the_expired_whatever_the_offset,
             // mfa
             mfa_totp_upsert_then_get_returns_unconfirmed_enrolment,
             mfa_totp_upsert_again_replaces_secret_and_requires_new_confirmation,
