@@ -9,8 +9,6 @@
 //! - [`time`]: timestamps are written in UTC at microsecond precision, read back as UTC.
 //! - one file per repository.
 
-#![allow(dead_code)] // TEMP: helpers used by the repositories being filled in
-
 mod connect;
 pub(crate) mod error;
 pub(crate) mod retry;
@@ -171,11 +169,6 @@ impl SqlContext {
         };
         let txn = self.db.begin_with_options(options).await?;
         Ok(WriteTxn { txn, _gate: gate })
-    }
-
-    /// Opens a tracing span for one repository call.
-    pub(crate) fn span(&self, operation: &'static str) -> tracing::Span {
-        tracing::debug_span!("store", tenant = %self.tenant_slug, backend = self.backend.name(), operation)
     }
 }
 
