@@ -170,6 +170,12 @@ impl SqlContext {
         let txn = self.db.begin_with_options(options).await?;
         Ok(WriteTxn { txn, _gate: gate })
     }
+
+    /// A tracing span for one repository call (tenant, backend, operation); attach it with
+    /// `tracing::Instrument::instrument`.
+    pub(crate) fn span(&self, operation: &'static str) -> tracing::Span {
+        tracing::debug_span!("store", tenant = %self.tenant_slug, backend = self.backend.name(), operation)
+    }
 }
 
 /// A read-write transaction from [`SqlContext::begin_write`]. Dereferences to the
