@@ -14,6 +14,7 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect,
 };
+use tracing::Instrument;
 use uuid::Uuid;
 
 use super::SqlContext;
@@ -269,62 +270,87 @@ impl SqlIdentities {
 #[async_trait]
 impl IdentityRepository for SqlIdentities {
     async fn get_by_provider(&self, provider: &str, provider_user_id: &str) -> StoreResult<SocialIdentity> {
-        if provider == PASSWORD_PROVIDER {
-            return Err(StoreError::not_found("identity", format!("{provider}:{provider_user_id}")));
+        async move {
+            if provider == PASSWORD_PROVIDER {
+                return Err(StoreError::not_found("identity", format!("{provider}:{provider_user_id}")));
+            }
+            identities::Entity::find()
+                .filter(identities::Column::Provider.eq(provider))
+                .filter(identities::Column::ProviderUserId.eq(provider_user_id))
+                .one(&self.ctx.db)
+                .await
+                .map_err(|e| self.err().map(e))?
+                .map(to_social)
+                .ok_or_else(|| StoreError::not_found("identity", format!("{provider}:{provider_user_id}")))
         }
-        identities::Entity::find()
-            .filter(identities::Column::Provider.eq(provider))
-            .filter(identities::Column::ProviderUserId.eq(provider_user_id))
-            .one(&self.ctx.db)
-            .await
-            .map_err(|e| self.err().map(e))?
-            .map(to_social)
-            .ok_or_else(|| StoreError::not_found("identity", format!("{provider}:{provider_user_id}")))
+        .instrument(self.ctx.span("identities.get_by_provider"))
+        .await
     }
 
     async fn list_by_user(&self, user_id: Uuid) -> StoreResult<Vec<SocialIdentity>> {
-        let rows = identities::Entity::find()
-            .filter(identities::Column::UserId.eq(user_id))
-            .filter(identities::Column::Provider.ne(PASSWORD_PROVIDER))
-            .order_by_asc(identities::Column::CreatedAt)
-            .order_by_asc(identities::Column::Id)
-            .all(&self.ctx.db)
-            .await
-            .map_err(|e| self.err().map(e))?;
-        Ok(rows.into_iter().map(to_social).collect())
+        async move {
+            let rows = identities::Entity::find()
+                .filter(identities::Column::UserId.eq(user_id))
+                .filter(identities::Column::Provider.ne(PASSWORD_PROVIDER))
+                .order_by_asc(identities::Column::CreatedAt)
+                .order_by_asc(identities::Column::Id)
+                .all(&self.ctx.db)
+                .await
+                .map_err(|e| self.err().map(e))?;
+            Ok(rows.into_iter().map(to_social).collect())
+        }
+        .instrument(self.ctx.span("identities.list_by_user"))
+        .await
     }
 
     async fn upsert(&self, input: SocialIdentityInput) -> StoreResult<(Uuid, bool)> {
-        let input = checked(input)?;
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match with_retry("identities.upsert", || self.upsert_once(&input)).await {
-                // A concurrent upsert created the identity or the user first: start over
-                // and find it.
-                Err(StoreError::Conflict { .. }) if attempt < UPSERT_ATTEMPTS => continue,
-                other => return other,
+        async move {
+            let input = checked(input)?;
+            let mut attempt = 0;
+            loop {
+                attempt += 1;
+                match with_retry("identities.upsert", || self.upsert_once(&input)).await {
+                    // A concurrent upsert created the identity or the user first: start over
+                    // and find it.
+                    Err(StoreError::Conflict { .. }) if attempt < UPSERT_ATTEMPTS => continue,
+                    other => return other,
+                }
             }
         }
+        .instrument(self.ctx.span("identities.upsert"))
+        .await
     }
 
     async fn link(&self, user_id: Uuid, input: SocialIdentityInput) -> StoreResult<SocialIdentity> {
-        let input = checked(input)?;
-        with_retry("identities.link", || self.link_once(user_id, &input)).await
+        async move {
+            let input = checked(input)?;
+            with_retry("identities.link", || self.link_once(user_id, &input)).await
+        }
+        .instrument(self.ctx.span("identities.link"))
+        .await
     }
 
     async fn unlink(&self, user_id: Uuid, provider: &str) -> StoreResult<()> {
-        if provider == PASSWORD_PROVIDER {
-            return Err(StoreError::invalid(
-                "provider",
-                "the password identity is managed by the user repository",
-            ));
+        async move {
+            if provider == PASSWORD_PROVIDER {
+                return Err(StoreError::invalid(
+                    "provider",
+                    "the password identity is managed by the user repository",
+                ));
+            }
+            with_retry("identities.unlink", || self.unlink_once(user_id, provider)).await
         }
-        with_retry("identities.unlink", || self.unlink_once(user_id, provider)).await
+        .instrument(self.ctx.span("identities.unlink"))
+        .await
     }
 
     async fn update_claims(&self, identity_id: Uuid, claims: serde_json::Value) -> StoreResult<()> {
-        let claims = if claims.is_null() { serde_json::Value::Object(Default::default()) } else { claims };
-        with_retry("identities.update_claims", || self.update_claims_once(identity_id, &claims)).await
+        async move {
+            let claims =
+                if claims.is_null() { serde_json::Value::Object(Default::default()) } else { claims };
+            with_retry("identities.update_claims", || self.update_claims_once(identity_id, &claims)).await
+        }
+        .instrument(self.ctx.span("identities.update_claims"))
+        .await
     }
 }

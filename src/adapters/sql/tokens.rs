@@ -20,6 +20,7 @@ use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
 };
+use tracing::Instrument;
 use uuid::Uuid;
 
 use super::SqlContext;
@@ -247,180 +248,228 @@ impl SqlTokens {
 #[async_trait]
 impl TokenRepository for SqlTokens {
     async fn create(&self, input: CreateRefreshTokenInput) -> StoreResult<Uuid> {
-        check_non_empty("token_hash", &input.token_hash)?;
-        check_non_empty("client_id", &input.client_id)?;
-        check_ttl(input.ttl)?;
-        let now = crate::model::now();
-        let id = new_id();
-        let row = refresh_tokens::ActiveModel::from(refresh_tokens::Model {
-            id,
-            user_id: input.user_id,
-            client_id: input.client_id,
-            token_hash: input.token_hash,
-            issued_at: to_db(now),
-            expires_at: to_db(expiry(now, input.ttl)?),
-            rotated_from: None,
-            revoked_at: None,
-            family_id: new_id(),
-        });
-        with_retry("tokens.create", || self.create_once(&row, input.user_id)).await?;
-        Ok(id)
+        async move {
+            check_non_empty("token_hash", &input.token_hash)?;
+            check_non_empty("client_id", &input.client_id)?;
+            check_ttl(input.ttl)?;
+            let now = crate::model::now();
+            let id = new_id();
+            let row = refresh_tokens::ActiveModel::from(refresh_tokens::Model {
+                id,
+                user_id: input.user_id,
+                client_id: input.client_id,
+                token_hash: input.token_hash,
+                issued_at: to_db(now),
+                expires_at: to_db(expiry(now, input.ttl)?),
+                rotated_from: None,
+                revoked_at: None,
+                family_id: new_id(),
+            });
+            with_retry("tokens.create", || self.create_once(&row, input.user_id)).await?;
+            Ok(id)
+        }
+        .instrument(self.ctx.span("tokens.create"))
+        .await
     }
 
     async fn get_by_hash(&self, token_hash: &str) -> StoreResult<RefreshToken> {
-        self.find_one(Condition::all().add(refresh_tokens::Column::TokenHash.eq(token_hash)), "hash").await
+        async move {
+            self.find_one(Condition::all().add(refresh_tokens::Column::TokenHash.eq(token_hash)), "hash")
+                .await
+        }
+        .instrument(self.ctx.span("tokens.get_by_hash"))
+        .await
     }
 
     async fn get_by_id(&self, id: Uuid) -> StoreResult<RefreshToken> {
-        self.find_one(Condition::all().add(refresh_tokens::Column::Id.eq(id)), id).await
+        async move { self.find_one(Condition::all().add(refresh_tokens::Column::Id.eq(id)), id).await }
+            .instrument(self.ctx.span("tokens.get_by_id"))
+            .await
     }
 
     async fn rotate(&self, old_hash: &str, new_hash: &str, ttl: TimeDelta) -> StoreResult<RefreshToken> {
-        check_non_empty("new_hash", new_hash)?;
-        check_ttl(ttl)?;
-        if old_hash == new_hash {
-            return Err(StoreError::invalid("new_hash", "must differ from the old hash"));
-        }
-        match with_retry("tokens.rotate", || self.rotate_once(old_hash, new_hash, ttl)).await? {
-            Rotation::Rotated(new) => {
-                let email = users::Entity::find_by_id(new.user_id)
-                    .one(&self.ctx.db)
-                    .await
-                    .map_err(|e| self.err().map(e))?;
-                Ok(to_token(new, email))
+        async move {
+            check_non_empty("new_hash", new_hash)?;
+            check_ttl(ttl)?;
+            if old_hash == new_hash {
+                return Err(StoreError::invalid("new_hash", "must differ from the old hash"));
             }
-            Rotation::Reused => {
-                tracing::warn!(tenant = %self.ctx.tenant_slug, "refresh token reuse detected; family revoked");
-                Err(StoreError::TokenReused)
+            match with_retry("tokens.rotate", || self.rotate_once(old_hash, new_hash, ttl)).await? {
+                Rotation::Rotated(new) => {
+                    let email = users::Entity::find_by_id(new.user_id)
+                        .one(&self.ctx.db)
+                        .await
+                        .map_err(|e| self.err().map(e))?;
+                    Ok(to_token(new, email))
+                }
+                Rotation::Reused => {
+                    tracing::warn!(tenant = %self.ctx.tenant_slug, "refresh token reuse detected; family revoked");
+                    Err(StoreError::TokenReused)
+                }
+                Rotation::Expired => Err(StoreError::TokenExpired),
+                Rotation::Unknown => Err(StoreError::not_found("refresh_token", "hash")),
             }
-            Rotation::Expired => Err(StoreError::TokenExpired),
-            Rotation::Unknown => Err(StoreError::not_found("refresh_token", "hash")),
         }
+        .instrument(self.ctx.span("tokens.rotate"))
+        .await
     }
 
     async fn revoke(&self, id: Uuid) -> StoreResult<()> {
-        let cond = Condition::all()
-            .add(refresh_tokens::Column::Id.eq(id))
-            .add(refresh_tokens::Column::RevokedAt.is_null());
-        let revoked = with_retry("tokens.revoke", || self.revoke_where_once(&cond)).await?;
-        if revoked == 0 {
-            // Idempotent for a known token; NotFound for an unknown one.
-            let exists = refresh_tokens::Entity::find_by_id(id)
-                .count(&self.ctx.db)
-                .await
-                .map_err(|e| self.err().map(e))?;
-            if exists == 0 {
-                return Err(StoreError::not_found("refresh_token", id));
+        async move {
+            let cond = Condition::all()
+                .add(refresh_tokens::Column::Id.eq(id))
+                .add(refresh_tokens::Column::RevokedAt.is_null());
+            let revoked = with_retry("tokens.revoke", || self.revoke_where_once(&cond)).await?;
+            if revoked == 0 {
+                // Idempotent for a known token; NotFound for an unknown one.
+                let exists = refresh_tokens::Entity::find_by_id(id)
+                    .count(&self.ctx.db)
+                    .await
+                    .map_err(|e| self.err().map(e))?;
+                if exists == 0 {
+                    return Err(StoreError::not_found("refresh_token", id));
+                }
             }
+            Ok(())
         }
-        Ok(())
+        .instrument(self.ctx.span("tokens.revoke"))
+        .await
     }
 
     async fn revoke_all_by_user(&self, user_id: Uuid, client_id: Option<&str>) -> StoreResult<u64> {
-        let mut cond = Condition::all().add(refresh_tokens::Column::UserId.eq(user_id));
-        if let Some(client_id) = client_id {
-            cond = cond.add(refresh_tokens::Column::ClientId.eq(client_id));
+        async move {
+            let mut cond = Condition::all().add(refresh_tokens::Column::UserId.eq(user_id));
+            if let Some(client_id) = client_id {
+                cond = cond.add(refresh_tokens::Column::ClientId.eq(client_id));
+            }
+            self.revoke_active_where("tokens.revoke_all_by_user", cond).await
         }
-        self.revoke_active_where("tokens.revoke_all_by_user", cond).await
+        .instrument(self.ctx.span("tokens.revoke_all_by_user"))
+        .await
     }
 
     async fn revoke_all_by_client(&self, client_id: &str) -> StoreResult<u64> {
-        let cond = Condition::all().add(refresh_tokens::Column::ClientId.eq(client_id));
-        self.revoke_active_where("tokens.revoke_all_by_client", cond).await
+        async move {
+            let cond = Condition::all().add(refresh_tokens::Column::ClientId.eq(client_id));
+            self.revoke_active_where("tokens.revoke_all_by_client", cond).await
+        }
+        .instrument(self.ctx.span("tokens.revoke_all_by_client"))
+        .await
     }
 
     async fn revoke_all(&self) -> StoreResult<u64> {
-        self.revoke_active_where("tokens.revoke_all", Condition::all()).await
+        async move { self.revoke_active_where("tokens.revoke_all", Condition::all()).await }
+            .instrument(self.ctx.span("tokens.revoke_all"))
+            .await
     }
 
     async fn list(&self, filter: &TokenFilter) -> StoreResult<Vec<RefreshToken>> {
-        let (limit, offset) = page_bounds(filter.page, filter.page_size);
-        let rows = Self::filtered(filter, crate::model::now())
-            .order_by_desc(refresh_tokens::Column::IssuedAt)
-            .order_by_desc(refresh_tokens::Column::Id)
-            .limit(limit)
-            .offset(offset)
-            .find_also_related(users::Entity)
-            .all(&self.ctx.db)
-            .await
-            .map_err(|e| self.err().map(e))?;
-        Ok(rows.into_iter().map(|(t, u)| to_token(t, u)).collect())
-    }
-
-    async fn count(&self, filter: &TokenFilter) -> StoreResult<u64> {
-        Self::filtered(filter, crate::model::now()).count(&self.ctx.db).await.map_err(|e| self.err().map(e))
-    }
-
-    async fn stats(&self) -> StoreResult<TokenStats> {
-        let err = |e| self.err().map(e);
-        let now = crate::model::now();
-        let midnight = now.date_naive().and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or(now);
-        let db = &self.ctx.db;
-        let issued_today = refresh_tokens::Entity::find()
-            .filter(refresh_tokens::Column::IssuedAt.gte(to_db(midnight)))
-            .count(db)
-            .await
-            .map_err(err)?;
-        let revoked_today = refresh_tokens::Entity::find()
-            .filter(refresh_tokens::Column::RevokedAt.gte(to_db(midnight)))
-            .count(db)
-            .await
-            .map_err(err)?;
-        // Lifetimes of the active tokens, summed here: date arithmetic differs per engine.
-        let active: Vec<(
-            String,
-            sea_orm::prelude::DateTimeWithTimeZone,
-            sea_orm::prelude::DateTimeWithTimeZone,
-        )> = refresh_tokens::Entity::find()
-            .select_only()
-            .column(refresh_tokens::Column::ClientId)
-            .column(refresh_tokens::Column::IssuedAt)
-            .column(refresh_tokens::Column::ExpiresAt)
-            .filter(active_at(now))
-            .into_tuple()
-            .all(db)
-            .await
-            .map_err(err)?;
-        let mut by_client: BTreeMap<String, u64> = BTreeMap::new();
-        let mut total_seconds = 0f64;
-        for (client, issued, expires) in &active {
-            *by_client.entry(client.clone()).or_default() += 1;
-            total_seconds += (from_db(*expires) - from_db(*issued)).num_milliseconds() as f64 / 1000.0;
-        }
-        let total_active = active.len() as u64;
-        let avg_lifetime_hours =
-            if total_active == 0 { 0.0 } else { total_seconds / total_active as f64 / 3600.0 };
-        Ok(TokenStats { total_active, issued_today, revoked_today, avg_lifetime_hours, by_client })
-    }
-
-    async fn purge_expired(&self, now: Timestamp, batch_size: u64) -> StoreResult<u64> {
-        let now = now.with_timezone(&Utc);
-        let revoked_before = now - TimeDelta::days(1);
-        let expired = Condition::any()
-            .add(refresh_tokens::Column::ExpiresAt.lt(to_db(now)))
-            .add(refresh_tokens::Column::RevokedAt.lt(to_db(revoked_before)));
-        let batch = if batch_size == 0 { DEFAULT_PURGE_BATCH } else { batch_size };
-        let mut total = 0;
-        loop {
-            let ids: Vec<Uuid> = refresh_tokens::Entity::find()
-                .select_only()
-                .column(refresh_tokens::Column::Id)
-                .filter(expired.clone())
-                .order_by_asc(refresh_tokens::Column::Id)
-                .limit(batch)
-                .into_tuple()
+        async move {
+            let (limit, offset) = page_bounds(filter.page, filter.page_size);
+            let rows = Self::filtered(filter, crate::model::now())
+                .order_by_desc(refresh_tokens::Column::IssuedAt)
+                .order_by_desc(refresh_tokens::Column::Id)
+                .limit(limit)
+                .offset(offset)
+                .find_also_related(users::Entity)
                 .all(&self.ctx.db)
                 .await
                 .map_err(|e| self.err().map(e))?;
-            if ids.is_empty() {
-                break;
-            }
-            let selected = ids.len() as u64;
-            total += with_retry("tokens.purge_expired", || self.delete_ids_once(&ids, &expired)).await?;
-            if selected < batch {
-                break;
-            }
+            Ok(rows.into_iter().map(|(t, u)| to_token(t, u)).collect())
         }
-        Ok(total)
+        .instrument(self.ctx.span("tokens.list"))
+        .await
+    }
+
+    async fn count(&self, filter: &TokenFilter) -> StoreResult<u64> {
+        async move {
+            Self::filtered(filter, crate::model::now())
+                .count(&self.ctx.db)
+                .await
+                .map_err(|e| self.err().map(e))
+        }
+        .instrument(self.ctx.span("tokens.count"))
+        .await
+    }
+
+    async fn stats(&self) -> StoreResult<TokenStats> {
+        async move {
+            let err = |e| self.err().map(e);
+            let now = crate::model::now();
+            let midnight = now.date_naive().and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or(now);
+            let db = &self.ctx.db;
+            let issued_today = refresh_tokens::Entity::find()
+                .filter(refresh_tokens::Column::IssuedAt.gte(to_db(midnight)))
+                .count(db)
+                .await
+                .map_err(err)?;
+            let revoked_today = refresh_tokens::Entity::find()
+                .filter(refresh_tokens::Column::RevokedAt.gte(to_db(midnight)))
+                .count(db)
+                .await
+                .map_err(err)?;
+            // Lifetimes of the active tokens, summed here: date arithmetic differs per engine.
+            let active: Vec<(
+                String,
+                sea_orm::prelude::DateTimeWithTimeZone,
+                sea_orm::prelude::DateTimeWithTimeZone,
+            )> = refresh_tokens::Entity::find()
+                .select_only()
+                .column(refresh_tokens::Column::ClientId)
+                .column(refresh_tokens::Column::IssuedAt)
+                .column(refresh_tokens::Column::ExpiresAt)
+                .filter(active_at(now))
+                .into_tuple()
+                .all(db)
+                .await
+                .map_err(err)?;
+            let mut by_client: BTreeMap<String, u64> = BTreeMap::new();
+            let mut total_seconds = 0f64;
+            for (client, issued, expires) in &active {
+                *by_client.entry(client.clone()).or_default() += 1;
+                total_seconds += (from_db(*expires) - from_db(*issued)).num_milliseconds() as f64 / 1000.0;
+            }
+            let total_active = active.len() as u64;
+            let avg_lifetime_hours =
+                if total_active == 0 { 0.0 } else { total_seconds / total_active as f64 / 3600.0 };
+            Ok(TokenStats { total_active, issued_today, revoked_today, avg_lifetime_hours, by_client })
+        }
+        .instrument(self.ctx.span("tokens.stats"))
+        .await
+    }
+
+    async fn purge_expired(&self, now: Timestamp, batch_size: u64) -> StoreResult<u64> {
+        async move {
+            let now = now.with_timezone(&Utc);
+            let revoked_before = now - TimeDelta::days(1);
+            let expired = Condition::any()
+                .add(refresh_tokens::Column::ExpiresAt.lt(to_db(now)))
+                .add(refresh_tokens::Column::RevokedAt.lt(to_db(revoked_before)));
+            let batch = if batch_size == 0 { DEFAULT_PURGE_BATCH } else { batch_size };
+            let mut total = 0;
+            loop {
+                let ids: Vec<Uuid> = refresh_tokens::Entity::find()
+                    .select_only()
+                    .column(refresh_tokens::Column::Id)
+                    .filter(expired.clone())
+                    .order_by_asc(refresh_tokens::Column::Id)
+                    .limit(batch)
+                    .into_tuple()
+                    .all(&self.ctx.db)
+                    .await
+                    .map_err(|e| self.err().map(e))?;
+                if ids.is_empty() {
+                    break;
+                }
+                let selected = ids.len() as u64;
+                total += with_retry("tokens.purge_expired", || self.delete_ids_once(&ids, &expired)).await?;
+                if selected < batch {
+                    break;
+                }
+            }
+            Ok(total)
+        }
+        .instrument(self.ctx.span("tokens.purge_expired"))
+        .await
     }
 }
