@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use entity::email_tokens;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter};
+use tracing::Instrument;
 use uuid::Uuid;
 
 use super::SqlContext;
@@ -66,70 +67,82 @@ impl EmailTokenRepository for SqlEmailTokens {
         sent_to: &str,
         ttl: chrono::TimeDelta,
     ) -> StoreResult<Uuid> {
-        if token_hash.trim().is_empty() {
-            return Err(StoreError::invalid("token_hash", "must not be empty"));
+        async move {
+            if token_hash.trim().is_empty() {
+                return Err(StoreError::invalid("token_hash", "must not be empty"));
+            }
+            if ttl <= chrono::TimeDelta::zero() {
+                return Err(StoreError::invalid("ttl", "must be positive"));
+            }
+            let now = crate::model::now();
+            let expires_at =
+                now.checked_add_signed(ttl).ok_or_else(|| StoreError::invalid("ttl", "too large"))?;
+            let id = new_id();
+            let row = email_tokens::ActiveModel {
+                id: Set(id),
+                kind: Set(kind.as_str().to_string()),
+                user_id: Set(user_id),
+                token_hash: Set(token_hash.to_string()),
+                sent_to: Set(sent_to.to_string()),
+                created_at: Set(to_db(now)),
+                expires_at: Set(to_db(expires_at)),
+                used_at: Set(None),
+            };
+            email_tokens::Entity::insert(row)
+                .exec_without_returning(&self.ctx.db)
+                .await
+                .map_err(|e| self.err().parent("user", user_id).map(e))?;
+            Ok(id)
         }
-        if ttl <= chrono::TimeDelta::zero() {
-            return Err(StoreError::invalid("ttl", "must be positive"));
-        }
-        let now = crate::model::now();
-        let expires_at =
-            now.checked_add_signed(ttl).ok_or_else(|| StoreError::invalid("ttl", "too large"))?;
-        let id = new_id();
-        let row = email_tokens::ActiveModel {
-            id: Set(id),
-            kind: Set(kind.as_str().to_string()),
-            user_id: Set(user_id),
-            token_hash: Set(token_hash.to_string()),
-            sent_to: Set(sent_to.to_string()),
-            created_at: Set(to_db(now)),
-            expires_at: Set(to_db(expires_at)),
-            used_at: Set(None),
-        };
-        email_tokens::Entity::insert(row)
-            .exec_without_returning(&self.ctx.db)
-            .await
-            .map_err(|e| self.err().parent("user", user_id).map(e))?;
-        Ok(id)
+        .instrument(self.ctx.span("email_tokens.create"))
+        .await
     }
 
     async fn consume(&self, kind: EmailTokenKind, token_hash: &str) -> StoreResult<EmailToken> {
-        let now = now_db();
-        let result = email_tokens::Entity::update_many()
-            .col_expr(email_tokens::Column::UsedAt, Expr::value(now))
-            .filter(email_tokens::Column::Kind.eq(kind.as_str()))
-            .filter(email_tokens::Column::TokenHash.eq(token_hash))
-            .filter(email_tokens::Column::UsedAt.is_null())
-            .filter(email_tokens::Column::ExpiresAt.gt(now))
-            .exec(&self.ctx.db)
-            .await
-            .map_err(|e| self.err().map(e))?;
-        let row = email_tokens::Entity::find()
-            .filter(email_tokens::Column::Kind.eq(kind.as_str()))
-            .filter(email_tokens::Column::TokenHash.eq(token_hash))
-            .one(&self.ctx.db)
-            .await
-            .map_err(|e| self.err().map(e))?;
-        let not_found = || StoreError::not_found("email_token", kind.as_str());
-        let row = row.ok_or_else(not_found)?;
-        if result.rows_affected == 1 {
-            return self.to_domain(row);
+        async move {
+            let now = now_db();
+            let result = email_tokens::Entity::update_many()
+                .col_expr(email_tokens::Column::UsedAt, Expr::value(now))
+                .filter(email_tokens::Column::Kind.eq(kind.as_str()))
+                .filter(email_tokens::Column::TokenHash.eq(token_hash))
+                .filter(email_tokens::Column::UsedAt.is_null())
+                .filter(email_tokens::Column::ExpiresAt.gt(now))
+                .exec(&self.ctx.db)
+                .await
+                .map_err(|e| self.err().map(e))?;
+            let row = email_tokens::Entity::find()
+                .filter(email_tokens::Column::Kind.eq(kind.as_str()))
+                .filter(email_tokens::Column::TokenHash.eq(token_hash))
+                .one(&self.ctx.db)
+                .await
+                .map_err(|e| self.err().map(e))?;
+            let not_found = || StoreError::not_found("email_token", kind.as_str());
+            let row = row.ok_or_else(not_found)?;
+            if result.rows_affected == 1 {
+                return self.to_domain(row);
+            }
+            if row.used_at.is_none() && row.expires_at <= now {
+                return Err(StoreError::TokenExpired);
+            }
+            Err(not_found())
         }
-        if row.used_at.is_none() && row.expires_at <= now {
-            return Err(StoreError::TokenExpired);
-        }
-        Err(not_found())
+        .instrument(self.ctx.span("email_tokens.consume"))
+        .await
     }
 
     async fn purge_expired(&self, now: Timestamp, batch_size: u64) -> StoreResult<u64> {
-        let expired = Condition::all().add(email_tokens::Column::ExpiresAt.lt(to_db(now)));
-        purge_in_batches::<email_tokens::Entity>(
-            &self.ctx.db,
-            &self.err(),
-            email_tokens::Column::Id,
-            expired,
-            batch_size,
-        )
+        async move {
+            let expired = Condition::all().add(email_tokens::Column::ExpiresAt.lt(to_db(now)));
+            purge_in_batches::<email_tokens::Entity>(
+                &self.ctx.db,
+                &self.err(),
+                email_tokens::Column::Id,
+                expired,
+                batch_size,
+            )
+            .await
+        }
+        .instrument(self.ctx.span("email_tokens.purge_expired"))
         .await
     }
 }

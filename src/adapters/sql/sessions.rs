@@ -16,6 +16,7 @@ use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{
     ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
 };
+use tracing::Instrument;
 use uuid::Uuid;
 
 use super::SqlContext;
@@ -155,147 +156,181 @@ fn bump(map: &mut BTreeMap<String, u64>, key: Option<String>, count: i64) {
 #[async_trait]
 impl SessionRepository for SqlSessions {
     async fn create(&self, input: CreateSessionInput) -> StoreResult<Session> {
-        if input.session_id_hash.trim().is_empty() {
-            return Err(StoreError::invalid("session_id_hash", "must not be empty"));
+        async move {
+            if input.session_id_hash.trim().is_empty() {
+                return Err(StoreError::invalid("session_id_hash", "must not be empty"));
+            }
+            let now = now_db();
+            let row = sessions::Model {
+                id: new_id(),
+                user_id: input.user_id,
+                session_id_hash: input.session_id_hash,
+                ip_address: input.ip_address,
+                user_agent: input.user_agent,
+                device_type: input.device_type,
+                browser: input.browser,
+                os: input.os,
+                country_code: input.country_code,
+                country: input.country,
+                city: input.city,
+                created_at: now,
+                last_activity: now,
+                expires_at: to_db(input.expires_at),
+                revoked_at: None,
+                revoked_by: None,
+                revoke_reason: None,
+            };
+            let active: sessions::ActiveModel = row.clone().into();
+            sessions::Entity::insert(active)
+                .exec_without_returning(&self.ctx.db)
+                .await
+                .map_err(|e| self.err().parent("user", input.user_id).map(e))?;
+            Ok(from_row(row))
         }
-        let now = now_db();
-        let row = sessions::Model {
-            id: new_id(),
-            user_id: input.user_id,
-            session_id_hash: input.session_id_hash,
-            ip_address: input.ip_address,
-            user_agent: input.user_agent,
-            device_type: input.device_type,
-            browser: input.browser,
-            os: input.os,
-            country_code: input.country_code,
-            country: input.country,
-            city: input.city,
-            created_at: now,
-            last_activity: now,
-            expires_at: to_db(input.expires_at),
-            revoked_at: None,
-            revoked_by: None,
-            revoke_reason: None,
-        };
-        let active: sessions::ActiveModel = row.clone().into();
-        sessions::Entity::insert(active)
-            .exec_without_returning(&self.ctx.db)
-            .await
-            .map_err(|e| self.err().parent("user", input.user_id).map(e))?;
-        Ok(from_row(row))
+        .instrument(self.ctx.span("sessions.create"))
+        .await
     }
 
     async fn get(&self, session_id_hash: &str) -> StoreResult<Session> {
-        self.find(session_id_hash)
-            .await?
-            .map(from_row)
-            .ok_or_else(|| StoreError::not_found("session", session_id_hash))
+        async move {
+            self.find(session_id_hash)
+                .await?
+                .map(from_row)
+                .ok_or_else(|| StoreError::not_found("session", session_id_hash))
+        }
+        .instrument(self.ctx.span("sessions.get"))
+        .await
     }
 
     async fn touch(&self, session_id_hash: &str, at: Timestamp) -> StoreResult<()> {
-        let result = sessions::Entity::update_many()
-            .col_expr(sessions::Column::LastActivity, Expr::value(to_db(at)))
-            .filter(sessions::Column::SessionIdHash.eq(session_id_hash))
-            .exec(&self.ctx.db)
-            .await
-            .map_err(|e| self.err().map(e))?;
-        if result.rows_affected == 0 {
-            return Err(StoreError::not_found("session", session_id_hash));
+        async move {
+            let result = sessions::Entity::update_many()
+                .col_expr(sessions::Column::LastActivity, Expr::value(to_db(at)))
+                .filter(sessions::Column::SessionIdHash.eq(session_id_hash))
+                .exec(&self.ctx.db)
+                .await
+                .map_err(|e| self.err().map(e))?;
+            if result.rows_affected == 0 {
+                return Err(StoreError::not_found("session", session_id_hash));
+            }
+            Ok(())
         }
-        Ok(())
+        .instrument(self.ctx.span("sessions.touch"))
+        .await
     }
 
     async fn list(&self, filter: &SessionFilter) -> StoreResult<(Vec<Session>, u64)> {
-        let page = std::cmp::max(filter.page, 1);
-        let page_size = if filter.page_size == 0 {
-            DEFAULT_PAGE_SIZE
-        } else {
-            std::cmp::min(filter.page_size, MAX_PAGE_SIZE)
-        };
-        let total = filtered(filter).count(&self.ctx.db).await.map_err(|e| self.err().map(e))?;
-        let rows = filtered(filter)
-            .order_by_desc(sessions::Column::LastActivity)
-            .order_by_desc(sessions::Column::Id)
-            .limit(page_size)
-            .offset((page - 1).saturating_mul(page_size))
-            .all(&self.ctx.db)
-            .await
-            .map_err(|e| self.err().map(e))?;
-        Ok((rows.into_iter().map(from_row).collect(), total))
+        async move {
+            let page = std::cmp::max(filter.page, 1);
+            let page_size = if filter.page_size == 0 {
+                DEFAULT_PAGE_SIZE
+            } else {
+                std::cmp::min(filter.page_size, MAX_PAGE_SIZE)
+            };
+            let total = filtered(filter).count(&self.ctx.db).await.map_err(|e| self.err().map(e))?;
+            let rows = filtered(filter)
+                .order_by_desc(sessions::Column::LastActivity)
+                .order_by_desc(sessions::Column::Id)
+                .limit(page_size)
+                .offset((page - 1).saturating_mul(page_size))
+                .all(&self.ctx.db)
+                .await
+                .map_err(|e| self.err().map(e))?;
+            Ok((rows.into_iter().map(from_row).collect(), total))
+        }
+        .instrument(self.ctx.span("sessions.list"))
+        .await
     }
 
     async fn revoke(&self, session_id_hash: &str, by: &str, reason: Option<&str>) -> StoreResult<()> {
-        let result = sessions::Entity::update_many()
-            .col_expr(sessions::Column::RevokedAt, Expr::value(now_db()))
-            .col_expr(sessions::Column::RevokedBy, Expr::value(by.to_string()))
-            .col_expr(sessions::Column::RevokeReason, Expr::value(reason.map(str::to_string)))
-            .filter(sessions::Column::SessionIdHash.eq(session_id_hash))
-            .filter(sessions::Column::RevokedAt.is_null())
-            .exec(&self.ctx.db)
-            .await
-            .map_err(|e| self.err().map(e))?;
-        if result.rows_affected == 0 && self.find(session_id_hash).await?.is_none() {
-            return Err(StoreError::not_found("session", session_id_hash));
+        async move {
+            let result = sessions::Entity::update_many()
+                .col_expr(sessions::Column::RevokedAt, Expr::value(now_db()))
+                .col_expr(sessions::Column::RevokedBy, Expr::value(by.to_string()))
+                .col_expr(sessions::Column::RevokeReason, Expr::value(reason.map(str::to_string)))
+                .filter(sessions::Column::SessionIdHash.eq(session_id_hash))
+                .filter(sessions::Column::RevokedAt.is_null())
+                .exec(&self.ctx.db)
+                .await
+                .map_err(|e| self.err().map(e))?;
+            if result.rows_affected == 0 && self.find(session_id_hash).await?.is_none() {
+                return Err(StoreError::not_found("session", session_id_hash));
+            }
+            Ok(())
         }
-        Ok(())
+        .instrument(self.ctx.span("sessions.revoke"))
+        .await
     }
 
     async fn revoke_all_by_user(&self, user_id: Uuid, by: &str, reason: Option<&str>) -> StoreResult<u64> {
-        self.revoke_where(Condition::all().add(sessions::Column::UserId.eq(user_id)), by, reason).await
+        async move {
+            self.revoke_where(Condition::all().add(sessions::Column::UserId.eq(user_id)), by, reason).await
+        }
+        .instrument(self.ctx.span("sessions.revoke_all_by_user"))
+        .await
     }
 
     async fn revoke_all(&self, by: &str, reason: Option<&str>) -> StoreResult<u64> {
-        self.revoke_where(Condition::all(), by, reason).await
+        async move { self.revoke_where(Condition::all(), by, reason).await }
+            .instrument(self.ctx.span("sessions.revoke_all"))
+            .await
     }
 
     async fn purge_expired(&self, now: Timestamp, batch_size: u64) -> StoreResult<u64> {
-        let expired = Condition::all().add(sessions::Column::ExpiresAt.lt(to_db(now)));
-        purge_in_batches::<sessions::Entity>(
-            &self.ctx.db,
-            &self.err(),
-            sessions::Column::Id,
-            expired,
-            batch_size,
-        )
+        async move {
+            let expired = Condition::all().add(sessions::Column::ExpiresAt.lt(to_db(now)));
+            purge_in_batches::<sessions::Entity>(
+                &self.ctx.db,
+                &self.err(),
+                sessions::Column::Id,
+                expired,
+                batch_size,
+            )
+            .await
+        }
+        .instrument(self.ctx.span("sessions.purge_expired"))
         .await
     }
 
     async fn stats(&self) -> StoreResult<SessionStats> {
-        let now = now_db();
-        let ctx = self.err();
-        let total_active = sessions::Entity::find()
-            .filter(active_at(now))
-            .count(&self.ctx.db)
-            .await
-            .map_err(|e| ctx.map(e))?;
-        let today = crate::model::now().date_naive();
-        let midnight = Utc.from_utc_datetime(&today.and_hms_opt(0, 0, 0).unwrap_or_default());
-        let total_today = sessions::Entity::find()
-            .filter(sessions::Column::CreatedAt.gte(to_db(midnight)))
-            .count(&self.ctx.db)
-            .await
-            .map_err(|e| ctx.map(e))?;
-
-        let mut stats = SessionStats { total_active, total_today, ..Default::default() };
-        for (column, map) in [
-            (sessions::Column::DeviceType, &mut stats.by_device),
-            (sessions::Column::CountryCode, &mut stats.by_country),
-        ] {
-            let groups: Vec<(Option<String>, i64)> = sessions::Entity::find()
-                .select_only()
-                .column(column)
-                .column_as(Expr::col(sessions::Column::Id).count(), "n")
+        async move {
+            let now = now_db();
+            let ctx = self.err();
+            let total_active = sessions::Entity::find()
                 .filter(active_at(now))
-                .group_by(column)
-                .into_tuple()
-                .all(&self.ctx.db)
+                .count(&self.ctx.db)
                 .await
                 .map_err(|e| ctx.map(e))?;
-            for (key, count) in groups {
-                bump(map, key, count);
+            let today = crate::model::now().date_naive();
+            let midnight = Utc.from_utc_datetime(&today.and_hms_opt(0, 0, 0).unwrap_or_default());
+            let total_today = sessions::Entity::find()
+                .filter(sessions::Column::CreatedAt.gte(to_db(midnight)))
+                .count(&self.ctx.db)
+                .await
+                .map_err(|e| ctx.map(e))?;
+
+            let mut stats = SessionStats { total_active, total_today, ..Default::default() };
+            for (column, map) in [
+                (sessions::Column::DeviceType, &mut stats.by_device),
+                (sessions::Column::CountryCode, &mut stats.by_country),
+            ] {
+                let groups: Vec<(Option<String>, i64)> = sessions::Entity::find()
+                    .select_only()
+                    .column(column)
+                    .column_as(Expr::col(sessions::Column::Id).count(), "n")
+                    .filter(active_at(now))
+                    .group_by(column)
+                    .into_tuple()
+                    .all(&self.ctx.db)
+                    .await
+                    .map_err(|e| ctx.map(e))?;
+                for (key, count) in groups {
+                    bump(map, key, count);
+                }
             }
+            Ok(stats)
         }
-        Ok(stats)
+        .instrument(self.ctx.span("sessions.stats"))
+        .await
     }
 }
