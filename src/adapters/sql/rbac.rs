@@ -29,7 +29,7 @@ use crate::model::{Role, RoleInput, new_id};
 use crate::repository::RbacRepository;
 
 /// How many times a permission change is tried against concurrent changes of the role.
-const MAX_VERSION_ATTEMPTS: u32 = 20;
+const MAX_VERSION_ATTEMPTS: u32 = 50;
 
 /// The RBAC repository of one tenant's SQL database.
 pub(crate) struct SqlRbac {
@@ -94,7 +94,7 @@ impl SqlRbac {
         role: &str,
         change: impl Fn(&mut BTreeSet<String>) -> bool + Send + Sync,
     ) -> StoreResult<()> {
-        for _ in 0..MAX_VERSION_ATTEMPTS {
+        for attempt in 1..=MAX_VERSION_ATTEMPTS {
             let row = self.require_role(role).await?;
             let mut permissions = self.permissions_of(&row)?;
             if !change(&mut permissions) {
@@ -114,6 +114,9 @@ impl SqlRbac {
             if result.rows_affected == 1 {
                 return Ok(());
             }
+            // Lost the race to another writer: back off a little, at random, and re-read.
+            let pause = rand::Rng::gen_range(&mut rand::thread_rng(), 0..=(200 * u64::from(attempt.min(10))));
+            tokio::time::sleep(std::time::Duration::from_micros(pause)).await;
         }
         Err(StoreError::conflict("role", format!("{role} changed concurrently too many times; try again")))
     }
