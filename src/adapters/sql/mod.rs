@@ -9,8 +9,6 @@
 //! - [`time`]: timestamps are written in UTC at microsecond precision, read back as UTC.
 //! - one file per repository.
 
-#![allow(dead_code)] // TEMP: helpers used by the repositories being filled in
-
 mod connect;
 pub(crate) mod error;
 pub(crate) mod retry;
@@ -19,7 +17,13 @@ pub(crate) mod time;
 mod identities;
 mod tokens;
 mod users;
-// H2: mfa.rs, consents.rs, rbac.rs, sessions.rs, email_tokens.rs are declared here.
+
+mod consents;
+mod email_tokens;
+mod mfa;
+mod purge;
+mod rbac;
+mod sessions;
 
 use std::ops::Deref;
 use std::sync::Arc;
@@ -35,7 +39,10 @@ use uuid::Uuid;
 use self::error::ErrCtx;
 use crate::error::{StoreError, StoreResult};
 use crate::registry::{Adapter, AdapterConnection, ConnectConfig, Registry};
-use crate::repository::{IdentityRepository, TokenRepository, UserRepository};
+use crate::repository::{
+    ConsentRepository, EmailTokenRepository, IdentityRepository, MfaRepository, RbacRepository,
+    SessionRepository, TokenRepository, UserRepository,
+};
 
 /// The SQL engines the adapter speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -164,7 +171,8 @@ impl SqlContext {
         Ok(WriteTxn { txn, _gate: gate })
     }
 
-    /// Opens a tracing span for one repository call.
+    /// A tracing span for one repository call (tenant, backend, operation); attach it with
+    /// `tracing::Instrument::instrument`.
     pub(crate) fn span(&self, operation: &'static str) -> tracing::Span {
         tracing::debug_span!("store", tenant = %self.tenant_slug, backend = self.backend.name(), operation)
     }
@@ -249,6 +257,23 @@ impl AdapterConnection for SqlConnection {
         Ok(Arc::new(tokens::SqlTokens::new(self.ctx.clone())))
     }
 
-    // H2 adds the accessors of mfa, consents, rbac, sessions and email_tokens here, each
-    // returning `Ok(Arc::new(<module>::Sql<Repo>::new(self.ctx.clone())))`.
+    fn mfa(&self) -> StoreResult<Arc<dyn MfaRepository>> {
+        Ok(Arc::new(mfa::SqlMfa::new(self.ctx.clone())))
+    }
+
+    fn consents(&self) -> StoreResult<Arc<dyn ConsentRepository>> {
+        Ok(Arc::new(consents::SqlConsents::new(self.ctx.clone())))
+    }
+
+    fn rbac(&self) -> StoreResult<Arc<dyn RbacRepository>> {
+        Ok(Arc::new(rbac::SqlRbac::new(self.ctx.clone())))
+    }
+
+    fn sessions(&self) -> StoreResult<Arc<dyn SessionRepository>> {
+        Ok(Arc::new(sessions::SqlSessions::new(self.ctx.clone())))
+    }
+
+    fn email_tokens(&self) -> StoreResult<Arc<dyn EmailTokenRepository>> {
+        Ok(Arc::new(email_tokens::SqlEmailTokens::new(self.ctx.clone())))
+    }
 }

@@ -7,21 +7,26 @@
 
 use std::collections::BTreeMap;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use chrono::{TimeZone, Utc};
 use entity::sessions;
-use sea_orm::sea_query::{Expr, Func, LikeExpr};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Select,
+    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
 };
+use tracing::Instrument;
 use uuid::Uuid;
 
+use super::SqlContext;
 use super::error::ErrCtx;
 use super::purge::purge_in_batches;
 use super::time::{from_db, from_db_opt, now_db, to_db};
 use crate::error::{StoreError, StoreResult};
-use crate::model::{CreateSessionInput, Session, SessionFilter, SessionStats, SessionStatus, Timestamp, new_id};
+use crate::model::{
+    CreateSessionInput, Session, SessionFilter, SessionStats, SessionStatus, Timestamp, new_id,
+};
 use crate::repository::SessionRepository;
 
 /// Page size when the filter says 0.
@@ -30,28 +35,26 @@ const DEFAULT_PAGE_SIZE: u64 = 50;
 const MAX_PAGE_SIZE: u64 = 200;
 
 /// The session repository of one tenant's SQL database.
-#[derive(Clone)]
-pub(crate) struct SqlSessionRepository {
-    db: DatabaseConnection,
-    backend: &'static str,
+pub(crate) struct SqlSessions {
+    ctx: Arc<SqlContext>,
 }
 
-impl SqlSessionRepository {
-    /// The repository over `db`, reporting errors as `backend`.
-    pub(crate) fn new(db: DatabaseConnection, backend: &'static str) -> Self {
-        SqlSessionRepository { db, backend }
+impl SqlSessions {
+    /// The repository over the tenant's pool.
+    pub(crate) fn new(ctx: Arc<SqlContext>) -> Self {
+        SqlSessions { ctx }
     }
 
-    fn ctx(&self) -> ErrCtx {
-        ErrCtx::new(self.backend, "session")
+    fn err(&self) -> ErrCtx {
+        self.ctx.err("session")
     }
 
     async fn find(&self, session_id_hash: &str) -> StoreResult<Option<sessions::Model>> {
         sessions::Entity::find()
             .filter(sessions::Column::SessionIdHash.eq(session_id_hash))
-            .one(&self.db)
+            .one(&self.ctx.db)
             .await
-            .map_err(|e| self.ctx().map(e))
+            .map_err(|e| self.err().map(e))
     }
 
     /// Revokes the active sessions matching `scope`; returns how many.
@@ -63,9 +66,9 @@ impl SqlSessionRepository {
             .col_expr(sessions::Column::RevokeReason, Expr::value(reason.map(str::to_string)))
             .filter(scope)
             .filter(active_at(now))
-            .exec(&self.db)
+            .exec(&self.ctx.db)
             .await
-            .map_err(|e| self.ctx().map(e))?;
+            .map_err(|e| self.err().map(e))?;
         Ok(result.rows_affected)
     }
 }
@@ -123,9 +126,9 @@ fn filtered(filter: &SessionFilter) -> Select<sessions::Entity> {
     select = match filter.status {
         None => select,
         Some(SessionStatus::Active) => select.filter(active_at(now)),
-        Some(SessionStatus::Expired) => select
-            .filter(sessions::Column::RevokedAt.is_null())
-            .filter(sessions::Column::ExpiresAt.lte(now)),
+        Some(SessionStatus::Expired) => {
+            select.filter(sessions::Column::RevokedAt.is_null()).filter(sessions::Column::ExpiresAt.lte(now))
+        }
         Some(SessionStatus::Revoked) => select.filter(sessions::Column::RevokedAt.is_not_null()),
     };
     if let Some(search) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
@@ -151,139 +154,183 @@ fn bump(map: &mut BTreeMap<String, u64>, key: Option<String>, count: i64) {
 }
 
 #[async_trait]
-impl SessionRepository for SqlSessionRepository {
+impl SessionRepository for SqlSessions {
     async fn create(&self, input: CreateSessionInput) -> StoreResult<Session> {
-        if input.session_id_hash.trim().is_empty() {
-            return Err(StoreError::invalid("session_id_hash", "must not be empty"));
+        async move {
+            if input.session_id_hash.trim().is_empty() {
+                return Err(StoreError::invalid("session_id_hash", "must not be empty"));
+            }
+            let now = now_db();
+            let row = sessions::Model {
+                id: new_id(),
+                user_id: input.user_id,
+                session_id_hash: input.session_id_hash,
+                ip_address: input.ip_address,
+                user_agent: input.user_agent,
+                device_type: input.device_type,
+                browser: input.browser,
+                os: input.os,
+                country_code: input.country_code,
+                country: input.country,
+                city: input.city,
+                created_at: now,
+                last_activity: now,
+                expires_at: to_db(input.expires_at),
+                revoked_at: None,
+                revoked_by: None,
+                revoke_reason: None,
+            };
+            let active: sessions::ActiveModel = row.clone().into();
+            sessions::Entity::insert(active)
+                .exec_without_returning(&self.ctx.db)
+                .await
+                .map_err(|e| self.err().parent("user", input.user_id).map(e))?;
+            Ok(from_row(row))
         }
-        let now = now_db();
-        let row = sessions::Model {
-            id: new_id(),
-            user_id: input.user_id,
-            session_id_hash: input.session_id_hash,
-            ip_address: input.ip_address,
-            user_agent: input.user_agent,
-            device_type: input.device_type,
-            browser: input.browser,
-            os: input.os,
-            country_code: input.country_code,
-            country: input.country,
-            city: input.city,
-            created_at: now,
-            last_activity: now,
-            expires_at: to_db(input.expires_at),
-            revoked_at: None,
-            revoked_by: None,
-            revoke_reason: None,
-        };
-        let active: sessions::ActiveModel = row.clone().into();
-        sessions::Entity::insert(active)
-            .exec_without_returning(&self.db)
-            .await
-            .map_err(|e| self.ctx().parent("user", input.user_id).map(e))?;
-        Ok(from_row(row))
+        .instrument(self.ctx.span("sessions.create"))
+        .await
     }
 
     async fn get(&self, session_id_hash: &str) -> StoreResult<Session> {
-        self.find(session_id_hash)
-            .await?
-            .map(from_row)
-            .ok_or_else(|| StoreError::not_found("session", session_id_hash))
+        async move {
+            self.find(session_id_hash)
+                .await?
+                .map(from_row)
+                .ok_or_else(|| StoreError::not_found("session", session_id_hash))
+        }
+        .instrument(self.ctx.span("sessions.get"))
+        .await
     }
 
     async fn touch(&self, session_id_hash: &str, at: Timestamp) -> StoreResult<()> {
-        let result = sessions::Entity::update_many()
-            .col_expr(sessions::Column::LastActivity, Expr::value(to_db(at)))
-            .filter(sessions::Column::SessionIdHash.eq(session_id_hash))
-            .exec(&self.db)
-            .await
-            .map_err(|e| self.ctx().map(e))?;
-        if result.rows_affected == 0 {
-            return Err(StoreError::not_found("session", session_id_hash));
+        async move {
+            let result = sessions::Entity::update_many()
+                .col_expr(sessions::Column::LastActivity, Expr::value(to_db(at)))
+                .filter(sessions::Column::SessionIdHash.eq(session_id_hash))
+                .exec(&self.ctx.db)
+                .await
+                .map_err(|e| self.err().map(e))?;
+            if result.rows_affected == 0 {
+                return Err(StoreError::not_found("session", session_id_hash));
+            }
+            Ok(())
         }
-        Ok(())
+        .instrument(self.ctx.span("sessions.touch"))
+        .await
     }
 
     async fn list(&self, filter: &SessionFilter) -> StoreResult<(Vec<Session>, u64)> {
-        let page = filter.page.max(1);
-        let page_size = if filter.page_size == 0 { DEFAULT_PAGE_SIZE } else { filter.page_size.min(MAX_PAGE_SIZE) };
-        let total = filtered(filter).count(&self.db).await.map_err(|e| self.ctx().map(e))?;
-        let rows = filtered(filter)
-            .order_by_desc(sessions::Column::LastActivity)
-            .order_by_desc(sessions::Column::Id)
-            .limit(page_size)
-            .offset((page - 1).saturating_mul(page_size))
-            .all(&self.db)
-            .await
-            .map_err(|e| self.ctx().map(e))?;
-        Ok((rows.into_iter().map(from_row).collect(), total))
+        async move {
+            let page = std::cmp::max(filter.page, 1);
+            let page_size = if filter.page_size == 0 {
+                DEFAULT_PAGE_SIZE
+            } else {
+                std::cmp::min(filter.page_size, MAX_PAGE_SIZE)
+            };
+            let total = filtered(filter).count(&self.ctx.db).await.map_err(|e| self.err().map(e))?;
+            let rows = filtered(filter)
+                .order_by_desc(sessions::Column::LastActivity)
+                .order_by_desc(sessions::Column::Id)
+                .limit(page_size)
+                .offset((page - 1).saturating_mul(page_size))
+                .all(&self.ctx.db)
+                .await
+                .map_err(|e| self.err().map(e))?;
+            Ok((rows.into_iter().map(from_row).collect(), total))
+        }
+        .instrument(self.ctx.span("sessions.list"))
+        .await
     }
 
     async fn revoke(&self, session_id_hash: &str, by: &str, reason: Option<&str>) -> StoreResult<()> {
-        let result = sessions::Entity::update_many()
-            .col_expr(sessions::Column::RevokedAt, Expr::value(now_db()))
-            .col_expr(sessions::Column::RevokedBy, Expr::value(by.to_string()))
-            .col_expr(sessions::Column::RevokeReason, Expr::value(reason.map(str::to_string)))
-            .filter(sessions::Column::SessionIdHash.eq(session_id_hash))
-            .filter(sessions::Column::RevokedAt.is_null())
-            .exec(&self.db)
-            .await
-            .map_err(|e| self.ctx().map(e))?;
-        if result.rows_affected == 0 && self.find(session_id_hash).await?.is_none() {
-            return Err(StoreError::not_found("session", session_id_hash));
+        async move {
+            let result = sessions::Entity::update_many()
+                .col_expr(sessions::Column::RevokedAt, Expr::value(now_db()))
+                .col_expr(sessions::Column::RevokedBy, Expr::value(by.to_string()))
+                .col_expr(sessions::Column::RevokeReason, Expr::value(reason.map(str::to_string)))
+                .filter(sessions::Column::SessionIdHash.eq(session_id_hash))
+                .filter(sessions::Column::RevokedAt.is_null())
+                .exec(&self.ctx.db)
+                .await
+                .map_err(|e| self.err().map(e))?;
+            if result.rows_affected == 0 && self.find(session_id_hash).await?.is_none() {
+                return Err(StoreError::not_found("session", session_id_hash));
+            }
+            Ok(())
         }
-        Ok(())
+        .instrument(self.ctx.span("sessions.revoke"))
+        .await
     }
 
     async fn revoke_all_by_user(&self, user_id: Uuid, by: &str, reason: Option<&str>) -> StoreResult<u64> {
-        self.revoke_where(Condition::all().add(sessions::Column::UserId.eq(user_id)), by, reason).await
+        async move {
+            self.revoke_where(Condition::all().add(sessions::Column::UserId.eq(user_id)), by, reason).await
+        }
+        .instrument(self.ctx.span("sessions.revoke_all_by_user"))
+        .await
     }
 
     async fn revoke_all(&self, by: &str, reason: Option<&str>) -> StoreResult<u64> {
-        self.revoke_where(Condition::all(), by, reason).await
+        async move { self.revoke_where(Condition::all(), by, reason).await }
+            .instrument(self.ctx.span("sessions.revoke_all"))
+            .await
     }
 
     async fn purge_expired(&self, now: Timestamp, batch_size: u64) -> StoreResult<u64> {
-        let expired = Condition::all().add(sessions::Column::ExpiresAt.lt(to_db(now)));
-        purge_in_batches::<sessions::Entity>(&self.db, &self.ctx(), sessions::Column::Id, expired, batch_size)
+        async move {
+            let expired = Condition::all().add(sessions::Column::ExpiresAt.lt(to_db(now)));
+            purge_in_batches::<sessions::Entity>(
+                &self.ctx.db,
+                &self.err(),
+                sessions::Column::Id,
+                expired,
+                batch_size,
+            )
             .await
+        }
+        .instrument(self.ctx.span("sessions.purge_expired"))
+        .await
     }
 
     async fn stats(&self) -> StoreResult<SessionStats> {
-        let now = now_db();
-        let ctx = self.ctx();
-        let total_active = sessions::Entity::find()
-            .filter(active_at(now))
-            .count(&self.db)
-            .await
-            .map_err(|e| ctx.map(e))?;
-        let today = crate::model::now().date_naive();
-        let midnight = Utc.from_utc_datetime(&today.and_hms_opt(0, 0, 0).unwrap_or_default());
-        let total_today = sessions::Entity::find()
-            .filter(sessions::Column::CreatedAt.gte(to_db(midnight)))
-            .count(&self.db)
-            .await
-            .map_err(|e| ctx.map(e))?;
-
-        let mut stats = SessionStats { total_active, total_today, ..Default::default() };
-        for (column, map) in [
-            (sessions::Column::DeviceType, &mut stats.by_device),
-            (sessions::Column::CountryCode, &mut stats.by_country),
-        ] {
-            let groups: Vec<(Option<String>, i64)> = sessions::Entity::find()
-                .select_only()
-                .column(column)
-                .column_as(Expr::col(sessions::Column::Id).count(), "n")
+        async move {
+            let now = now_db();
+            let ctx = self.err();
+            let total_active = sessions::Entity::find()
                 .filter(active_at(now))
-                .group_by(column)
-                .into_tuple()
-                .all(&self.db)
+                .count(&self.ctx.db)
                 .await
                 .map_err(|e| ctx.map(e))?;
-            for (key, count) in groups {
-                bump(map, key, count);
+            let today = crate::model::now().date_naive();
+            let midnight = Utc.from_utc_datetime(&today.and_hms_opt(0, 0, 0).unwrap_or_default());
+            let total_today = sessions::Entity::find()
+                .filter(sessions::Column::CreatedAt.gte(to_db(midnight)))
+                .count(&self.ctx.db)
+                .await
+                .map_err(|e| ctx.map(e))?;
+
+            let mut stats = SessionStats { total_active, total_today, ..Default::default() };
+            for (column, map) in [
+                (sessions::Column::DeviceType, &mut stats.by_device),
+                (sessions::Column::CountryCode, &mut stats.by_country),
+            ] {
+                let groups: Vec<(Option<String>, i64)> = sessions::Entity::find()
+                    .select_only()
+                    .column(column)
+                    .column_as(Expr::col(sessions::Column::Id).count(), "n")
+                    .filter(active_at(now))
+                    .group_by(column)
+                    .into_tuple()
+                    .all(&self.ctx.db)
+                    .await
+                    .map_err(|e| ctx.map(e))?;
+                for (key, count) in groups {
+                    bump(map, key, count);
+                }
             }
+            Ok(stats)
         }
-        Ok(stats)
+        .instrument(self.ctx.span("sessions.stats"))
+        .await
     }
 }

@@ -13,6 +13,7 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
     IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TryIntoModel,
 };
+use tracing::Instrument;
 use uuid::Uuid;
 
 use super::SqlContext;
@@ -309,111 +310,139 @@ pub(crate) async fn find_by_email<C: ConnectionTrait>(
 #[async_trait]
 impl UserRepository for SqlUsers {
     async fn get_by_email(&self, email: &str) -> StoreResult<(User, Option<Identity>)> {
-        let err = |e| self.err().map(e);
-        let normalized = normalize_email(email);
-        let Some(user) = find_by_email(&self.ctx.db, &normalized).await.map_err(err)? else {
-            return Err(StoreError::not_found("user", email));
-        };
-        let identity = identities::Entity::find()
-            .filter(identities::Column::UserId.eq(user.id))
-            .filter(identities::Column::Provider.eq(PASSWORD_PROVIDER))
-            .one(&self.ctx.db)
-            .await
-            .map_err(err)?;
-        Ok((self.to_user(user), identity.map(to_identity)))
+        async move {
+            let err = |e| self.err().map(e);
+            let normalized = normalize_email(email);
+            let Some(user) = find_by_email(&self.ctx.db, &normalized).await.map_err(err)? else {
+                return Err(StoreError::not_found("user", email));
+            };
+            let identity = identities::Entity::find()
+                .filter(identities::Column::UserId.eq(user.id))
+                .filter(identities::Column::Provider.eq(PASSWORD_PROVIDER))
+                .one(&self.ctx.db)
+                .await
+                .map_err(err)?;
+            Ok((self.to_user(user), identity.map(to_identity)))
+        }
+        .instrument(self.ctx.span("users.get_by_email"))
+        .await
     }
 
     async fn get_by_id(&self, user_id: Uuid) -> StoreResult<User> {
-        users::Entity::find_by_id(user_id)
-            .one(&self.ctx.db)
-            .await
-            .map_err(|e| self.err().map(e))?
-            .map(|m| self.to_user(m))
-            .ok_or_else(|| StoreError::not_found("user", user_id))
+        async move {
+            users::Entity::find_by_id(user_id)
+                .one(&self.ctx.db)
+                .await
+                .map_err(|e| self.err().map(e))?
+                .map(|m| self.to_user(m))
+                .ok_or_else(|| StoreError::not_found("user", user_id))
+        }
+        .instrument(self.ctx.span("users.get_by_id"))
+        .await
     }
 
     async fn list(&self, filter: &UserFilter) -> StoreResult<Vec<User>> {
-        let rows = users::Entity::find()
-            .filter(Self::search_condition(filter.search.as_deref()))
-            .order_by_asc(users::Column::CreatedAt)
-            .order_by_asc(users::Column::Id)
-            .limit(filter.effective_limit())
-            .offset(filter.offset)
-            .all(&self.ctx.db)
-            .await
-            .map_err(|e| self.err().map(e))?;
-        Ok(rows.into_iter().map(|m| self.to_user(m)).collect())
+        async move {
+            let rows = users::Entity::find()
+                .filter(Self::search_condition(filter.search.as_deref()))
+                .order_by_asc(users::Column::CreatedAt)
+                .order_by_asc(users::Column::Id)
+                .limit(filter.effective_limit())
+                .offset(filter.offset)
+                .all(&self.ctx.db)
+                .await
+                .map_err(|e| self.err().map(e))?;
+            Ok(rows.into_iter().map(|m| self.to_user(m)).collect())
+        }
+        .instrument(self.ctx.span("users.list"))
+        .await
     }
 
     async fn count(&self, search: Option<&str>) -> StoreResult<u64> {
-        users::Entity::find()
-            .filter(Self::search_condition(search))
-            .count(&self.ctx.db)
-            .await
-            .map_err(|e| self.err().map(e))
+        async move {
+            users::Entity::find()
+                .filter(Self::search_condition(search))
+                .count(&self.ctx.db)
+                .await
+                .map_err(|e| self.err().map(e))
+        }
+        .instrument(self.ctx.span("users.count"))
+        .await
     }
 
     async fn create(&self, input: CreateUserInput) -> StoreResult<(User, Identity)> {
-        let (email, normalized) = validate_email(&input.email)?;
-        let metadata = json_object("metadata", input.metadata)?;
-        let custom_fields = json_object("custom_fields", input.custom_fields)?;
-        let password_hash = input.password_hash.filter(|h| !h.trim().is_empty());
-        let now = now_db();
-        let model = users::Model {
-            id: new_id(),
-            email,
-            email_normalized: normalized,
-            email_verified: input.email_verified,
-            name: input.name,
-            given_name: input.given_name,
-            family_name: input.family_name,
-            picture: input.picture,
-            locale: input.locale,
-            language: input.language,
-            metadata,
-            custom_fields,
-            created_at: now,
-            updated_at: now,
-            disabled_at: None,
-            disabled_until: None,
-            disabled_reason: None,
-            disabled_by: None,
-            source_client_id: input.source_client_id,
-        };
-        let user_am = model.clone().into_active_model();
-        let identity_am = password_identity(&model, password_hash, now);
-        with_retry("users.create", || self.create_once(&user_am, &identity_am)).await.map_err(
-            |e| match e {
-                StoreError::Conflict { .. } => {
-                    StoreError::conflict("user", format!("a user with e-mail {} exists", model.email))
-                }
-                other => other,
-            },
-        )?;
-        let identity = identity_am.try_into_model().map_err(|e| self.err().map(e))?;
-        Ok((self.to_user(model), to_identity(identity)))
+        async move {
+            let (email, normalized) = validate_email(&input.email)?;
+            let metadata = json_object("metadata", input.metadata)?;
+            let custom_fields = json_object("custom_fields", input.custom_fields)?;
+            let password_hash = input.password_hash.filter(|h| !h.trim().is_empty());
+            let now = now_db();
+            let model = users::Model {
+                id: new_id(),
+                email,
+                email_normalized: normalized,
+                email_verified: input.email_verified,
+                name: input.name,
+                given_name: input.given_name,
+                family_name: input.family_name,
+                picture: input.picture,
+                locale: input.locale,
+                language: input.language,
+                metadata,
+                custom_fields,
+                created_at: now,
+                updated_at: now,
+                disabled_at: None,
+                disabled_until: None,
+                disabled_reason: None,
+                disabled_by: None,
+                source_client_id: input.source_client_id,
+            };
+            let user_am = model.clone().into_active_model();
+            let identity_am = password_identity(&model, password_hash, now);
+            with_retry("users.create", || self.create_once(&user_am, &identity_am)).await.map_err(
+                |e| match e {
+                    StoreError::Conflict { .. } => {
+                        StoreError::conflict("user", format!("a user with e-mail {} exists", model.email))
+                    }
+                    other => other,
+                },
+            )?;
+            let identity = identity_am.try_into_model().map_err(|e| self.err().map(e))?;
+            Ok((self.to_user(model), to_identity(identity)))
+        }
+        .instrument(self.ctx.span("users.create"))
+        .await
     }
 
     async fn update(&self, user_id: Uuid, input: UpdateUserInput) -> StoreResult<User> {
-        if let Some(v) = &input.metadata {
-            json_object("metadata", v.clone())?;
+        async move {
+            if let Some(v) = &input.metadata {
+                json_object("metadata", v.clone())?;
+            }
+            if let Some(v) = &input.custom_fields {
+                json_object("custom_fields", v.clone())?;
+            }
+            with_retry("users.update", || self.update_once(user_id, &input)).await
         }
-        if let Some(v) = &input.custom_fields {
-            json_object("custom_fields", v.clone())?;
-        }
-        with_retry("users.update", || self.update_once(user_id, &input)).await
+        .instrument(self.ctx.span("users.update"))
+        .await
     }
 
     async fn delete(&self, user_id: Uuid) -> StoreResult<()> {
-        with_retry("users.delete", || async {
-            let err = |e| self.err().map(e);
-            let txn = self.ctx.begin_write().await.map_err(err)?;
-            let res = users::Entity::delete_by_id(user_id).exec(&*txn).await.map_err(err)?;
-            if res.rows_affected == 0 {
-                return Err(StoreError::not_found("user", user_id));
-            }
-            txn.commit().await.map_err(err)
-        })
+        async move {
+            with_retry("users.delete", || async {
+                let err = |e| self.err().map(e);
+                let txn = self.ctx.begin_write().await.map_err(err)?;
+                let res = users::Entity::delete_by_id(user_id).exec(&*txn).await.map_err(err)?;
+                if res.rows_affected == 0 {
+                    return Err(StoreError::not_found("user", user_id));
+                }
+                txn.commit().await.map_err(err)
+            })
+            .await
+        }
+        .instrument(self.ctx.span("users.delete"))
         .await
     }
 
@@ -424,40 +453,58 @@ impl UserRepository for SqlUsers {
         reason: Option<&str>,
         until: Option<Timestamp>,
     ) -> StoreResult<()> {
-        let columns = [
-            (users::Column::DisabledAt, Some(now_db()).into()),
-            (users::Column::DisabledUntil, to_db_opt(until).into()),
-            (users::Column::DisabledReason, reason.map(str::to_string).into()),
-            (users::Column::DisabledBy, Some(by.to_string()).into()),
-        ];
-        with_retry("users.disable", || self.update_columns_once(user_id, &columns, None)).await
+        async move {
+            let columns = [
+                (users::Column::DisabledAt, Some(now_db()).into()),
+                (users::Column::DisabledUntil, to_db_opt(until).into()),
+                (users::Column::DisabledReason, reason.map(str::to_string).into()),
+                (users::Column::DisabledBy, Some(by.to_string()).into()),
+            ];
+            with_retry("users.disable", || self.update_columns_once(user_id, &columns, None)).await
+        }
+        .instrument(self.ctx.span("users.disable"))
+        .await
     }
 
     async fn enable(&self, user_id: Uuid, by: &str) -> StoreResult<()> {
-        let none_ts: Option<sea_orm::prelude::DateTimeWithTimeZone> = None;
-        let none_str: Option<String> = None;
-        let columns = [
-            (users::Column::DisabledAt, none_ts.into()),
-            (users::Column::DisabledUntil, none_ts.into()),
-            (users::Column::DisabledReason, none_str.clone().into()),
-            (users::Column::DisabledBy, none_str.into()),
-        ];
-        with_retry("users.enable", || self.update_columns_once(user_id, &columns, None)).await?;
-        tracing::info!(tenant = %self.ctx.tenant_slug, %user_id, by, "user enabled");
-        Ok(())
+        async move {
+            let none_ts: Option<sea_orm::prelude::DateTimeWithTimeZone> = None;
+            let none_str: Option<String> = None;
+            let columns = [
+                (users::Column::DisabledAt, none_ts.into()),
+                (users::Column::DisabledUntil, none_ts.into()),
+                (users::Column::DisabledReason, none_str.clone().into()),
+                (users::Column::DisabledBy, none_str.into()),
+            ];
+            with_retry("users.enable", || self.update_columns_once(user_id, &columns, None)).await?;
+            tracing::info!(tenant = %self.ctx.tenant_slug, %user_id, by, "user enabled");
+            Ok(())
+        }
+        .instrument(self.ctx.span("users.enable"))
+        .await
     }
 
     async fn set_email_verified(&self, user_id: Uuid, verified: bool) -> StoreResult<()> {
-        let columns = [(users::Column::EmailVerified, verified.into())];
-        with_retry("users.set_email_verified", || self.update_columns_once(user_id, &columns, Some(verified)))
+        async move {
+            let columns = [(users::Column::EmailVerified, verified.into())];
+            with_retry("users.set_email_verified", || {
+                self.update_columns_once(user_id, &columns, Some(verified))
+            })
             .await
+        }
+        .instrument(self.ctx.span("users.set_email_verified"))
+        .await
     }
 
     async fn update_password_hash(&self, user_id: Uuid, new_hash: &str) -> StoreResult<()> {
-        if new_hash.trim().is_empty() {
-            return Err(StoreError::invalid("password_hash", "is empty"));
+        async move {
+            if new_hash.trim().is_empty() {
+                return Err(StoreError::invalid("password_hash", "is empty"));
+            }
+            with_retry("users.update_password_hash", || self.update_password_once(user_id, new_hash)).await
         }
-        with_retry("users.update_password_hash", || self.update_password_once(user_id, new_hash)).await
+        .instrument(self.ctx.span("users.update_password_hash"))
+        .await
     }
 }
 

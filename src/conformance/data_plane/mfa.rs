@@ -235,3 +235,31 @@ pub async fn mfa_trusted_device_purge_deletes_exactly_the_expired_whatever_the_o
     assert!(!mfa.is_trusted_device(ana, "soon-0").await.expect("purged"));
     assert!(mfa.is_trusted_device(ana, "later").await.expect("unexpired device kept"));
 }
+
+/// Ten tasks replacing one user's recovery codes at once all succeed, and exactly one of
+/// their sets is left, complete: replacements never interleave.
+pub async fn mfa_recovery_codes_replaced_concurrently_leave_one_complete_set(store: &DataPlane) {
+    let ana = new_user(store, "ana@example.com").await;
+    let tasks: Vec<_> = (0..10)
+        .map(|i| {
+            let mfa = store.mfa();
+            tokio::spawn(async move {
+                mfa.set_recovery_codes(ana, &[format!("set{i}-a"), format!("set{i}-b")]).await
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("task panicked").expect("concurrent set_recovery_codes");
+    }
+    let mfa = store.mfa();
+    let mut complete = 0;
+    for i in 0..10 {
+        let a = mfa.use_recovery_code(ana, &format!("set{i}-a")).await.expect("use a");
+        let b = mfa.use_recovery_code(ana, &format!("set{i}-b")).await.expect("use b");
+        assert_eq!(a, b, "set {i} is either whole or absent");
+        if a {
+            complete += 1;
+        }
+    }
+    assert_eq!(complete, 1, "exactly one set survives");
+}

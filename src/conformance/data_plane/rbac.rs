@@ -250,12 +250,19 @@ pub async fn rbac_delete_role_is_refused_for_a_system_role(store: &DataPlane) {
     assert_eq!(rbac.get_user_roles(ana).await.expect("roles"), strings(&["owner"]));
 }
 
-/// Deleting a role removes it and its assignments, and leaves other roles and assignments.
+/// Deleting a role removes it and its assignments, and leaves other roles and assignments;
+/// a role that inherited from it no longer does, so a new role of the same name grants
+/// nothing to it.
 pub async fn rbac_delete_role_removes_role_and_its_assignments(store: &DataPlane) {
     let rbac = store.rbac();
     let ana = new_user(store, "ana@example.com").await;
+    let bob = new_user(store, "bob@example.com").await;
     rbac.create_role(RoleInput::new("temp", ["t"])).await.expect("temp");
     let keep = rbac.create_role(RoleInput::new("keep", ["k"])).await.expect("keep");
+    let mut child = RoleInput::new("child", ["c"]);
+    child.inherits_from = Some("temp".into());
+    rbac.create_role(child).await.expect("child");
+    rbac.assign_role(bob, "child").await.expect("assign child");
     rbac.assign_role(ana, "temp").await.expect("assign temp");
     rbac.assign_role(ana, "keep").await.expect("assign keep");
     rbac.delete_role("temp").await.expect("delete");
@@ -263,8 +270,10 @@ pub async fn rbac_delete_role_removes_role_and_its_assignments(store: &DataPlane
     assert_eq!(rbac.get_user_roles(ana).await.expect("roles"), strings(&["keep"]));
     assert_eq!(rbac.get_user_permissions(ana).await.expect("perms"), strings(&["k"]));
     assert_eq!(rbac.get_role("keep").await.expect("keep"), keep);
+    assert_eq!(rbac.get_role("child").await.expect("child").inherits_from, None);
     rbac.create_role(RoleInput::new("temp", ["t2"])).await.expect("the name can be reused");
     assert_eq!(rbac.role_user_count("temp").await.expect("count"), 0, "old assignments are gone");
+    assert_eq!(rbac.get_user_permissions(bob).await.expect("bob"), strings(&["c"]));
 }
 
 /// The user count of a role counts the users that hold it.
@@ -278,4 +287,20 @@ pub async fn rbac_role_user_count_counts_holders(store: &DataPlane) {
     }
     assert_eq!(rbac.role_user_count("viewer").await.expect("viewer"), 3);
     assert_eq!(rbac.role_user_count("editor").await.expect("editor"), 0);
+}
+
+/// Twenty tasks adding different permissions to one role at once: none is lost.
+pub async fn rbac_concurrent_permission_additions_are_all_kept(store: &DataPlane) {
+    store.rbac().create_role(RoleInput::new("busy", ["base"])).await.expect("create");
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let rbac = store.rbac();
+            tokio::spawn(async move { rbac.add_permission_to_role("busy", &format!("p{i:02}")).await })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("task panicked").expect("concurrent add_permission_to_role");
+    }
+    let perms = store.rbac().get_role_permissions("busy").await.expect("perms");
+    assert_eq!(perms.len(), 21, "every concurrent addition kept: {perms:?}");
 }
