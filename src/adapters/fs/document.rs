@@ -224,6 +224,10 @@ fn describe(error: &jsonschema::ValidationError<'_>, pointer: &str, report: &mut
                 "plain-text secret: only ciphertext (enc:v1:…) is allowed here; write secrets through the store or encrypt them with HJ_SECRET_KEY",
             );
         }
+        K::AnyOf { context } | K::OneOfNotValid { context } if one_of_constants(context).is_some() => {
+            let allowed = one_of_constants(context).unwrap_or_default();
+            report.value(pointer, format!("{} is not one of {}", error.instance(), allowed.join(", ")));
+        }
         K::AnyOf { context } | K::OneOfNotValid { context } => {
             // `Option<T>` becomes `anyOf [T, null]`: report why the value is not a T.
             let branches: Vec<&Vec<jsonschema::ValidationError<'static>>> = context
@@ -240,4 +244,34 @@ fn describe(error: &jsonschema::ValidationError<'_>, pointer: &str, report: &mut
         }
         _ => report.value(pointer, error.to_string()),
     }
+}
+
+/// When every branch of a `oneOf`/`anyOf` failed only on `const` (an enum written by
+/// schemars as one `const` per variant), the allowed values.
+fn one_of_constants(context: &[Vec<jsonschema::ValidationError<'static>>]) -> Option<Vec<String>> {
+    use jsonschema::error::ValidationErrorKind as K;
+    let mut allowed = Vec::new();
+    for branch in context {
+        let mut found = false;
+        for e in branch {
+            match e.kind() {
+                K::Constant { expected_value } => {
+                    allowed.push(expected_value.to_string());
+                    found = true;
+                }
+                K::Enum { options } => {
+                    if let Some(values) = options.as_array() {
+                        allowed.extend(values.iter().map(ToString::to_string));
+                    }
+                    found = true;
+                }
+                K::Type { .. } => {}
+                _ => return None,
+            }
+        }
+        if !found {
+            return None;
+        }
+    }
+    (!allowed.is_empty()).then_some(allowed)
 }
