@@ -130,7 +130,8 @@ async fn main() -> StoreResult<()> {
     let clients = cp.clients("acme")?;
     let mut web = ClientInput::new("acme-web", "Acme web app");
     web.description = Some("Single-page app at app.acme.example".into());
-    web.redirect_uris = vec!["https://app.acme.example/callback".into(), "http://localhost:5173/callback".into()];
+    web.redirect_uris =
+        vec!["https://app.acme.example/callback".into(), "http://localhost:5173/callback".into()];
     web.post_logout_uris = vec!["https://app.acme.example/".into()];
     web.allowed_origins = vec!["https://app.acme.example".into()];
     web.providers = vec!["password".into()];
@@ -146,7 +147,8 @@ async fn main() -> StoreResult<()> {
     backend.redirect_uris = vec!["https://billing.acme.example/oauth/callback".into()];
     backend.scopes = vec!["openid".into(), "billing:read".into(), "reports".into()];
     backend.grant_types = vec![GrantType::AuthorizationCode, GrantType::ClientCredentials];
-    backend.claim_mapping = BTreeMap::from([("employee".to_string(), "custom_fields.employee_id".to_string())]);
+    backend.claim_mapping =
+        BTreeMap::from([("employee".to_string(), "custom_fields.employee_id".to_string())]);
     backend.claim_schema = BTreeMap::from([(
         "employee".to_string(),
         serde_json::json!({"type": "string", "pattern": "^E[0-9]{5}$"}),

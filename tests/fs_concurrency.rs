@@ -3,7 +3,6 @@
 
 use std::collections::BTreeSet;
 use std::process::Command;
-use std::sync::Arc;
 
 use hellojohn_store::adapters::fs::FsControlPlane;
 use hellojohn_store::adapters::fs::tree::validate_tree;
@@ -29,7 +28,8 @@ async fn eight_tasks_times_fifty_creations_end_with_400_clients() {
         tasks.push(tokio::spawn(async move {
             let clients = cp.clients("acme").expect("clients");
             for i in 0..50 {
-                let mut input = ClientInput::new(format!("task{task}-client{i}"), format!("Client {task}/{i}"));
+                let mut input =
+                    ClientInput::new(format!("task{task}-client{i}"), format!("Client {task}/{i}"));
                 input.redirect_uris = vec![format!("https://t{task}.example.com/cb/{i}")];
                 if i % 5 == 0 {
                     input.client_type = Some(ClientType::Confidential);
@@ -61,7 +61,13 @@ fn two_processes_creating_clients_in_one_tenant_lose_nothing() {
     let per_process = 60;
     let spawn = |prefix: &str| {
         Command::new(env!("CARGO_BIN_EXE_hellojohn-store"))
-            .args(["__write-clients", &dir.path().display().to_string(), "acme", prefix, &per_process.to_string()])
+            .args([
+                "__write-clients",
+                &dir.path().display().to_string(),
+                "acme",
+                prefix,
+                &per_process.to_string(),
+            ])
             .env("HJ_SECRET_KEY", KEY)
             .spawn()
             .expect("spawn writer")

@@ -34,7 +34,8 @@ fn a_writer_killed_at_random_moments_never_leaves_a_broken_file() {
         let _ = child.wait();
         let problems = validate_tree(dir.path()).expect("validate");
         assert!(problems.is_empty(), "round {round}: {problems:#?}");
-        let clients = runtime.block_on(async { cp.clients("acme").expect("clients").list("").await.expect("list") });
+        let clients =
+            runtime.block_on(async { cp.clients("acme").expect("clients").list("").await.expect("list") });
         seen_clients = seen_clients.max(clients.len());
     }
     assert!(seen_clients > 0, "the writer never got to write: the test proved nothing");

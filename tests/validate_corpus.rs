@@ -27,8 +27,11 @@ fn parse_expected(line: &str) -> Expected {
 
 fn cases() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/broken");
-    let mut dirs: Vec<PathBuf> =
-        std::fs::read_dir(&root).expect("corpus").map(|e| e.expect("entry").path()).filter(|p| p.is_dir()).collect();
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
+        .expect("corpus")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.is_dir())
+        .collect();
     dirs.sort();
     dirs
 }
@@ -55,14 +58,24 @@ fn every_broken_file_reports_its_problems_at_the_right_place() {
                 (p.file.trim_start_matches(&prefix).to_string(), p.line, p.column, pointer, p.message.clone())
             })
             .collect();
-        let shown = got.iter().map(|g| format!("{}:{}:{}: {}: {}", g.0, g.1, g.2, g.3, g.4)).collect::<Vec<_>>();
+        let shown =
+            got.iter().map(|g| format!("{}:{}:{}: {}: {}", g.0, g.1, g.2, g.3, g.4)).collect::<Vec<_>>();
         if got.len() != expected.len() {
-            failures.push(format!("{name}: expected {} problems, got {}:\n  {}", expected.len(), got.len(), shown.join("\n  ")));
+            failures.push(format!(
+                "{name}: expected {} problems, got {}:\n  {}",
+                expected.len(),
+                got.len(),
+                shown.join("\n  ")
+            ));
             continue;
         }
         for e in &expected {
             let found = got.iter().any(|g| {
-                g.0 == e.file && g.1 == e.line && g.2 == e.column && g.3 == e.pointer && g.4.contains(&e.fragment)
+                g.0 == e.file
+                    && g.1 == e.line
+                    && g.2 == e.column
+                    && g.3 == e.pointer
+                    && g.4.contains(&e.fragment)
             });
             if !found {
                 failures.push(format!(

@@ -68,7 +68,7 @@ pub(crate) fn write_clients(args: WriteClientsArgs) -> ExitCode {
                     eprintln!("update {}: {e}", input.client_id);
                     return ExitCode::from(1);
                 }
-                if i % 2 == 0
+                if i.is_multiple_of(2)
                     && let Err(e) = clients.delete(&input.client_id).await
                 {
                     eprintln!("delete {}: {e}", input.client_id);

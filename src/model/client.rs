@@ -204,7 +204,10 @@ pub fn validate_client_id(client_id: &str) -> crate::error::StoreResult<()> {
     if ok {
         Ok(())
     } else {
-        Err(crate::error::StoreError::invalid("client_id", format!("{client_id:?} does not match {CLIENT_ID_PATTERN}")))
+        Err(crate::error::StoreError::invalid(
+            "client_id",
+            format!("{client_id:?} does not match {CLIENT_ID_PATTERN}"),
+        ))
     }
 }
 
@@ -249,7 +252,9 @@ pub fn redirect_uri_problem(uri: &str) -> Option<String> {
     match scheme.as_str() {
         "https" => None,
         "http" if loopback => None,
-        "http" => Some(format!("redirect URI {uri:?} must use https (http is allowed only for loopback hosts)")),
+        "http" => {
+            Some(format!("redirect URI {uri:?} must use https (http is allowed only for loopback hosts)"))
+        }
         other => Some(format!("redirect URI {uri:?} must use https, not {other}")),
     }
 }

@@ -26,7 +26,10 @@ pub fn validate_scope_name(name: &str) -> crate::error::StoreResult<()> {
     if ok {
         Ok(())
     } else {
-        Err(crate::error::StoreError::invalid("scope", format!("{name:?} does not match {SCOPE_NAME_PATTERN}")))
+        Err(crate::error::StoreError::invalid(
+            "scope",
+            format!("{name:?} does not match {SCOPE_NAME_PATTERN}"),
+        ))
     }
 }
 

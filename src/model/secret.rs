@@ -73,9 +73,9 @@ impl Serialize for Secret {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {
             Secret::Sealed(ct) => serializer.serialize_str(ct),
-            Secret::Plain(_) => Err(serde::ser::Error::custom(
-                "refusing to serialize a plain-text secret: encrypt it first",
-            )),
+            Secret::Plain(_) => {
+                Err(serde::ser::Error::custom("refusing to serialize a plain-text secret: encrypt it first"))
+            }
         }
     }
 }

@@ -29,7 +29,7 @@ impl FsControlPlane {
 
     fn save_admins(&self, mut file: AdminsFile) -> StoreResult<()> {
         super::storage::create_dir_private(&self.admins_dir())?;
-        file.admins.sort_by(|a, b| a.email.to_lowercase().cmp(&b.email.to_lowercase()));
+        file.admins.sort_by_key(|a| a.email.to_lowercase());
         self.store(FileKind::Admins, &self.admins_path(), &file, None)
     }
 
@@ -59,7 +59,8 @@ fn validate_email(email: &str) -> StoreResult<()> {
 }
 
 fn validate_hash(hash: &str) -> StoreResult<()> {
-    let argon = ["$argon2id$", "$argon2i$", "$argon2d$"].iter().any(|p| hash.starts_with(p) && hash.len() > p.len());
+    let argon =
+        ["$argon2id$", "$argon2i$", "$argon2d$"].iter().any(|p| hash.starts_with(p) && hash.len() > p.len());
     let bcrypt = ["$2a$", "$2b$", "$2y$"].iter().any(|p| hash.starts_with(p)) && hash.len() == 60;
     if (argon || bcrypt) && !hash.chars().any(char::is_whitespace) {
         Ok(())
@@ -71,7 +72,11 @@ fn validate_hash(hash: &str) -> StoreResult<()> {
 fn validate_token_hash(hash: &str) -> StoreResult<()> {
     let ok = (16..=256).contains(&hash.len())
         && hash.bytes().all(|b| b.is_ascii_alphanumeric() || b"_=+/-".contains(&b));
-    if ok { Ok(()) } else { Err(StoreError::invalid("token_hash", "expected 16 to 256 hex or base64 characters")) }
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::invalid("token_hash", "expected 16 to 256 hex or base64 characters"))
+    }
 }
 
 /// Admins in `admins/admins.yaml`.
@@ -110,14 +115,20 @@ impl AdminRepository for FsAdminRepository {
             .filter(|a| filter.admin_type.is_none_or(|t| a.admin_type == t))
             .filter(|a| filter.disabled.is_none_or(|d| a.disabled_at.is_some() == d))
             .collect();
-        admins.sort_by(|a, b| a.email.to_lowercase().cmp(&b.email.to_lowercase()));
+        admins.sort_by_key(|a| a.email.to_lowercase());
         let offset = usize::try_from(filter.offset).unwrap_or(usize::MAX);
-        let limit = if filter.limit == 0 { usize::MAX } else { usize::try_from(filter.limit).unwrap_or(usize::MAX) };
+        let limit =
+            if filter.limit == 0 { usize::MAX } else { usize::try_from(filter.limit).unwrap_or(usize::MAX) };
         Ok(admins.into_iter().skip(offset).take(limit).collect())
     }
 
     async fn get_by_id(&self, id: Uuid) -> StoreResult<Admin> {
-        self.cp.load_admins()?.admins.into_iter().find(|a| a.id == id).ok_or_else(|| StoreError::not_found("admin", id))
+        self.cp
+            .load_admins()?
+            .admins
+            .into_iter()
+            .find(|a| a.id == id)
+            .ok_or_else(|| StoreError::not_found("admin", id))
     }
 
     async fn get_by_email(&self, email: &str) -> StoreResult<Admin> {
@@ -273,7 +284,12 @@ impl FsAdminRefreshTokenRepository {
 
 #[async_trait]
 impl AdminRefreshTokenRepository for FsAdminRefreshTokenRepository {
-    async fn create(&self, admin_id: Uuid, token_hash: &str, expires_at: Timestamp) -> StoreResult<AdminRefreshToken> {
+    async fn create(
+        &self,
+        admin_id: Uuid,
+        token_hash: &str,
+        expires_at: Timestamp,
+    ) -> StoreResult<AdminRefreshToken> {
         validate_token_hash(token_hash)?;
         let _guard = self.cp.lock("admins").await?;
         if !self.cp.load_admins()?.admins.iter().any(|a| a.id == admin_id) {

@@ -58,7 +58,10 @@ impl FsClientRepository {
             self.cp.load(FileKind::Scopes, &self.path(FileKind::Scopes)?, None)?.unwrap_or_default();
         for s in &input.scopes {
             if !is_system_scope(s) && !scopes.scopes.iter().any(|x| &x.name == s) {
-                return Err(StoreError::invalid("scopes", format!("scope {s:?} does not exist in tenant {}", self.slug)));
+                return Err(StoreError::invalid(
+                    "scopes",
+                    format!("scope {s:?} does not exist in tenant {}", self.slug),
+                ));
             }
         }
         Ok(())
@@ -106,7 +109,9 @@ impl ClientRepository for FsClientRepository {
             .load()?
             .clients
             .into_iter()
-            .filter(|c| q.is_empty() || c.client_id.to_lowercase().contains(&q) || c.name.to_lowercase().contains(&q))
+            .filter(|c| {
+                q.is_empty() || c.client_id.to_lowercase().contains(&q) || c.name.to_lowercase().contains(&q)
+            })
             .collect();
         clients.sort_by(|a, b| a.client_id.cmp(&b.client_id));
         Ok(clients)

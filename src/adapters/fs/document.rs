@@ -16,25 +16,32 @@ use crate::model::SECRET_PATTERN;
 /// Largest control-plane file the store reads (hostile or runaway files are refused).
 pub const MAX_FILE_BYTES: usize = 4 * 1024 * 1024;
 
-/// A file's text turned into JSON, with positions, once it passed every check.
+/// A file's text turned into JSON once it passed every check.
 #[derive(Debug, Clone)]
 pub(crate) struct Parsed {
     /// The document as JSON.
     pub json: Value,
-    /// Where each value is.
-    pub positions: Positions,
+    /// The text it came from (positions are computed from it only when a problem needs one).
+    pub text: String,
 }
 
-/// Collects problems of one file.
+/// Collects problems of one file. Positions are mapped lazily: a valid file never pays for
+/// them.
 pub(crate) struct Report<'a> {
     pub file: &'a str,
-    pub positions: &'a Positions,
+    text: &'a str,
+    positions: std::cell::OnceCell<Positions>,
     pub problems: Vec<ConfigProblem>,
 }
 
 impl<'a> Report<'a> {
-    pub fn new(file: &'a str, positions: &'a Positions) -> Self {
-        Report { file, positions, problems: Vec::new() }
+    pub fn new(file: &'a str, text: &'a str) -> Self {
+        Report { file, text, positions: std::cell::OnceCell::new(), problems: Vec::new() }
+    }
+
+    /// Where each value of the text is.
+    pub fn positions(&self) -> &Positions {
+        self.positions.get_or_init(|| Positions::of(self.text))
     }
 
     fn push_at(&mut self, pos: Option<Pos>, pointer: &str, message: impl Into<String>) {
@@ -50,17 +57,29 @@ impl<'a> Report<'a> {
 
     /// A problem with the value at `pointer`.
     pub fn value(&mut self, pointer: &str, message: impl Into<String>) {
-        self.push_at(self.positions.value(pointer), pointer, message);
+        self.push_at(self.positions().value(pointer), pointer, message);
     }
 
     /// A problem with the key naming the value at `pointer`.
     pub fn key(&mut self, pointer: &str, message: impl Into<String>) {
-        self.push_at(self.positions.key(pointer), pointer, message);
+        self.push_at(self.positions().key(pointer), pointer, message);
     }
 }
 
-fn problem(file: &str, line: usize, column: usize, pointer: &str, message: impl Into<String>) -> ConfigProblem {
-    ConfigProblem { file: file.to_string(), line, column, pointer: pointer.to_string(), message: message.into() }
+fn problem(
+    file: &str,
+    line: usize,
+    column: usize,
+    pointer: &str,
+    message: impl Into<String>,
+) -> ConfigProblem {
+    ConfigProblem {
+        file: file.to_string(),
+        line,
+        column,
+        pointer: pointer.to_string(),
+        message: message.into(),
+    }
 }
 
 /// Parses and checks `text` as a file of `kind` (schema and per-file rules). `folder_slug`
@@ -82,8 +101,7 @@ pub(crate) fn check_text(
             return Err(vec![problem(file, line, column, "", format!("YAML syntax error: {msg}"))]);
         }
     };
-    let positions = Positions::of(text);
-    let mut report = Report::new(file, &positions);
+    let mut report = Report::new(file, text);
     let json = match to_json(&yaml, "", &mut report) {
         Some(j) => j,
         None => return Err(report.problems),
@@ -94,9 +112,9 @@ pub(crate) fn check_text(
     schema_problems(kind, &json, &mut report);
     rules::check_file(kind, &json, folder_slug, &mut report);
     if report.problems.is_empty() {
-        Ok(Parsed { json, positions })
+        Ok(Parsed { json, text: text.to_string() })
     } else {
-        report.problems.sort_by(|a, b| (a.line, a.column).cmp(&(b.line, b.column)));
+        report.problems.sort_by_key(|a| (a.line, a.column));
         report.problems.dedup();
         Err(report.problems)
     }
@@ -111,7 +129,8 @@ pub(crate) fn read_text<T: DeserializeOwned>(
     text: &str,
     folder_slug: Option<&str>,
 ) -> StoreResult<T> {
-    let parsed = check_text(kind, file, text, folder_slug).map_err(|problems| StoreError::InvalidConfig { problems })?;
+    let parsed = check_text(kind, file, text, folder_slug)
+        .map_err(|problems| StoreError::InvalidConfig { problems })?;
     serde_json::from_value(parsed.json).map_err(|e| StoreError::InvalidConfig {
         problems: vec![problem(file, 1, 1, "", format!("does not match the {kind:?} type: {e}"))],
     })
@@ -232,7 +251,11 @@ fn describe(error: &jsonschema::ValidationError<'_>, pointer: &str, report: &mut
             // `Option<T>` becomes `anyOf [T, null]`: report why the value is not a T.
             let branches: Vec<&Vec<jsonschema::ValidationError<'static>>> = context
                 .iter()
-                .filter(|branch| !branch.iter().any(|e| matches!(e.kind(), K::Type { kind } if format!("{kind:?}").contains("Null"))))
+                .filter(|branch| {
+                    !branch
+                        .iter()
+                        .any(|e| matches!(e.kind(), K::Type { kind } if format!("{kind:?}").contains("Null")))
+                })
                 .collect();
             if let [only] = branches.as_slice() {
                 for e in only.iter() {

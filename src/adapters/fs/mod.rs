@@ -187,7 +187,9 @@ impl FsControlPlane {
     ) -> StoreResult<Option<T>> {
         match storage::read_optional(path)? {
             None => Ok(None),
-            Some(text) => document::read_text(kind, &path.display().to_string(), &text, folder_slug).map(Some),
+            Some(text) => {
+                document::read_text(kind, &path.display().to_string(), &text, folder_slug).map(Some)
+            }
         }
     }
 
@@ -219,7 +221,9 @@ pub(crate) fn render_for_write<T: Serialize>(
                 let field = problems.first().map(|p| p.pointer.clone()).unwrap_or_default();
                 let message = problems
                     .iter()
-                    .map(|p| format!("{}: {}", if p.pointer.is_empty() { "/" } else { &p.pointer }, p.message))
+                    .map(|p| {
+                        format!("{}: {}", if p.pointer.is_empty() { "/" } else { &p.pointer }, p.message)
+                    })
                     .collect::<Vec<_>>()
                     .join("; ");
                 StoreError::InvalidInput { field, message }

@@ -23,10 +23,19 @@ pub struct Positions {
 }
 
 enum Frame {
-    Map { ptr: String, key: Option<String>, first: bool },
-    Seq { ptr: String, index: usize },
+    Map {
+        ptr: String,
+        key: Option<String>,
+        first: bool,
+    },
+    Seq {
+        ptr: String,
+        index: usize,
+    },
     /// A node we do not map (a complex mapping key); counts nested starts.
-    Skip { depth: usize },
+    Skip {
+        depth: usize,
+    },
 }
 
 /// Escapes one JSON-pointer reference token.
@@ -41,8 +50,7 @@ impl Positions {
         let mut parser = Parser::new_from_str(src);
         let mut stack: Vec<Frame> = Vec::new();
         let mut started = false;
-        loop {
-            let Ok((event, mark)) = parser.next_token() else { break };
+        while let Ok((event, mark)) = parser.next_token() {
             let pos = Pos { line: mark.line(), column: mark.col() + 1 };
             match event {
                 Event::StreamEnd => break,
@@ -59,29 +67,29 @@ impl Positions {
                         continue;
                     }
                     // A mapping key?
-                    if let Some(Frame::Map { ptr, key, first }) = stack.last_mut() {
-                                if key.is_none() {
-                            if *first {
-                                // A block mapping's start mark is after its first key: point
-                                // the mapping at that key instead.
-                                *first = false;
-                                out.values.insert(ptr.clone(), pos);
-                            }
-                            match &event {
-                                Event::Scalar(k, ..) => {
-                                    let child = format!("{ptr}/{}", escape_token(k));
-                                    out.keys.insert(child, pos);
-                                    *key = Some(k.clone());
-                                }
-                                _ => {
-                                    *key = Some(String::new());
-                                    if is_start {
-                                        stack.push(Frame::Skip { depth: 1 });
-                                    }
-                                }
-                            }
-                            continue;
+                    if let Some(Frame::Map { ptr, key, first }) = stack.last_mut()
+                        && key.is_none()
+                    {
+                        if *first {
+                            // A block mapping's start mark is after its first key: point
+                            // the mapping at that key instead.
+                            *first = false;
+                            out.values.insert(ptr.clone(), pos);
                         }
+                        match &event {
+                            Event::Scalar(k, ..) => {
+                                let child = format!("{ptr}/{}", escape_token(k));
+                                out.keys.insert(child, pos);
+                                *key = Some(k.clone());
+                            }
+                            _ => {
+                                *key = Some(String::new());
+                                if is_start {
+                                    stack.push(Frame::Skip { depth: 1 });
+                                }
+                            }
+                        }
+                        continue;
                     }
                     // A value: compute its pointer and advance the parent.
                     let ptr = match stack.last_mut() {

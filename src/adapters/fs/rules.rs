@@ -20,20 +20,31 @@ fn check_secret(json: &Value, pointer: &str, report: &mut Report<'_>) {
         && s.starts_with(crate::model::SECRET_PREFIX)
         && !Secret::looks_sealed(s)
     {
-        report.value(pointer, "malformed ciphertext: enc:v1: must be followed by the base64 of at least 40 bytes");
+        report.value(
+            pointer,
+            "malformed ciphertext: enc:v1: must be followed by the base64 of at least 40 bytes",
+        );
     }
 }
 
 /// Reports repeated values of `field` among `json[list][*]`, each at its second and later
 /// occurrence. `fold` normalises values before comparison.
-fn unique(json: &Value, list: &str, field: &str, what: &str, fold: fn(&str) -> String, report: &mut Report<'_>) {
+fn unique(
+    json: &Value,
+    list: &str,
+    field: &str,
+    what: &str,
+    fold: fn(&str) -> String,
+    report: &mut Report<'_>,
+) {
     let mut seen: HashMap<String, usize> = HashMap::new();
     for (i, item) in items(json, list) {
         let Some(v) = item.get(field).and_then(Value::as_str) else { continue };
         let pointer = format!("/{list}/{i}/{field}");
         match seen.get(&fold(v)) {
             Some(first) => {
-                let line = report.positions.value(&format!("/{list}/{first}/{field}")).map_or(0, |p| p.line);
+                let line =
+                    report.positions().value(&format!("/{list}/{first}/{field}")).map_or(0, |p| p.line);
                 report.value(&pointer, format!("duplicate {what} {v:?} (first defined at line {line})"));
             }
             None => {
@@ -65,7 +76,10 @@ pub(crate) fn check_file(kind: FileKind, json: &Value, folder_slug: Option<&str>
             }
             if let Some(providers) = json.pointer("/settings/social_providers").and_then(Value::as_object) {
                 for name in providers.keys() {
-                    let p = format!("/settings/social_providers/{}/client_secret", super::positions::escape_token(name));
+                    let p = format!(
+                        "/settings/social_providers/{}/client_secret",
+                        super::positions::escape_token(name)
+                    );
                     check_secret(json, &p, report);
                 }
             }
@@ -80,14 +94,18 @@ pub(crate) fn check_file(kind: FileKind, json: &Value, folder_slug: Option<&str>
             unique(json, "clients", "id", "client id (UUID)", same, report);
             for (i, client) in items(json, "clients") {
                 for list in ["redirect_uris", "post_logout_uris"] {
-                    for (j, uri) in client.get(list).and_then(Value::as_array).into_iter().flatten().enumerate() {
+                    for (j, uri) in
+                        client.get(list).and_then(Value::as_array).into_iter().flatten().enumerate()
+                    {
                         if let Some(problem) = uri.as_str().and_then(redirect_uri_problem) {
                             report.value(&format!("/clients/{i}/{list}/{j}"), problem);
                         }
                     }
                 }
                 check_secret(json, &format!("/clients/{i}/secret"), report);
-                if client.get("type").and_then(Value::as_str) == Some("public") && client.get("secret").is_some() {
+                if client.get("type").and_then(Value::as_str) == Some("public")
+                    && client.get("secret").is_some()
+                {
                     report.value(&format!("/clients/{i}/secret"), "a public client cannot have a secret");
                 }
             }
@@ -103,12 +121,17 @@ pub(crate) fn check_file(kind: FileKind, json: &Value, folder_slug: Option<&str>
                 if system && !is_system_scope(name) {
                     report.value(&format!("/scopes/{i}/system"), format!("{name:?} is not a system scope"));
                 }
-                for (j, dep) in scope.get("depends_on").and_then(Value::as_array).into_iter().flatten().enumerate() {
+                for (j, dep) in
+                    scope.get("depends_on").and_then(Value::as_array).into_iter().flatten().enumerate()
+                {
                     if let Some(dep) = dep.as_str()
                         && !is_system_scope(dep)
                         && !names.contains(&dep)
                     {
-                        report.value(&format!("/scopes/{i}/depends_on/{j}"), format!("scope {dep:?} does not exist"));
+                        report.value(
+                            &format!("/scopes/{i}/depends_on/{j}"),
+                            format!("scope {dep:?} does not exist"),
+                        );
                     }
                 }
             }
@@ -132,7 +155,10 @@ pub(crate) fn check_client_scopes(clients: &Value, scope_names: &[String], repor
                 && !is_system_scope(s)
                 && !scope_names.iter().any(|n| n == s)
             {
-                report.value(&format!("/clients/{i}/scopes/{j}"), format!("scope {s:?} does not exist in this tenant"));
+                report.value(
+                    &format!("/clients/{i}/scopes/{j}"),
+                    format!("scope {s:?} does not exist in this tenant"),
+                );
             }
         }
     }

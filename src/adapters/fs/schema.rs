@@ -12,7 +12,10 @@ use crate::model::{Admin, AdminRefreshToken, Client, Scope, Tenant};
 /// `tenants/<slug>/clients.yaml`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(title = "HelloJohn clients", description = "OAuth/OIDC clients of a tenant: tenants/<slug>/clients.yaml")]
+#[schemars(
+    title = "HelloJohn clients",
+    description = "OAuth/OIDC clients of a tenant: tenants/<slug>/clients.yaml"
+)]
 pub struct ClientsFile {
     /// The clients, by `client_id`.
     #[serde(default)]
@@ -69,8 +72,13 @@ pub enum FileKind {
 
 impl FileKind {
     /// Every kind.
-    pub const ALL: [FileKind; 5] =
-        [FileKind::Tenant, FileKind::Clients, FileKind::Scopes, FileKind::Admins, FileKind::AdminRefreshTokens];
+    pub const ALL: [FileKind; 5] = [
+        FileKind::Tenant,
+        FileKind::Clients,
+        FileKind::Scopes,
+        FileKind::Admins,
+        FileKind::AdminRefreshTokens,
+    ];
 
     /// The file name in its folder.
     pub fn file_name(self) -> &'static str {

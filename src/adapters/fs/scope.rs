@@ -7,7 +7,9 @@ use super::FsControlPlane;
 use super::schema::{ClientsFile, FileKind, ScopesFile};
 use super::tenant::system_scope;
 use crate::error::{StoreError, StoreResult};
-use crate::model::{SYSTEM_SCOPES, Scope, ScopeInput, Tenant, is_system_scope, new_id, now, validate_scope_name};
+use crate::model::{
+    SYSTEM_SCOPES, Scope, ScopeInput, Tenant, is_system_scope, new_id, now, validate_scope_name,
+};
 use crate::repository::ScopeRepository;
 
 /// The scopes of one tenant.
@@ -104,7 +106,11 @@ impl ScopeRepository for FsScopeRepository {
     }
 
     async fn get_by_name(&self, name: &str) -> StoreResult<Scope> {
-        self.load()?.1.into_iter().find(|s| s.name == name).ok_or_else(|| StoreError::not_found("scope", name))
+        self.load()?
+            .1
+            .into_iter()
+            .find(|s| s.name == name)
+            .ok_or_else(|| StoreError::not_found("scope", name))
     }
 
     async fn list(&self) -> StoreResult<Vec<Scope>> {
@@ -125,7 +131,10 @@ impl ScopeRepository for FsScopeRepository {
 
     async fn delete(&self, name: &str) -> StoreResult<()> {
         if is_system_scope(name) {
-            return Err(StoreError::invalid("scope", format!("{name:?} is a system scope and cannot be deleted")));
+            return Err(StoreError::invalid(
+                "scope",
+                format!("{name:?} is a system scope and cannot be deleted"),
+            ));
         }
         let _guard = self.cp.lock(&format!("tenant-{}", self.slug)).await?;
         let (_, mut scopes) = self.load()?;

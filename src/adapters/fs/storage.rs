@@ -38,7 +38,9 @@ fn open_options_0600() -> OpenOptions {
 pub(crate) fn sync_dir(dir: &Path) -> StoreResult<()> {
     #[cfg(unix)]
     {
-        File::open(dir).and_then(|d| d.sync_all()).map_err(|e| io_error(format!("syncing {}", dir.display()), e))
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| io_error(format!("syncing {}", dir.display()), e))
     }
     #[cfg(not(unix))]
     {
@@ -50,7 +52,9 @@ pub(crate) fn sync_dir(dir: &Path) -> StoreResult<()> {
 /// Replaces `path` with `contents` atomically (temp file in the same folder, fsync, rename,
 /// fsync of the folder). The file is created with mode 0600.
 pub(crate) fn write_atomic(path: &Path, contents: &[u8]) -> StoreResult<()> {
-    let dir = path.parent().ok_or_else(|| StoreError::invalid("path", format!("{} has no folder", path.display())))?;
+    let dir = path
+        .parent()
+        .ok_or_else(|| StoreError::invalid("path", format!("{} has no folder", path.display())))?;
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let tmp = dir.join(format!(".{name}.tmp-{}-{:016x}", std::process::id(), rand::random::<u64>()));
     let result = (|| {

@@ -50,7 +50,8 @@ pub(crate) fn seal_settings(
 /// `scopes.yaml` lacks them. Their ids derive from the tenant id and the name.
 pub(crate) fn system_scope(tenant_id: Uuid, name: &str, at: Timestamp) -> Scope {
     use sha2::Digest;
-    let digest = sha2::Sha256::new().chain_update(tenant_id.as_bytes()).chain_update(name.as_bytes()).finalize();
+    let digest =
+        sha2::Sha256::new().chain_update(tenant_id.as_bytes()).chain_update(name.as_bytes()).finalize();
     let mut bytes = [0u8; 16];
     bytes.copy_from_slice(&digest[..16]);
     let (description, claims): (&str, &[&str]) = match name {
@@ -157,7 +158,11 @@ impl TenantRepository for FsTenantRepository {
     }
 
     async fn get_by_id(&self, id: Uuid) -> StoreResult<Tenant> {
-        self.cp.all_tenants()?.into_iter().find(|t| t.id == id).ok_or_else(|| StoreError::not_found("tenant", id))
+        self.cp
+            .all_tenants()?
+            .into_iter()
+            .find(|t| t.id == id)
+            .ok_or_else(|| StoreError::not_found("tenant", id))
     }
 
     async fn create(&self, mut tenant: Tenant) -> StoreResult<Tenant> {
@@ -249,9 +254,11 @@ impl TenantRepository for FsTenantRepository {
         }
         let tenants_dir = self.cp.tenants_dir();
         let trash = tenants_dir.join(format!(".deleting-{slug}-{:016x}", rand::random::<u64>()));
-        std::fs::rename(&dir, &trash).map_err(|e| storage::io_error(format!("removing {}", dir.display()), e))?;
+        std::fs::rename(&dir, &trash)
+            .map_err(|e| storage::io_error(format!("removing {}", dir.display()), e))?;
         storage::sync_dir(&tenants_dir)?;
-        std::fs::remove_dir_all(&trash).map_err(|e| storage::io_error(format!("removing {}", trash.display()), e))?;
+        std::fs::remove_dir_all(&trash)
+            .map_err(|e| storage::io_error(format!("removing {}", trash.display()), e))?;
         Ok(())
     }
 }

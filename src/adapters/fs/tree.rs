@@ -75,7 +75,8 @@ pub fn validate_tree(root: &Path) -> StoreResult<Vec<ConfigProblem>> {
         return Err(StoreError::invalid("fs_root", format!("{} is not a folder", root.display())));
     }
     let mut out = Vec::new();
-    let known: Vec<&str> = [FileKind::Tenant, FileKind::Clients, FileKind::Scopes].map(|k| k.file_name()).to_vec();
+    let known: Vec<&str> =
+        [FileKind::Tenant, FileKind::Clients, FileKind::Scopes].map(|k| k.file_name()).to_vec();
 
     let tenants_dir = root.join("tenants");
     let mut tenant_ids: HashMap<String, (String, usize)> = HashMap::new();
@@ -92,8 +93,10 @@ pub fn validate_tree(root: &Path) -> StoreResult<Vec<ConfigProblem>> {
     for slug in &slugs {
         let dir = tenants_dir.join(slug);
         if let Ok(entries) = std::fs::read_dir(&dir) {
-            let mut names: Vec<String> =
-                entries.filter_map(Result::ok).map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+            let mut names: Vec<String> = entries
+                .filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect();
             names.sort();
             for name in names {
                 if !name.starts_with('.') && !known.contains(&name.as_str()) {
@@ -104,13 +107,14 @@ pub fn validate_tree(root: &Path) -> StoreResult<Vec<ConfigProblem>> {
                 }
             }
         }
-        if let Some((tenant, file)) = check_file(FileKind::Tenant, &dir.join("tenant.yaml"), Some(slug), true, &mut out)
+        if let Some((tenant, file)) =
+            check_file(FileKind::Tenant, &dir.join("tenant.yaml"), Some(slug), true, &mut out)
             && let Some(id) = tenant.json.get("id").and_then(Value::as_str)
         {
-            let line = tenant.positions.value("/id").map_or(0, |p| p.line);
+            let line = Positions::of(&tenant.text).value("/id").map_or(0, |p| p.line);
             match tenant_ids.get(id) {
                 Some((first_file, first_line)) => {
-                    let mut report = Report::new(&file, &tenant.positions);
+                    let mut report = Report::new(&file, &tenant.text);
                     report.value("/id", format!("tenant id {id} is also used by {first_file}:{first_line}"));
                     out.extend(report.problems);
                 }
@@ -123,8 +127,9 @@ pub fn validate_tree(root: &Path) -> StoreResult<Vec<ConfigProblem>> {
         let clients = check_file(FileKind::Clients, &dir.join("clients.yaml"), None, false, &mut out);
         let scopes_ok = scopes.is_some() || !dir.join("scopes.yaml").exists();
         if let (Some((clients, file)), true) = (clients, scopes_ok) {
-            let names = scopes.as_ref().map(|(s, _)| strings_at(&s.json, "scopes", "name")).unwrap_or_default();
-            let mut report = Report::new(&file, &clients.positions);
+            let names =
+                scopes.as_ref().map(|(s, _)| strings_at(&s.json, "scopes", "name")).unwrap_or_default();
+            let mut report = Report::new(&file, &clients.text);
             rules::check_client_scopes(&clients.json, &names, &mut report);
             out.extend(report.problems);
         }
@@ -132,11 +137,17 @@ pub fn validate_tree(root: &Path) -> StoreResult<Vec<ConfigProblem>> {
 
     let admins_dir = root.join("admins");
     let admins = check_file(FileKind::Admins, &admins_dir.join("admins.yaml"), None, false, &mut out);
-    let tokens = check_file(FileKind::AdminRefreshTokens, &admins_dir.join("refresh_tokens.yaml"), None, false, &mut out);
+    let tokens = check_file(
+        FileKind::AdminRefreshTokens,
+        &admins_dir.join("refresh_tokens.yaml"),
+        None,
+        false,
+        &mut out,
+    );
     let admins_ok = admins.is_some() || !admins_dir.join("admins.yaml").exists();
     if let (Some((tokens, file)), true) = (tokens, admins_ok) {
         let ids = admins.as_ref().map(|(a, _)| strings_at(&a.json, "admins", "id")).unwrap_or_default();
-        let mut report = Report::new(&file, &tokens.positions);
+        let mut report = Report::new(&file, &tokens.text);
         rules::check_token_admins(&tokens.json, &ids, &mut report);
         out.extend(report.problems);
     }

@@ -83,7 +83,10 @@ pub async fn admins_list_filters_and_pages(cp: &ControlPlane) {
     admin(cp, "c@example.com", AdminType::Global).await;
     let b = admin(cp, "b@example.com", AdminType::Tenant).await;
     admin(cp, "a@example.com", AdminType::Tenant).await;
-    cp.admins().update(b.id, AdminUpdate { disabled: Some(true), ..Default::default() }).await.expect("disable");
+    cp.admins()
+        .update(b.id, AdminUpdate { disabled: Some(true), ..Default::default() })
+        .await
+        .expect("disable");
     let emails = |v: Vec<Admin>| v.into_iter().map(|a| a.email).collect::<Vec<_>>();
     let all = cp.admins().list(&AdminFilter::default()).await.expect("all");
     assert_eq!(emails(all), ["a@example.com", "b@example.com", "c@example.com"]);
@@ -109,7 +112,10 @@ pub async fn admins_tenant_access_rules(cp: &ControlPlane) {
     assert_eq!(admins.get_by_id(local.id).await.expect("get").assigned_tenants, vec![t1]);
     admins.assign_tenants(local.id, &[t2]).await.expect("reassign");
     assert!(!admins.has_access_to_tenant(local.id, t1).await.expect("replaced"));
-    admins.update(global.id, AdminUpdate { disabled: Some(true), ..Default::default() }).await.expect("disable");
+    admins
+        .update(global.id, AdminUpdate { disabled: Some(true), ..Default::default() })
+        .await
+        .expect("disable");
     assert!(!admins.has_access_to_tenant(global.id, t1).await.expect("disabled"));
     assert!(admins.has_access_to_tenant(new_id(), t1).await.expect_err("unknown").is_not_found());
     assert!(admins.assign_tenants(new_id(), &[t1]).await.expect_err("unknown").is_not_found());
@@ -181,7 +187,8 @@ pub async fn admin_refresh_tokens_purge_expired(cp: &ControlPlane) {
     tokens.create(a.id, "old2old2old2old2", t - TimeDelta::minutes(1)).await.expect("old2");
     tokens.create(a.id, "newnewnewnewnewn", t + TimeDelta::hours(2)).await.expect("new");
     assert_eq!(tokens.purge_expired(t).await.expect("purge"), 2);
-    let left: Vec<String> = tokens.list_by_admin(a.id).await.expect("list").into_iter().map(|t| t.token_hash).collect();
+    let left: Vec<String> =
+        tokens.list_by_admin(a.id).await.expect("list").into_iter().map(|t| t.token_hash).collect();
     assert_eq!(left, ["newnewnewnewnewn"]);
     assert_eq!(tokens.purge_expired(t).await.expect("purge again"), 0);
 }

@@ -25,7 +25,8 @@ pub async fn clients_create_get_list_delete(cp: &ControlPlane) {
     clients.create(ClientInput::new("cli", "Command line")).await.expect("create cli");
     let ids: Vec<String> = clients.list("").await.expect("list").into_iter().map(|c| c.client_id).collect();
     assert_eq!(ids, ["cli", "web-app"]);
-    let found: Vec<String> = clients.list("WEB").await.expect("search").into_iter().map(|c| c.client_id).collect();
+    let found: Vec<String> =
+        clients.list("WEB").await.expect("search").into_iter().map(|c| c.client_id).collect();
     assert_eq!(found, ["web-app"]);
     clients.delete("web-app").await.expect("delete");
     assert!(clients.get("web-app").await.expect_err("gone").is_not_found());
@@ -96,7 +97,12 @@ pub async fn clients_bad_client_id_or_redirect_uri_is_invalid_input(cp: &Control
         let err = clients.create(c).await.expect_err(uri);
         assert!(matches!(err, StoreError::InvalidInput { .. }), "{uri:?}: {err}");
     }
-    for ok in ["https://app.example.com/cb?x=1", "http://127.0.0.1:8080/cb", "http://[::1]/cb", "http://localhost/cb"] {
+    for ok in [
+        "https://app.example.com/cb?x=1",
+        "http://127.0.0.1:8080/cb",
+        "http://[::1]/cb",
+        "http://localhost/cb",
+    ] {
         assert!(crate::model::validate_redirect_uri(ok).is_ok(), "{ok}");
     }
     assert!(clients.list("").await.expect("list").is_empty());

@@ -57,17 +57,23 @@ impl ControlPlane {
 
     /// The tenant repository.
     pub fn tenants(&self) -> Arc<dyn TenantRepository> {
-        self.store.tenants().unwrap_or_else(|e| panic!("backend {} has no tenants: {e}", self.store.backend()))
+        self.store
+            .tenants()
+            .unwrap_or_else(|e| panic!("backend {} has no tenants: {e}", self.store.backend()))
     }
 
     /// The client repository of `slug`.
     pub fn clients(&self, slug: &str) -> Arc<dyn ClientRepository> {
-        self.store.clients(slug).unwrap_or_else(|e| panic!("backend {} has no clients: {e}", self.store.backend()))
+        self.store
+            .clients(slug)
+            .unwrap_or_else(|e| panic!("backend {} has no clients: {e}", self.store.backend()))
     }
 
     /// The scope repository of `slug`.
     pub fn scopes(&self, slug: &str) -> Arc<dyn ScopeRepository> {
-        self.store.scopes(slug).unwrap_or_else(|e| panic!("backend {} has no scopes: {e}", self.store.backend()))
+        self.store
+            .scopes(slug)
+            .unwrap_or_else(|e| panic!("backend {} has no scopes: {e}", self.store.backend()))
     }
 
     /// The admin repository.

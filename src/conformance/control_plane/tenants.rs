@@ -1,7 +1,7 @@
 use crate::conformance::ControlPlane;
 use crate::crypto::fields;
 use crate::model::{
-    ClientInput, Secret, SocialProvider, SmtpSettings, Tenant, TenantCacheSettings, TenantDbSettings,
+    ClientInput, Secret, SmtpSettings, SocialProvider, Tenant, TenantCacheSettings, TenantDbSettings,
     TenantSettings,
 };
 
@@ -149,11 +149,15 @@ pub async fn tenants_secrets_are_sealed_and_bound_to_tenant_and_field(cp: &Contr
     let smtp_pw = read.settings.smtp.and_then(|s| s.password).expect("smtp password");
     assert_eq!(sb.decrypt("acme", fields::SMTP_PASSWORD, &smtp_pw).expect("smtp"), "smtp-pw");
     let g = read.settings.social_providers["google"].client_secret.clone().expect("google secret");
-    assert_eq!(sb.decrypt("acme", &fields::social_provider_secret("google"), &g).expect("google"), "g-secret");
+    assert_eq!(
+        sb.decrypt("acme", &fields::social_provider_secret("google"), &g).expect("google"),
+        "g-secret"
+    );
 
     // A sealed value copied into another tenant does not pass.
     let mut other = Tenant::new("other", "Other");
-    other.settings.user_db = Some(TenantDbSettings { driver: "postgres".into(), dsn: db.dsn.clone(), schema: None });
+    other.settings.user_db =
+        Some(TenantDbSettings { driver: "postgres".into(), dsn: db.dsn.clone(), schema: None });
     let err = cp.tenants().create(other).await.expect_err("foreign ciphertext");
     assert!(matches!(err, crate::StoreError::Crypto { .. }), "{err}");
 }
