@@ -99,3 +99,26 @@ fn the_example_tree_is_valid() {
     let problems = validate_tree(&root).expect("validate_tree");
     assert!(problems.is_empty(), "{problems:#?}");
 }
+
+#[test]
+fn the_example_secrets_open_with_the_documented_example_key() {
+    use hellojohn_store::adapters::fs::FsControlPlane;
+    use hellojohn_store::crypto::{SecretBox, fields};
+    let key = SecretBox::from_base64("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=").expect("key");
+    let cp =
+        FsControlPlane::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/data"), Some(key.clone()));
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let acme = cp.tenants().get_by_slug("acme").await.expect("acme");
+        let db = acme.settings.user_db.expect("user_db");
+        let config = db.to_db_config("acme", &key).expect("dsn decrypts");
+        assert!(config.dsn.starts_with("postgres://"));
+        let smtp = acme.settings.smtp.and_then(|s| s.password).expect("smtp password");
+        assert_eq!(key.decrypt("acme", fields::SMTP_PASSWORD, &smtp).expect("smtp"), "example-smtp-password");
+        let secret =
+            cp.clients("acme").expect("clients").decrypt_secret("acme-billing-api").await.expect("secret");
+        assert_eq!(secret, "example-client-secret-acme-billing");
+        let wrong = SecretBox::from_base64(&SecretBox::generate_key_base64()).expect("key");
+        assert!(wrong.decrypt("acme", fields::USER_DB_DSN, &db.dsn).is_err());
+    });
+}

@@ -193,7 +193,8 @@ impl FsControlPlane {
         }
     }
 
-    /// Validates and atomically writes a file.
+    /// Validates and atomically writes a file. Callers hold the lock guarding `path`, so
+    /// temporary files of writers that died mid-write are removed first.
     ///
     /// Errors: `InvalidInput` when the new content would not validate.
     pub(crate) fn store<T: Serialize>(
@@ -204,6 +205,7 @@ impl FsControlPlane {
         folder_slug: Option<&str>,
     ) -> StoreResult<()> {
         let text = render_for_write(kind, path, value, folder_slug)?;
+        storage::remove_stale_temps(path);
         storage::write_atomic(path, text.as_bytes())
     }
 }

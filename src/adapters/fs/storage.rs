@@ -75,6 +75,22 @@ pub(crate) fn write_atomic(path: &Path, contents: &[u8]) -> StoreResult<()> {
     result
 }
 
+/// Removes temporary files that writers of `path` left behind when they died mid-write
+/// (`.<name>.tmp-*`). Only call it while holding the lock that guards `path`: then no
+/// live writer owns one of them.
+pub(crate) fn remove_stale_temps(path: &Path) {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str())) else {
+        return;
+    };
+    let prefix = format!(".{name}.tmp-");
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        if entry.file_name().to_str().is_some_and(|n| n.starts_with(&prefix)) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// Creates a folder (and parents) with mode 0700.
 pub(crate) fn create_dir_private(dir: &Path) -> StoreResult<()> {
     let mut b = std::fs::DirBuilder::new();
