@@ -139,7 +139,7 @@ pub struct ClientInput {
     pub client_id: String,
     /// Name.
     pub name: String,
-    /// Public or confidential (`None` means public).
+    /// Public or confidential (`None`: public on create, unchanged on update).
     pub client_type: Option<ClientType>,
     /// Description.
     pub description: Option<String>,

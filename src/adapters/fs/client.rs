@@ -2,8 +2,8 @@
 
 use async_trait::async_trait;
 
-use super::FsControlPlane;
 use super::schema::{ClientsFile, FileKind, ScopesFile};
+use super::{FsControlPlane, document, rules, storage};
 use crate::crypto::{fields, seal_optional};
 use crate::error::{StoreError, StoreResult};
 use crate::model::{
@@ -29,9 +29,36 @@ impl FsClientRepository {
         Ok(self.cp.tenant_dir(&self.slug)?.join(kind.file_name()))
     }
 
+    /// Reads `clients.yaml`, validated against its schema, its own rules and the rule
+    /// across files that every scope a client lists exists in `scopes.yaml`.
     fn load(&self) -> StoreResult<ClientsFile> {
         self.cp.require_tenant(&self.slug)?;
-        Ok(self.cp.load(FileKind::Clients, &self.path(FileKind::Clients)?, None)?.unwrap_or_default())
+        let path = self.path(FileKind::Clients)?;
+        let Some(text) = storage::read_optional(&path)? else {
+            return Ok(ClientsFile::default());
+        };
+        let file = path.display().to_string();
+        let parsed = document::check_text(FileKind::Clients, &file, &text, None)
+            .map_err(|problems| StoreError::InvalidConfig { problems })?;
+        let names: Vec<String> = self.load_scopes()?.scopes.into_iter().map(|s| s.name).collect();
+        let mut report = document::Report::new(&file, &parsed.text);
+        rules::check_client_scopes(&parsed.json, &names, &mut report);
+        if !report.problems.is_empty() {
+            return Err(StoreError::InvalidConfig { problems: report.problems });
+        }
+        serde_json::from_value(parsed.json).map_err(|e| StoreError::InvalidConfig {
+            problems: vec![crate::error::ConfigProblem {
+                file,
+                line: 1,
+                column: 1,
+                pointer: String::new(),
+                message: format!("does not match the clients type: {e}"),
+            }],
+        })
+    }
+
+    fn load_scopes(&self) -> StoreResult<ScopesFile> {
+        Ok(self.cp.load(FileKind::Scopes, &self.path(FileKind::Scopes)?, None)?.unwrap_or_default())
     }
 
     fn save(&self, mut file: ClientsFile) -> StoreResult<()> {
@@ -39,8 +66,9 @@ impl FsClientRepository {
         self.cp.store(FileKind::Clients, &self.path(FileKind::Clients)?, &file, None)
     }
 
-    /// Checks everything about `input` that needs no file, then that its scopes exist.
-    fn check_input(&self, input: &ClientInput) -> StoreResult<()> {
+    /// Checks everything about `input` (of effective type `client_type`) that needs no
+    /// file, then that its scopes exist.
+    fn check_input(&self, input: &ClientInput, client_type: ClientType) -> StoreResult<()> {
         validate_client_id(&input.client_id)?;
         if input.name.trim().is_empty() {
             return Err(StoreError::invalid("name", "a client needs a name"));
@@ -48,14 +76,13 @@ impl FsClientRepository {
         for uri in input.redirect_uris.iter().chain(&input.post_logout_uris) {
             validate_redirect_uri(uri)?;
         }
-        if input.client_type.unwrap_or_default() == ClientType::Public && input.secret.is_some() {
+        if client_type == ClientType::Public && input.secret.is_some() {
             return Err(StoreError::invalid("secret", "a public client cannot have a secret"));
         }
         if input.secret.as_deref().is_some_and(str::is_empty) {
             return Err(StoreError::invalid("secret", "the secret is empty"));
         }
-        let scopes: ScopesFile =
-            self.cp.load(FileKind::Scopes, &self.path(FileKind::Scopes)?, None)?.unwrap_or_default();
+        let scopes = self.load_scopes()?;
         for s in &input.scopes {
             if !is_system_scope(s) && !scopes.scopes.iter().any(|x| &x.name == s) {
                 return Err(StoreError::invalid(
@@ -72,10 +99,13 @@ impl FsClientRepository {
     }
 }
 
-/// Copies the fields of `input` into `client` (not id, client_id, secret or times).
+/// Copies the fields of `input` into `client` (not id, client_id, secret or times); a
+/// `client_type` of `None` keeps the current type.
 fn apply(client: &mut Client, input: ClientInput) {
     client.name = input.name;
-    client.client_type = input.client_type.unwrap_or_default();
+    if let Some(t) = input.client_type {
+        client.client_type = t;
+    }
     client.description = input.description;
     client.redirect_uris = input.redirect_uris;
     client.post_logout_uris = input.post_logout_uris;
@@ -121,7 +151,7 @@ impl ClientRepository for FsClientRepository {
         validate_client_id(&input.client_id)?;
         let _guard = self.cp.lock(&format!("tenant-{}", self.slug)).await?;
         let mut file = self.load()?;
-        self.check_input(&input)?;
+        self.check_input(&input, input.client_type.unwrap_or_default())?;
         if file.clients.iter().any(|c| c.client_id == input.client_id) {
             return Err(StoreError::conflict("client", format!("client_id {:?} exists", input.client_id)));
         }
@@ -168,7 +198,7 @@ impl ClientRepository for FsClientRepository {
         let Some(index) = file.clients.iter().position(|c| c.client_id == input.client_id) else {
             return Err(StoreError::not_found("client", &input.client_id));
         };
-        self.check_input(&input)?;
+        self.check_input(&input, input.client_type.unwrap_or(file.clients[index].client_type))?;
         let new_secret = match input.secret.take() {
             Some(plain) => Some(self.seal(&input.client_id, &plain)?),
             None => None,

@@ -75,6 +75,19 @@ pub async fn clients_update_keeps_untouched_fields_and_secret(cp: &ControlPlane)
     assert_eq!(updated.secret, created.secret, "the secret is kept");
     assert_eq!(clients.decrypt_secret("web-app").await.expect("secret"), "s3cret");
     assert_eq!(clients.get("web-app").await.expect("get"), updated);
+
+    // No type given: the type (and so the secret) stays.
+    let mut untyped = web_app();
+    untyped.client_type = None;
+    let kept = clients.update(untyped).await.expect("update without type");
+    assert_eq!(kept.client_type, ClientType::Confidential);
+    assert_eq!(clients.decrypt_secret("web-app").await.expect("secret kept"), "s3cret");
+
+    // Made public: the secret goes.
+    let mut public = web_app();
+    public.client_type = Some(ClientType::Public);
+    let public = clients.update(public).await.expect("make public");
+    assert!(public.secret.is_none());
 }
 
 /// Bad client ids and redirect URIs are refused before anything is written.
