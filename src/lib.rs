@@ -20,6 +20,7 @@ pub mod cli;
 pub mod conformance;
 pub mod crypto;
 pub mod error;
+pub mod manager;
 pub mod mode;
 pub mod model;
 pub mod password;
