@@ -1,8 +1,22 @@
 //! The one migration set of the hellojohn-store data plane, for PostgreSQL, MySQL/MariaDB
 //! and SQLite. Files are named `mYYYYMMDD_HHMMSS_<what>.rs`; `entity/` is generated from a
 //! PostgreSQL database migrated by this crate.
+//!
+//! Portability: the schema builder only; ids are `uuid`; lists are JSON; timestamps are
+//! `timestamp with time zone` on PostgreSQL and `DATETIME(6)` on MySQL/MariaDB (see
+//! `common::ts`); e-mail uniqueness is case-insensitive through a normalised column.
 
 pub use sea_orm_migration::prelude::*;
+
+mod common;
+mod m20261127_000001_users;
+mod m20261127_000002_identities;
+mod m20261127_000003_refresh_tokens;
+mod m20261127_000004_mfa;
+mod m20261127_000005_consents;
+mod m20261127_000006_rbac;
+mod m20261127_000007_sessions;
+mod m20261127_000008_email_tokens;
 
 /// Every migration of the data plane, in order.
 pub struct Migrator;
@@ -10,6 +24,15 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![]
+        vec![
+            Box::new(m20261127_000001_users::Migration),
+            Box::new(m20261127_000002_identities::Migration),
+            Box::new(m20261127_000003_refresh_tokens::Migration),
+            Box::new(m20261127_000004_mfa::Migration),
+            Box::new(m20261127_000005_consents::Migration),
+            Box::new(m20261127_000006_rbac::Migration),
+            Box::new(m20261127_000007_sessions::Migration),
+            Box::new(m20261127_000008_email_tokens::Migration),
+        ]
     }
 }

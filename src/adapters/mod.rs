@@ -3,8 +3,14 @@
 
 pub mod fs;
 pub mod noop;
+#[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
+pub mod sql;
 
 use crate::registry::Registry;
 
 /// Registers the adapters compiled in by cargo features.
-pub(crate) fn register_builtins(_registry: &mut Registry) {}
+pub(crate) fn register_builtins(registry: &mut Registry) {
+    #[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
+    sql::register(registry);
+    let _ = registry;
+}

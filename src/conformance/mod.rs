@@ -15,6 +15,8 @@
 pub mod cache;
 pub mod control_plane;
 pub mod data_plane;
+#[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
+pub mod sql;
 
 pub use control_plane::{ControlPlane, ControlPlaneFixture};
 

@@ -1,0 +1,159 @@
+//! The one place where `DbErr` becomes [`StoreError`].
+//!
+//! - unique violations (`DbErr::sql_err()`) → `Conflict` of the entity being written;
+//! - foreign-key violations → `NotFound` of the parent (the user, usually) when the caller
+//!   says which parent, else `NotFound` of the entity;
+//! - `RecordNotFound` → `NotFound`;
+//! - connection and pool failures (`Conn`, `ConnectionAcquire`, I/O, TLS, protocol, pool
+//!   timeouts, a closed pool) → `Unavailable` (retryable);
+//! - everything else → `Backend`, with the `DbErr` as its source.
+//!
+//! [`is_retryable_db_err`] recognises serialization failures and deadlocks that
+//! [`retry`](super::retry) runs again.
+
+use std::ops::Deref;
+
+use sea_orm::{DbErr, RuntimeErr, SqlErr};
+
+use crate::error::StoreError;
+
+/// Which record a failed statement was about, for the error it becomes.
+#[derive(Debug, Clone)]
+pub(crate) struct ErrCtx {
+    /// Driver name (`postgres`, `mysql`, `sqlite`).
+    pub backend: &'static str,
+    /// Kind of record being read or written (`"user"`, `"refresh_token"`, …).
+    pub entity: &'static str,
+    /// The parent a foreign-key violation refers to, with its key.
+    pub parent: Option<(&'static str, String)>,
+}
+
+impl ErrCtx {
+    /// A context without a parent.
+    pub(crate) fn new(backend: &'static str, entity: &'static str) -> Self {
+        ErrCtx { backend, entity, parent: None }
+    }
+
+    /// Names the parent a foreign-key violation means is missing.
+    pub(crate) fn parent(mut self, entity: &'static str, key: impl ToString) -> Self {
+        self.parent = Some((entity, key.to_string()));
+        self
+    }
+
+    /// Maps `err`.
+    pub(crate) fn map(&self, err: DbErr) -> StoreError {
+        map_db_err(self, err)
+    }
+}
+
+/// Maps a `DbErr` to the public error; see the module documentation.
+pub(crate) fn map_db_err(ctx: &ErrCtx, err: DbErr) -> StoreError {
+    match err.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(message)) => {
+            return StoreError::Conflict { entity: ctx.entity, message: redact(&message) };
+        }
+        Some(SqlErr::ForeignKeyConstraintViolation(message)) => {
+            return match &ctx.parent {
+                Some((entity, key)) => StoreError::NotFound { entity, key: key.clone() },
+                None => StoreError::NotFound { entity: ctx.entity, key: redact(&message) },
+            };
+        }
+        _ => {}
+    }
+    match &err {
+        DbErr::RecordNotFound(key) => StoreError::NotFound { entity: ctx.entity, key: key.clone() },
+        DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => unavailable(ctx.backend, err),
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))
+            if is_connection_error(e) =>
+        {
+            unavailable(ctx.backend, err)
+        }
+        _ => StoreError::Backend {
+            backend: ctx.backend.to_string(),
+            message: err.to_string(),
+            source: Some(Box::new(err)),
+        },
+    }
+}
+
+fn unavailable(backend: &str, err: DbErr) -> StoreError {
+    StoreError::Unavailable {
+        backend: backend.to_string(),
+        message: err.to_string(),
+        source: Some(Box::new(err)),
+    }
+}
+
+/// Constraint messages can quote the offending value (a token hash on MySQL); keep only the
+/// first line and cut it short.
+fn redact(message: &str) -> String {
+    let line = message.lines().next().unwrap_or_default();
+    line.chars().take(200).collect()
+}
+
+fn is_connection_error(e: &sea_orm::sqlx::Error) -> bool {
+    use sea_orm::sqlx::Error;
+    matches!(
+        e,
+        Error::Io(_)
+            | Error::Tls(_)
+            | Error::Protocol(_)
+            | Error::PoolTimedOut
+            | Error::PoolClosed
+            | Error::WorkerCrashed
+    )
+}
+
+/// The database error code of `err`, when it came from the server: SQLSTATE on PostgreSQL,
+/// the error number on MySQL, the extended result code on SQLite.
+fn database_code(err: &DbErr) -> Option<DbCode> {
+    let (DbErr::Exec(RuntimeErr::SqlxError(e))
+    | DbErr::Query(RuntimeErr::SqlxError(e))
+    | DbErr::Conn(RuntimeErr::SqlxError(e))) = err
+    else {
+        return None;
+    };
+    let sea_orm::sqlx::Error::Database(db) = e.deref() else {
+        return None;
+    };
+    #[cfg(feature = "mysql")]
+    if let Some(my) = db.try_downcast_ref::<sea_orm::sqlx::mysql::MySqlDatabaseError>() {
+        return Some(DbCode::MySql(my.number()));
+    }
+    #[cfg(feature = "sqlite")]
+    if db.try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>().is_some() {
+        return db.code().and_then(|c| c.parse::<i32>().ok()).map(DbCode::Sqlite);
+    }
+    db.code().map(|c| DbCode::SqlState(c.into_owned()))
+}
+
+enum DbCode {
+    SqlState(String),
+    #[cfg_attr(not(feature = "mysql"), allow(dead_code))]
+    MySql(u16),
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+    Sqlite(i32),
+}
+
+/// Whether running the transaction again may succeed: serialization failures and deadlocks
+/// (PostgreSQL 40001/40P01; MySQL 1213 deadlock, 1205 lock wait timeout; SQLite
+/// `SQLITE_BUSY`/`SQLITE_LOCKED` and their extended codes, e.g. 517 `BUSY_SNAPSHOT`).
+pub(crate) fn is_retryable_db_err(err: &DbErr) -> bool {
+    match database_code(err) {
+        Some(DbCode::SqlState(state)) => state == "40001" || state == "40P01",
+        Some(DbCode::MySql(number)) => number == 1213 || number == 1205,
+        Some(DbCode::Sqlite(code)) => matches!(code & 0xff, 5 | 6),
+        None => false,
+    }
+}
+
+/// Whether `err` is a [`StoreError`] made from a `DbErr` that [`is_retryable_db_err`].
+pub(crate) fn is_retryable(err: &StoreError) -> bool {
+    match err {
+        StoreError::Backend { source: Some(source), .. }
+        | StoreError::Unavailable { source: Some(source), .. } => {
+            source.downcast_ref::<DbErr>().is_some_and(is_retryable_db_err)
+        }
+        _ => false,
+    }
+}

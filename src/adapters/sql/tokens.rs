@@ -1,0 +1,475 @@
+//! `TokenRepository` on the `refresh_tokens` table (hashes only).
+//!
+//! Rotation is one write transaction: a conditional
+//! `UPDATE … SET revoked_at = now WHERE token_hash = old AND revoked_at IS NULL AND
+//! expires_at > now`. Exactly one of any number of concurrent rotations updates the row
+//! (PostgreSQL and MySQL re-check the condition on the row lock the winner held; SQLite
+//! runs writers one at a time with `BEGIN IMMEDIATE`); the winner inserts the new token in
+//! the same family and commits. A loser sees 0 rows and looks the token up: unknown →
+//! `NotFound`, expired → `TokenExpired`, revoked → the whole family is revoked, committed,
+//! and the call returns `TokenReused`. Deadlocks and busy errors run the whole transaction
+//! again ([`with_retry`]).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{TimeDelta, Utc};
+use entity::{refresh_tokens, users};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{
+    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+};
+use tracing::Instrument;
+use uuid::Uuid;
+
+use super::SqlContext;
+use super::retry::with_retry;
+use super::time::{from_db, from_db_opt, now_db, to_db};
+use super::users::like_contains;
+use crate::error::{StoreError, StoreResult};
+use crate::model::{
+    CreateRefreshTokenInput, RefreshToken, Timestamp, TokenFilter, TokenStats, TokenStatus, new_id,
+    page_bounds,
+};
+use crate::repository::TokenRepository;
+
+/// Batch size of `purge_expired` when the caller passes 0.
+const DEFAULT_PURGE_BATCH: u64 = 1000;
+
+/// Refresh tokens of one tenant.
+pub(crate) struct SqlTokens {
+    ctx: Arc<SqlContext>,
+}
+
+fn to_token(m: refresh_tokens::Model, user: Option<users::Model>) -> RefreshToken {
+    RefreshToken {
+        id: m.id,
+        user_id: m.user_id,
+        user_email: user.map(|u| u.email),
+        client_id: m.client_id,
+        token_hash: m.token_hash,
+        issued_at: from_db(m.issued_at),
+        expires_at: from_db(m.expires_at),
+        rotated_from: m.rotated_from,
+        revoked_at: from_db_opt(m.revoked_at),
+        family_id: m.family_id,
+    }
+}
+
+fn check_ttl(ttl: TimeDelta) -> StoreResult<()> {
+    if ttl <= TimeDelta::zero() {
+        return Err(StoreError::invalid("ttl", "must be positive"));
+    }
+    Ok(())
+}
+
+fn check_non_empty(field: &str, value: &str) -> StoreResult<()> {
+    if value.trim().is_empty() {
+        return Err(StoreError::invalid(field, "is empty"));
+    }
+    Ok(())
+}
+
+/// `now + ttl`, or `InvalidInput` when it overflows.
+fn expiry(now: Timestamp, ttl: TimeDelta) -> StoreResult<Timestamp> {
+    now.checked_add_signed(ttl).ok_or_else(|| StoreError::invalid("ttl", "is too large"))
+}
+
+/// Active: not revoked, not expired at `now`.
+fn active_at(now: Timestamp) -> Condition {
+    Condition::all()
+        .add(refresh_tokens::Column::RevokedAt.is_null())
+        .add(refresh_tokens::Column::ExpiresAt.gt(to_db(now)))
+}
+
+/// What the outcome of a rotation's transaction was.
+enum Rotation {
+    Rotated(refresh_tokens::Model),
+    Reused,
+    Expired,
+    Unknown,
+}
+
+impl SqlTokens {
+    pub(crate) fn new(ctx: Arc<SqlContext>) -> Self {
+        SqlTokens { ctx }
+    }
+
+    fn err(&self) -> super::error::ErrCtx {
+        self.ctx.err("refresh_token")
+    }
+
+    fn filtered(filter: &TokenFilter, now: Timestamp) -> Select<refresh_tokens::Entity> {
+        let mut cond = Condition::all();
+        if let Some(user_id) = filter.user_id {
+            cond = cond.add(refresh_tokens::Column::UserId.eq(user_id));
+        }
+        if let Some(client_id) = &filter.client_id {
+            cond = cond.add(refresh_tokens::Column::ClientId.eq(client_id.clone()));
+        }
+        match filter.status {
+            None => {}
+            Some(TokenStatus::Active) => cond = cond.add(active_at(now)),
+            Some(TokenStatus::Expired) => {
+                cond = cond
+                    .add(refresh_tokens::Column::RevokedAt.is_null())
+                    .add(refresh_tokens::Column::ExpiresAt.lte(to_db(now)))
+            }
+            Some(TokenStatus::Revoked) => cond = cond.add(refresh_tokens::Column::RevokedAt.is_not_null()),
+        }
+        if let Some(search) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            cond = cond.add(
+                refresh_tokens::Column::UserId.in_subquery(
+                    Query::select()
+                        .column(users::Column::Id)
+                        .from(users::Entity)
+                        .and_where(Expr::col(users::Column::EmailNormalized).like(like_contains(search)))
+                        .to_owned(),
+                ),
+            );
+        }
+        refresh_tokens::Entity::find().filter(cond)
+    }
+
+    async fn find_one(&self, cond: Condition, key: impl std::fmt::Display) -> StoreResult<RefreshToken> {
+        let row = refresh_tokens::Entity::find()
+            .filter(cond)
+            .find_also_related(users::Entity)
+            .one(&self.ctx.db)
+            .await
+            .map_err(|e| self.err().map(e))?;
+        match row {
+            Some((token, user)) => Ok(to_token(token, user)),
+            None => Err(StoreError::not_found("refresh_token", key)),
+        }
+    }
+
+    async fn create_once(&self, row: &refresh_tokens::ActiveModel, user_id: Uuid) -> StoreResult<()> {
+        let err = |e| self.err().parent("user", user_id).map(e);
+        let txn = self.ctx.begin_write().await.map_err(err)?;
+        refresh_tokens::Entity::insert(row.clone()).exec_without_returning(&*txn).await.map_err(err)?;
+        txn.commit().await.map_err(err)
+    }
+
+    async fn rotate_once(&self, old_hash: &str, new_hash: &str, ttl: TimeDelta) -> StoreResult<Rotation> {
+        let err = |e| self.err().map(e);
+        let now = crate::model::now();
+        let now_col = to_db(now);
+        let txn = self.ctx.begin_write().await.map_err(err)?;
+        let claimed = refresh_tokens::Entity::update_many()
+            .col_expr(refresh_tokens::Column::RevokedAt, Expr::value(Some(now_col)))
+            .filter(refresh_tokens::Column::TokenHash.eq(old_hash))
+            .filter(active_at(now))
+            .exec(&*txn)
+            .await
+            .map_err(err)?;
+        let old = refresh_tokens::Entity::find()
+            .filter(refresh_tokens::Column::TokenHash.eq(old_hash))
+            .one(&*txn)
+            .await
+            .map_err(err)?;
+        let Some(old) = old else {
+            return Ok(Rotation::Unknown);
+        };
+        if claimed.rows_affected == 1 {
+            let new = refresh_tokens::Model {
+                id: new_id(),
+                user_id: old.user_id,
+                client_id: old.client_id.clone(),
+                token_hash: new_hash.to_string(),
+                issued_at: now_col,
+                expires_at: to_db(expiry(now, ttl)?),
+                rotated_from: Some(old.id),
+                revoked_at: None,
+                family_id: old.family_id,
+            };
+            refresh_tokens::Entity::insert(refresh_tokens::ActiveModel::from(new.clone()))
+                .exec_without_returning(&*txn)
+                .await
+                .map_err(|e| match err(e) {
+                    StoreError::Conflict { entity, .. } => StoreError::Conflict {
+                        entity,
+                        message: "the new token hash is already stored".into(),
+                    },
+                    other => other,
+                })?;
+            txn.commit().await.map_err(err)?;
+            return Ok(Rotation::Rotated(new));
+        }
+        if old.revoked_at.is_none() {
+            // Not claimed, not revoked: expired (the rows' state is what the update saw).
+            return Ok(Rotation::Expired);
+        }
+        // Reuse of a rotated or revoked token: revoke the whole family, and keep that.
+        refresh_tokens::Entity::update_many()
+            .col_expr(refresh_tokens::Column::RevokedAt, Expr::value(Some(now_col)))
+            .filter(refresh_tokens::Column::FamilyId.eq(old.family_id))
+            .filter(refresh_tokens::Column::RevokedAt.is_null())
+            .exec(&*txn)
+            .await
+            .map_err(err)?;
+        txn.commit().await.map_err(err)?;
+        Ok(Rotation::Reused)
+    }
+
+    async fn revoke_where_once(&self, cond: &Condition) -> StoreResult<u64> {
+        let err = |e| self.err().map(e);
+        let txn = self.ctx.begin_write().await.map_err(err)?;
+        let res = refresh_tokens::Entity::update_many()
+            .col_expr(refresh_tokens::Column::RevokedAt, Expr::value(Some(now_db())))
+            .filter(cond.clone())
+            .exec(&*txn)
+            .await
+            .map_err(err)?;
+        txn.commit().await.map_err(err)?;
+        Ok(res.rows_affected)
+    }
+
+    async fn revoke_active_where(&self, operation: &str, cond: Condition) -> StoreResult<u64> {
+        let cond = cond.add(active_at(crate::model::now()));
+        with_retry(operation, || self.revoke_where_once(&cond)).await
+    }
+
+    async fn delete_ids_once(&self, ids: &[Uuid], expired: &Condition) -> StoreResult<u64> {
+        let err = |e| self.err().map(e);
+        let txn = self.ctx.begin_write().await.map_err(err)?;
+        let res = refresh_tokens::Entity::delete_many()
+            .filter(refresh_tokens::Column::Id.is_in(ids.iter().copied()))
+            .filter(expired.clone())
+            .exec(&*txn)
+            .await
+            .map_err(err)?;
+        txn.commit().await.map_err(err)?;
+        Ok(res.rows_affected)
+    }
+}
+
+#[async_trait]
+impl TokenRepository for SqlTokens {
+    async fn create(&self, input: CreateRefreshTokenInput) -> StoreResult<Uuid> {
+        async move {
+            check_non_empty("token_hash", &input.token_hash)?;
+            check_non_empty("client_id", &input.client_id)?;
+            check_ttl(input.ttl)?;
+            let now = crate::model::now();
+            let id = new_id();
+            let row = refresh_tokens::ActiveModel::from(refresh_tokens::Model {
+                id,
+                user_id: input.user_id,
+                client_id: input.client_id,
+                token_hash: input.token_hash,
+                issued_at: to_db(now),
+                expires_at: to_db(expiry(now, input.ttl)?),
+                rotated_from: None,
+                revoked_at: None,
+                family_id: new_id(),
+            });
+            with_retry("tokens.create", || self.create_once(&row, input.user_id)).await?;
+            Ok(id)
+        }
+        .instrument(self.ctx.span("tokens.create"))
+        .await
+    }
+
+    async fn get_by_hash(&self, token_hash: &str) -> StoreResult<RefreshToken> {
+        async move {
+            self.find_one(Condition::all().add(refresh_tokens::Column::TokenHash.eq(token_hash)), "hash")
+                .await
+        }
+        .instrument(self.ctx.span("tokens.get_by_hash"))
+        .await
+    }
+
+    async fn get_by_id(&self, id: Uuid) -> StoreResult<RefreshToken> {
+        async move { self.find_one(Condition::all().add(refresh_tokens::Column::Id.eq(id)), id).await }
+            .instrument(self.ctx.span("tokens.get_by_id"))
+            .await
+    }
+
+    async fn rotate(&self, old_hash: &str, new_hash: &str, ttl: TimeDelta) -> StoreResult<RefreshToken> {
+        async move {
+            check_non_empty("new_hash", new_hash)?;
+            check_ttl(ttl)?;
+            if old_hash == new_hash {
+                return Err(StoreError::invalid("new_hash", "must differ from the old hash"));
+            }
+            match with_retry("tokens.rotate", || self.rotate_once(old_hash, new_hash, ttl)).await? {
+                Rotation::Rotated(new) => {
+                    let email = users::Entity::find_by_id(new.user_id)
+                        .one(&self.ctx.db)
+                        .await
+                        .map_err(|e| self.err().map(e))?;
+                    Ok(to_token(new, email))
+                }
+                Rotation::Reused => {
+                    tracing::warn!(tenant = %self.ctx.tenant_slug, "refresh token reuse detected; family revoked");
+                    Err(StoreError::TokenReused)
+                }
+                Rotation::Expired => Err(StoreError::TokenExpired),
+                Rotation::Unknown => Err(StoreError::not_found("refresh_token", "hash")),
+            }
+        }
+        .instrument(self.ctx.span("tokens.rotate"))
+        .await
+    }
+
+    async fn revoke(&self, id: Uuid) -> StoreResult<()> {
+        async move {
+            let cond = Condition::all()
+                .add(refresh_tokens::Column::Id.eq(id))
+                .add(refresh_tokens::Column::RevokedAt.is_null());
+            let revoked = with_retry("tokens.revoke", || self.revoke_where_once(&cond)).await?;
+            if revoked == 0 {
+                // Idempotent for a known token; NotFound for an unknown one.
+                let exists = refresh_tokens::Entity::find_by_id(id)
+                    .count(&self.ctx.db)
+                    .await
+                    .map_err(|e| self.err().map(e))?;
+                if exists == 0 {
+                    return Err(StoreError::not_found("refresh_token", id));
+                }
+            }
+            Ok(())
+        }
+        .instrument(self.ctx.span("tokens.revoke"))
+        .await
+    }
+
+    async fn revoke_all_by_user(&self, user_id: Uuid, client_id: Option<&str>) -> StoreResult<u64> {
+        async move {
+            let mut cond = Condition::all().add(refresh_tokens::Column::UserId.eq(user_id));
+            if let Some(client_id) = client_id {
+                cond = cond.add(refresh_tokens::Column::ClientId.eq(client_id));
+            }
+            self.revoke_active_where("tokens.revoke_all_by_user", cond).await
+        }
+        .instrument(self.ctx.span("tokens.revoke_all_by_user"))
+        .await
+    }
+
+    async fn revoke_all_by_client(&self, client_id: &str) -> StoreResult<u64> {
+        async move {
+            let cond = Condition::all().add(refresh_tokens::Column::ClientId.eq(client_id));
+            self.revoke_active_where("tokens.revoke_all_by_client", cond).await
+        }
+        .instrument(self.ctx.span("tokens.revoke_all_by_client"))
+        .await
+    }
+
+    async fn revoke_all(&self) -> StoreResult<u64> {
+        async move { self.revoke_active_where("tokens.revoke_all", Condition::all()).await }
+            .instrument(self.ctx.span("tokens.revoke_all"))
+            .await
+    }
+
+    async fn list(&self, filter: &TokenFilter) -> StoreResult<Vec<RefreshToken>> {
+        async move {
+            let (limit, offset) = page_bounds(filter.page, filter.page_size);
+            let rows = Self::filtered(filter, crate::model::now())
+                .order_by_desc(refresh_tokens::Column::IssuedAt)
+                .order_by_desc(refresh_tokens::Column::Id)
+                .limit(limit)
+                .offset(offset)
+                .find_also_related(users::Entity)
+                .all(&self.ctx.db)
+                .await
+                .map_err(|e| self.err().map(e))?;
+            Ok(rows.into_iter().map(|(t, u)| to_token(t, u)).collect())
+        }
+        .instrument(self.ctx.span("tokens.list"))
+        .await
+    }
+
+    async fn count(&self, filter: &TokenFilter) -> StoreResult<u64> {
+        async move {
+            Self::filtered(filter, crate::model::now())
+                .count(&self.ctx.db)
+                .await
+                .map_err(|e| self.err().map(e))
+        }
+        .instrument(self.ctx.span("tokens.count"))
+        .await
+    }
+
+    async fn stats(&self) -> StoreResult<TokenStats> {
+        async move {
+            let err = |e| self.err().map(e);
+            let now = crate::model::now();
+            let midnight = now.date_naive().and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or(now);
+            let db = &self.ctx.db;
+            let issued_today = refresh_tokens::Entity::find()
+                .filter(refresh_tokens::Column::IssuedAt.gte(to_db(midnight)))
+                .count(db)
+                .await
+                .map_err(err)?;
+            let revoked_today = refresh_tokens::Entity::find()
+                .filter(refresh_tokens::Column::RevokedAt.gte(to_db(midnight)))
+                .count(db)
+                .await
+                .map_err(err)?;
+            // Lifetimes of the active tokens, summed here: date arithmetic differs per engine.
+            let active: Vec<(
+                String,
+                sea_orm::prelude::DateTimeWithTimeZone,
+                sea_orm::prelude::DateTimeWithTimeZone,
+            )> = refresh_tokens::Entity::find()
+                .select_only()
+                .column(refresh_tokens::Column::ClientId)
+                .column(refresh_tokens::Column::IssuedAt)
+                .column(refresh_tokens::Column::ExpiresAt)
+                .filter(active_at(now))
+                .into_tuple()
+                .all(db)
+                .await
+                .map_err(err)?;
+            let mut by_client: BTreeMap<String, u64> = BTreeMap::new();
+            let mut total_seconds = 0f64;
+            for (client, issued, expires) in &active {
+                *by_client.entry(client.clone()).or_default() += 1;
+                total_seconds += (from_db(*expires) - from_db(*issued)).num_milliseconds() as f64 / 1000.0;
+            }
+            let total_active = active.len() as u64;
+            let avg_lifetime_hours =
+                if total_active == 0 { 0.0 } else { total_seconds / total_active as f64 / 3600.0 };
+            Ok(TokenStats { total_active, issued_today, revoked_today, avg_lifetime_hours, by_client })
+        }
+        .instrument(self.ctx.span("tokens.stats"))
+        .await
+    }
+
+    async fn purge_expired(&self, now: Timestamp, batch_size: u64) -> StoreResult<u64> {
+        async move {
+            let now = now.with_timezone(&Utc);
+            let revoked_before = now - TimeDelta::days(1);
+            let expired = Condition::any()
+                .add(refresh_tokens::Column::ExpiresAt.lt(to_db(now)))
+                .add(refresh_tokens::Column::RevokedAt.lt(to_db(revoked_before)));
+            let batch = if batch_size == 0 { DEFAULT_PURGE_BATCH } else { batch_size };
+            let mut total = 0;
+            loop {
+                let ids: Vec<Uuid> = refresh_tokens::Entity::find()
+                    .select_only()
+                    .column(refresh_tokens::Column::Id)
+                    .filter(expired.clone())
+                    .order_by_asc(refresh_tokens::Column::Id)
+                    .limit(batch)
+                    .into_tuple()
+                    .all(&self.ctx.db)
+                    .await
+                    .map_err(|e| self.err().map(e))?;
+                if ids.is_empty() {
+                    break;
+                }
+                let selected = ids.len() as u64;
+                total += with_retry("tokens.purge_expired", || self.delete_ids_once(&ids, &expired)).await?;
+                if selected < batch {
+                    break;
+                }
+            }
+            Ok(total)
+        }
+        .instrument(self.ctx.span("tokens.purge_expired"))
+        .await
+    }
+}

@@ -1,0 +1,377 @@
+//! Cases of the `TokenRepository`: issue, look-up, rotation with reuse detection (also
+//! under 50 concurrent rotations), revocation, listing, stats and purge.
+
+use chrono::{TimeDelta, Utc};
+use uuid::Uuid;
+
+use super::support::{assert_conflict, assert_invalid, assert_not_found, assert_token_expired, via_offset};
+use crate::conformance::DataPlane;
+use crate::error::{StoreError, StoreResult};
+use crate::model::{CreateRefreshTokenInput, CreateUserInput, TokenFilter, TokenStatus, new_id, now};
+
+async fn user(store: &DataPlane, email: &str) -> Uuid {
+    store.users().create(CreateUserInput::new(email)).await.expect("create user").0.id
+}
+
+async fn issue(store: &DataPlane, user_id: Uuid, client: &str, hash: &str, ttl: TimeDelta) -> Uuid {
+    store
+        .tokens()
+        .create(CreateRefreshTokenInput { user_id, client_id: client.into(), token_hash: hash.into(), ttl })
+        .await
+        .expect("create token")
+}
+
+#[track_caller]
+fn assert_reused<T: std::fmt::Debug>(result: StoreResult<T>, what: &str) {
+    match result {
+        Err(StoreError::TokenReused) => {}
+        other => panic!("{what}: expected TokenReused, got {other:?}"),
+    }
+}
+
+/// A created token is found by hash and by id with every field: owner e-mail, client,
+/// a new family, no rotation, not revoked, `expires_at - issued_at == ttl` to the
+/// microsecond.
+pub async fn tokens_create_then_get_by_hash_and_id(store: &DataPlane) {
+    let ana = user(store, "Ana@Example.com").await;
+    let ttl = TimeDelta::days(30) + TimeDelta::microseconds(123_457);
+    let id = issue(store, ana, "web", "hash-1", ttl).await;
+    let other = issue(store, ana, "web", "hash-2", ttl).await;
+    let token = store.tokens().get_by_hash("hash-1").await.expect("get_by_hash");
+    assert_eq!(token.id, id);
+    assert_eq!(token.user_id, ana);
+    assert_eq!(token.user_email.as_deref(), Some("Ana@Example.com"));
+    assert_eq!(token.client_id, "web");
+    assert_eq!(token.token_hash, "hash-1");
+    assert_eq!(token.rotated_from, None);
+    assert_eq!(token.revoked_at, None);
+    assert_eq!(token.expires_at - token.issued_at, ttl);
+    assert_eq!(token.status_at(now()), TokenStatus::Active);
+    assert_eq!(store.tokens().get_by_id(id).await.expect("get_by_id"), token);
+    let second = store.tokens().get_by_id(other).await.expect("second");
+    assert_ne!(second.family_id, token.family_id, "each login starts a family");
+    assert_not_found(store.tokens().get_by_hash("nope").await, "unknown hash");
+    assert_not_found(store.tokens().get_by_id(new_id()).await, "unknown id");
+}
+
+/// An expiry in 2040 (past 2038) round-trips, with microseconds.
+pub async fn tokens_expiry_in_2040_round_trips(store: &DataPlane) {
+    let ana = user(store, "ana@example.com").await;
+    let target = chrono::TimeZone::with_ymd_and_hms(&Utc, 2040, 6, 1, 12, 34, 56).single().expect("2040")
+        + TimeDelta::microseconds(789_012);
+    let ttl = target - now();
+    issue(store, ana, "web", "far", ttl).await;
+    let token = store.tokens().get_by_hash("far").await.expect("get");
+    assert_eq!(token.expires_at - token.issued_at, ttl, "exact lifetime");
+    assert_eq!(chrono::Datelike::year(&token.expires_at), 2040);
+    assert_eq!(token.status_at(now()), TokenStatus::Active);
+}
+
+/// `create` refuses an unknown user (`NotFound`), a stored hash (`Conflict`), and empty
+/// hash or client or a non-positive ttl (`InvalidInput`); nothing is stored by a refusal.
+pub async fn tokens_create_refuses_unknown_user_duplicate_hash_and_bad_input(store: &DataPlane) {
+    let ana = user(store, "ana@example.com").await;
+    let tokens = store.tokens();
+    let input = |user_id, client: &str, hash: &str, ttl| CreateRefreshTokenInput {
+        user_id,
+        client_id: client.into(),
+        token_hash: hash.into(),
+        ttl,
+    };
+    let hour = TimeDelta::hours(1);
+    assert_not_found(tokens.create(input(new_id(), "web", "h-ghost", hour)).await, "unknown user");
+    let first = tokens.create(input(ana, "web", "h-1", hour)).await.expect("first");
+    assert_conflict(tokens.create(input(ana, "mobile", "h-1", hour)).await, "same hash");
+    assert_invalid(tokens.create(input(ana, "web", "", hour)).await, "empty hash");
+    assert_invalid(tokens.create(input(ana, "", "h-2", hour)).await, "empty client");
+    assert_invalid(tokens.create(input(ana, "web", "h-3", TimeDelta::zero())).await, "zero ttl");
+    assert_invalid(tokens.create(input(ana, "web", "h-4", -hour)).await, "negative ttl");
+    assert_eq!(tokens.count(&TokenFilter::default()).await.expect("count"), 1);
+    let kept = tokens.get_by_hash("h-1").await.expect("first kept");
+    assert_eq!((kept.id, kept.client_id.as_str()), (first, "web"));
+}
+
+/// Rotation revokes the old token and issues the new one in the same family, pointing back
+/// at the old one; another token of the same user is untouched.
+pub async fn tokens_rotate_issues_the_next_token_of_the_family(store: &DataPlane) {
+    let ana = user(store, "ana@example.com").await;
+    let old_id = issue(store, ana, "web", "r-1", TimeDelta::hours(1)).await;
+    issue(store, ana, "web", "other", TimeDelta::hours(1)).await;
+    let old = store.tokens().get_by_id(old_id).await.expect("old");
+    let other_before = store.tokens().get_by_hash("other").await.expect("other");
+
+    let ttl = TimeDelta::days(7);
+    let new = store.tokens().rotate("r-1", "r-2", ttl).await.expect("rotate");
+    assert_eq!(new.token_hash, "r-2");
+    assert_eq!(new.family_id, old.family_id);
+    assert_eq!(new.rotated_from, Some(old.id));
+    assert_eq!(new.user_id, ana);
+    assert_eq!(new.client_id, "web");
+    assert_eq!(new.user_email.as_deref(), Some("ana@example.com"));
+    assert_eq!(new.revoked_at, None);
+    assert_eq!(new.expires_at - new.issued_at, ttl);
+    assert_eq!(store.tokens().get_by_hash("r-2").await.expect("reread new"), new);
+    let old_after = store.tokens().get_by_id(old_id).await.expect("old after");
+    assert!(old_after.revoked_at.is_some(), "old token revoked");
+    assert_eq!(old_after.expires_at, old.expires_at, "old expiry untouched");
+    assert_eq!(store.tokens().get_by_hash("other").await.expect("other after"), other_before);
+}
+
+/// Presenting a token that was already rotated is reuse: `TokenReused`, and every token of
+/// its family is revoked — but not a token of another family.
+pub async fn tokens_reusing_a_rotated_token_revokes_the_whole_family(store: &DataPlane) {
+    let ana = user(store, "ana@example.com").await;
+    issue(store, ana, "web", "f-1", TimeDelta::hours(1)).await;
+    issue(store, ana, "web", "g-1", TimeDelta::hours(1)).await;
+    store.tokens().rotate("f-1", "f-2", TimeDelta::hours(1)).await.expect("rotate 1");
+    store.tokens().rotate("f-2", "f-3", TimeDelta::hours(1)).await.expect("rotate 2");
+    assert!(store.tokens().get_by_hash("f-3").await.expect("f-3").revoked_at.is_none());
+
+    assert_reused(store.tokens().rotate("f-1", "f-x", TimeDelta::hours(1)).await, "reusing f-1");
+    assert!(store.tokens().get_by_hash("f-3").await.expect("f-3").revoked_at.is_some(), "family revoked");
+    assert_not_found(store.tokens().get_by_hash("f-x").await, "no token issued on reuse");
+    assert_reused(store.tokens().rotate("f-3", "f-y", TimeDelta::hours(1)).await, "revoked by reuse");
+    assert!(
+        store.tokens().get_by_hash("g-1").await.expect("g-1").revoked_at.is_none(),
+        "other family untouched"
+    );
+
+    // A token revoked explicitly is reuse too.
+    let g = store.tokens().get_by_hash("g-1").await.expect("g-1");
+    store.tokens().revoke(g.id).await.expect("revoke g-1");
+    assert_reused(store.tokens().rotate("g-1", "g-2", TimeDelta::hours(1)).await, "revoked token");
+}
+
+/// Rotating an expired token is `TokenExpired` and revokes nothing; an unknown token is
+/// `NotFound`.
+pub async fn tokens_rotating_an_expired_or_unknown_token_fails(store: &DataPlane) {
+    let ana = user(store, "ana@example.com").await;
+    issue(store, ana, "web", "short", TimeDelta::milliseconds(20)).await;
+    issue(store, ana, "web", "long", TimeDelta::hours(1)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(60)).await;
+    assert_token_expired(store.tokens().rotate("short", "short-2", TimeDelta::hours(1)).await, "expired");
+    let short = store.tokens().get_by_hash("short").await.expect("short");
+    assert_eq!(short.revoked_at, None, "an expired token is not revoked");
+    assert_eq!(short.status_at(now()), TokenStatus::Expired);
+    assert_not_found(store.tokens().get_by_hash("short-2").await, "nothing issued");
+    assert_not_found(store.tokens().rotate("ghost", "ghost-2", TimeDelta::hours(1)).await, "unknown");
+    assert!(store.tokens().get_by_hash("long").await.expect("long").revoked_at.is_none());
+}
+
+/// Rotating to a hash that is already stored is a `Conflict` and leaves the old token
+/// active, so the caller can rotate it again.
+pub async fn tokens_rotate_to_a_stored_hash_is_a_conflict_and_keeps_the_old_token(store: &DataPlane) {
+    let ana = user(store, "ana@example.com").await;
+    issue(store, ana, "web", "c-1", TimeDelta::hours(1)).await;
+    issue(store, ana, "web", "c-taken", TimeDelta::hours(1)).await;
+    assert_conflict(store.tokens().rotate("c-1", "c-taken", TimeDelta::hours(1)).await, "stored new hash");
+    assert!(
+        store.tokens().get_by_hash("c-1").await.expect("c-1").revoked_at.is_none(),
+        "old token still active"
+    );
+    assert!(store.tokens().get_by_hash("c-taken").await.expect("c-taken").revoked_at.is_none());
+    store.tokens().rotate("c-1", "c-2", TimeDelta::hours(1)).await.expect("rotate with a fresh hash");
+}
+
+/// Fifty concurrent rotations of one token: exactly one succeeds, every other one is
+/// `TokenReused` or `Conflict`, and exactly one new token exists.
+pub async fn tokens_fifty_concurrent_rotations_have_exactly_one_winner(store: &DataPlane) {
+    let ana = user(store, "ana@example.com").await;
+    issue(store, ana, "web", "hot", TimeDelta::hours(1)).await;
+    let mut tasks = Vec::new();
+    for i in 0..50 {
+        let tokens = store.tokens();
+        tasks.push(tokio::spawn(async move {
+            tokens.rotate("hot", &format!("hot-{i}"), TimeDelta::hours(1)).await
+        }));
+    }
+    let mut winners = Vec::new();
+    for task in tasks {
+        match task.await.expect("task") {
+            Ok(token) => winners.push(token),
+            Err(StoreError::TokenReused | StoreError::Conflict { .. }) => {}
+            Err(other) => panic!("a losing rotation must be TokenReused or Conflict, got {other:?}"),
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one rotation wins");
+    let issued =
+        store.tokens().count(&TokenFilter { user_id: Some(ana), ..Default::default() }).await.expect("count");
+    assert_eq!(issued, 2, "the old token and exactly one new one");
+    let old = store.tokens().get_by_hash("hot").await.expect("old");
+    assert_eq!(winners[0].rotated_from, Some(old.id));
+    assert!(old.revoked_at.is_some());
+}
+
+/// `revoke` revokes one token (idempotently) and no other; an unknown id is `NotFound`.
+pub async fn tokens_revoke_one_leaves_the_others(store: &DataPlane) {
+    let ana = user(store, "ana@example.com").await;
+    let one = issue(store, ana, "web", "v-1", TimeDelta::hours(1)).await;
+    let two = issue(store, ana, "web", "v-2", TimeDelta::hours(1)).await;
+    store.tokens().revoke(one).await.expect("revoke");
+    let revoked = store.tokens().get_by_id(one).await.expect("one");
+    assert!(revoked.revoked_at.is_some());
+    assert_eq!(revoked.status_at(now()), TokenStatus::Revoked);
+    assert!(store.tokens().get_by_id(two).await.expect("two").revoked_at.is_none(), "token 2 untouched");
+    store.tokens().revoke(one).await.expect("revoke again");
+    assert_eq!(
+        store.tokens().get_by_id(one).await.expect("one again").revoked_at,
+        revoked.revoked_at,
+        "first revocation kept"
+    );
+    assert_not_found(store.tokens().revoke(new_id()).await, "unknown token");
+}
+
+/// The bulk revocations count and revoke only active tokens of their scope.
+pub async fn tokens_bulk_revocations_count_only_active_tokens_in_scope(store: &DataPlane) {
+    let ana = user(store, "ana@example.com").await;
+    let bob = user(store, "bob@example.com").await;
+    let hour = TimeDelta::hours(1);
+    issue(store, ana, "web", "a-web-1", hour).await;
+    issue(store, ana, "web", "a-web-2", hour).await;
+    issue(store, ana, "mobile", "a-mob", hour).await;
+    issue(store, bob, "web", "b-web", hour).await;
+    issue(store, bob, "cli", "b-cli", hour).await;
+    let tokens = store.tokens();
+    assert_eq!(tokens.revoke_all_by_user(ana, Some("web")).await.expect("ana web"), 2);
+    assert!(tokens.get_by_hash("a-mob").await.expect("a-mob").revoked_at.is_none(), "other client kept");
+    assert!(tokens.get_by_hash("b-web").await.expect("b-web").revoked_at.is_none(), "other user kept");
+    assert_eq!(tokens.revoke_all_by_user(ana, Some("web")).await.expect("again"), 0);
+    assert_eq!(tokens.revoke_all_by_client("web").await.expect("client web"), 1);
+    assert!(tokens.get_by_hash("b-cli").await.expect("b-cli").revoked_at.is_none());
+    assert_eq!(tokens.revoke_all_by_user(bob, None).await.expect("bob all"), 1);
+    assert_eq!(tokens.revoke_all().await.expect("all"), 1, "only ana's mobile token was left");
+    assert_eq!(tokens.revoke_all().await.expect("all again"), 0);
+    assert_eq!(
+        tokens
+            .count(&TokenFilter { status: Some(TokenStatus::Revoked), ..Default::default() })
+            .await
+            .expect("count"),
+        5
+    );
+}
+
+/// `list` filters by user, client, status and owner e-mail (case-insensitively), newest
+/// first, paged; `count` agrees and ignores paging.
+pub async fn tokens_list_and_count_filter_and_page(store: &DataPlane) {
+    let ana = user(store, "Ana@Alpha.com").await;
+    let bob = user(store, "bob@beta.com").await;
+    let hour = TimeDelta::hours(1);
+    let mut ana_ids = Vec::new();
+    for i in 0..3 {
+        ana_ids.push(issue(store, ana, "web", &format!("l-a-{i}"), hour).await);
+    }
+    issue(store, ana, "mobile", "l-a-mob", hour).await;
+    let bob_web = issue(store, bob, "web", "l-b-web", hour).await;
+    issue(store, bob, "web", "l-b-short", TimeDelta::milliseconds(10)).await;
+    store.tokens().revoke(bob_web).await.expect("revoke");
+    tokio::time::sleep(std::time::Duration::from_millis(40)).await;
+    let tokens = store.tokens();
+    let filter = |user_id, client: Option<&str>, status, search: Option<&str>| TokenFilter {
+        user_id,
+        client_id: client.map(Into::into),
+        status,
+        search: search.map(Into::into),
+        page: 0,
+        page_size: 0,
+    };
+
+    let ana_web = tokens.list(&filter(Some(ana), Some("web"), None, None)).await.expect("ana web");
+    let mut newest_first = ana_ids.clone();
+    newest_first.reverse();
+    assert_eq!(ana_web.iter().map(|t| t.id).collect::<Vec<_>>(), newest_first);
+    assert!(ana_web.iter().all(|t| t.user_email.as_deref() == Some("Ana@Alpha.com")));
+    let page2 = tokens
+        .list(&TokenFilter { page: 2, page_size: 2, ..filter(Some(ana), Some("web"), None, None) })
+        .await
+        .expect("page 2");
+    assert_eq!(page2.iter().map(|t| t.id).collect::<Vec<_>>(), vec![ana_ids[0]]);
+    assert_eq!(
+        tokens
+            .count(&TokenFilter { page: 2, page_size: 2, ..filter(Some(ana), None, None, None) })
+            .await
+            .expect("count"),
+        4
+    );
+
+    assert_eq!(tokens.count(&filter(None, None, Some(TokenStatus::Active), None)).await.expect("active"), 4);
+    assert_eq!(
+        tokens.count(&filter(None, None, Some(TokenStatus::Revoked), None)).await.expect("revoked"),
+        1
+    );
+    let expired = tokens.list(&filter(None, None, Some(TokenStatus::Expired), None)).await.expect("expired");
+    assert_eq!(expired.iter().map(|t| t.token_hash.as_str()).collect::<Vec<_>>(), vec!["l-b-short"]);
+    assert_eq!(tokens.count(&filter(None, None, None, Some("ALPHA"))).await.expect("by e-mail"), 4);
+    assert_eq!(tokens.count(&filter(None, Some("web"), None, Some("beta"))).await.expect("bob web"), 2);
+    assert_eq!(tokens.count(&filter(None, None, None, Some("nobody"))).await.expect("nobody"), 0);
+    assert_eq!(tokens.count(&TokenFilter::default()).await.expect("all"), 6);
+}
+
+/// `stats` counts active tokens (in total and per client), today's issues and revocations,
+/// and the mean lifetime of active tokens.
+pub async fn tokens_stats_count_active_issued_and_revoked_today(store: &DataPlane) {
+    let ana = user(store, "ana@example.com").await;
+    let day = now().date_naive();
+    let empty = store.tokens().stats().await.expect("empty stats");
+    assert_eq!((empty.total_active, empty.issued_today, empty.revoked_today), (0, 0, 0));
+    assert_eq!(empty.avg_lifetime_hours, 0.0);
+    issue(store, ana, "web", "s-1", TimeDelta::hours(2)).await;
+    issue(store, ana, "web", "s-2", TimeDelta::hours(4)).await;
+    let gone = issue(store, ana, "cli", "s-3", TimeDelta::hours(8)).await;
+    store.tokens().revoke(gone).await.expect("revoke");
+    let stats = store.tokens().stats().await.expect("stats");
+    assert_eq!(stats.total_active, 2);
+    assert_eq!(stats.revoked_today, 1);
+    if now().date_naive() == day {
+        assert_eq!(stats.issued_today, 3, "issued since midnight UTC");
+    }
+    assert!(
+        (stats.avg_lifetime_hours - 3.0).abs() < 1e-6,
+        "mean of 2 h and 4 h, got {}",
+        stats.avg_lifetime_hours
+    );
+    assert_eq!(stats.by_client.get("web"), Some(&2));
+    assert_eq!(stats.by_client.get("cli"), None, "revoked tokens are not active");
+}
+
+/// Purge before expiry deletes nothing; after expiry it deletes exactly the expired tokens
+/// and those revoked more than a day earlier, in batches, whatever the offset of the `now`
+/// it is given.
+pub async fn tokens_purge_deletes_exactly_the_expired_whatever_the_offset(store: &DataPlane) {
+    let ana = user(store, "ana@example.com").await;
+    let start = now();
+    for i in 0..3 {
+        issue(store, ana, "web", &format!("p-hour-{i}"), TimeDelta::hours(1)).await;
+    }
+    issue(store, ana, "web", "p-day", TimeDelta::days(1)).await;
+    let revoked = issue(store, ana, "web", "p-revoked", TimeDelta::days(30)).await;
+    issue(store, ana, "web", "p-month", TimeDelta::days(30)).await;
+    store.tokens().revoke(revoked).await.expect("revoke");
+    let tokens = store.tokens();
+
+    assert_eq!(tokens.purge_expired(via_offset(start, 5 * 3600 + 1800), 2).await.expect("purge now"), 0);
+    assert_eq!(
+        tokens.count(&TokenFilter::default()).await.expect("count"),
+        6,
+        "nothing deleted before expiry"
+    );
+
+    // 90 minutes later, expressed at -03:00: the three one-hour tokens, two at a time.
+    let later = via_offset(start + TimeDelta::minutes(90), -3 * 3600);
+    assert_eq!(tokens.purge_expired(later, 2).await.expect("purge later"), 3);
+    for i in 0..3 {
+        assert_not_found(tokens.get_by_hash(&format!("p-hour-{i}")).await, "expired token purged");
+    }
+    assert!(tokens.get_by_hash("p-day").await.is_ok(), "the day token is not expired yet");
+    assert!(tokens.get_by_hash("p-revoked").await.is_ok(), "revoked less than a day ago");
+
+    // Two days later, at +09:00: the day token expired, the revocation is over a day old.
+    let much_later = via_offset(start + TimeDelta::days(2), 9 * 3600);
+    assert_eq!(tokens.purge_expired(much_later, 1).await.expect("purge much later"), 2);
+    assert_not_found(tokens.get_by_hash("p-day").await, "day token purged");
+    assert_not_found(tokens.get_by_hash("p-revoked").await, "old revocation purged");
+    assert!(
+        tokens.get_by_hash("p-month").await.expect("month token").revoked_at.is_none(),
+        "active token kept"
+    );
+    assert_eq!(tokens.purge_expired(much_later, 1).await.expect("purge again"), 0);
+}
