@@ -2,13 +2,16 @@
 CARGO ?= cargo
 DATABASE_URL ?=
 
-.PHONY: help build test services lint fmt fmt-check migrate ci
+.PHONY: help build demo test services lint fmt migrate ci
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 build: ## Build the workspace (library, CLI, entity, migration)
 	$(CARGO) build --workspace
+
+demo: ## The main job on the embedded default (SQLite under ./data, no server needed)
+	$(CARGO) run -q -- demo
 
 services: ## Check (and start) the servers the tests need: PostgreSQL, MariaDB, Redis
 	scripts/test-services.sh

@@ -5,6 +5,7 @@
 //! - [`mode`]: the four operational modes and their capabilities.
 //! - [`registry`]: database adapters by driver name.
 //! - [`adapters`]: the backends (SQL through SeaORM, file-system control plane, no-op).
+//! - [`crypto`]: encryption of control-plane secrets at rest ([`crypto::SecretBox`]).
 //! - [`error`]: the one public error type, [`StoreError`].
 //!
 //! See `ARCHITECTURE.md` for the map.
@@ -17,7 +18,9 @@ pub mod cache;
 pub mod cli;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod crypto;
 pub mod error;
+pub mod manager;
 pub mod mode;
 pub mod model;
 pub mod password;

@@ -1,6 +1,7 @@
 //! Backends, one folder each. SQL (SeaORM) and MongoDB implement the data plane; `fs`
 //! implements the control plane; `noop` stands for a tenant without a database.
 
+pub mod fs;
 #[cfg(feature = "mongo")]
 pub mod mongo;
 pub mod noop;

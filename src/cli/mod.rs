@@ -1,20 +1,33 @@
 //! The `hellojohn-store` command-line tool: what operators and CI jobs run. Each
 //! subcommand lives in its own file and only calls the library's public API.
 
+mod args;
+mod demo;
+mod internal;
+mod migrate;
 mod mode;
+mod schema;
+mod status;
+mod tenants;
+mod validate;
 
+use std::future::Future;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+use crate::error::StoreResult;
 
 /// Command line of `hellojohn-store`.
 #[derive(Debug, Parser)]
 #[command(
     name = "hellojohn-store",
     version,
-    about = "Data-access layer of HelloJohn: modes, migrations, tenants, validation"
+    about = "Data-access layer of HelloJohn: modes, tenants, migrations, validation"
 )]
 pub struct Cli {
+    #[command(flatten)]
+    store: args::StoreArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -22,7 +35,39 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Print the operational mode detected from flags or environment, and its capabilities.
-    Mode(mode::ModeArgs),
+    Mode,
+    /// Validate a control-plane tree: every file against its JSON Schema and the rules
+    /// across files. Prints `path:line:column: /json/pointer: message` per problem; exit 0
+    /// when valid, 1 when not, 2 on a usage error.
+    Validate(validate::ValidateArgs),
+    /// JSON Schemas of the control-plane files.
+    Schema(schema::SchemaArgs),
+    /// (tests) Create clients in a tenant from a separate process.
+    #[command(name = "__write-clients", hide = true)]
+    WriteClients(internal::WriteClientsArgs),
+    /// The main job on the embedded default: a tenant on SQLite, users, a login, token
+    /// rotation and reuse detection, consent and roles, printed step by step.
+    Demo(demo::DemoArgs),
+    /// List tenants.
+    Tenants {
+        #[command(subcommand)]
+        command: TenantsCommand,
+    },
+    /// Manage one tenant.
+    Tenant {
+        #[command(subcommand)]
+        command: tenants::TenantCommand,
+    },
+    /// Create and migrate tenants' databases (one tenant, or --all with a progress bar).
+    Migrate(migrate::MigrateArgs),
+    /// Mode, tenants, which have a database, and a ping of each.
+    Status,
+}
+
+#[derive(Debug, Subcommand)]
+enum TenantsCommand {
+    /// List every tenant with its database.
+    List,
 }
 
 /// Parses the process arguments and runs the subcommand. Exit code 0 on success, 1 on a
@@ -30,6 +75,35 @@ enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Mode(args) => mode::run(args),
+        Command::Mode => mode::run(&cli.store),
+        Command::Validate(args) => validate::run(args),
+        Command::Schema(args) => schema::run(args),
+        Command::WriteClients(args) => internal::write_clients(args),
+        Command::Demo(args) => demo::run(args),
+        Command::Tenants { command: TenantsCommand::List } => tenants::list(&cli.store),
+        Command::Tenant { command } => tenants::run(&cli.store, command),
+        Command::Migrate(args) => migrate::run(&cli.store, args),
+        Command::Status => status::run(&cli.store),
+    }
+}
+
+/// Prints `message` to stderr and returns `code`.
+pub(crate) fn fail(message: &str, code: u8) -> ExitCode {
+    eprintln!("hellojohn-store: {message}");
+    ExitCode::from(code)
+}
+
+/// Runs an async subcommand on a fresh runtime; a `StoreError` is printed and exits 1.
+pub(crate) fn runtime<F>(fut: F) -> ExitCode
+where
+    F: Future<Output = StoreResult<ExitCode>>,
+{
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return fail(&format!("cannot start the runtime: {e}"), 1),
+    };
+    match rt.block_on(fut) {
+        Ok(code) => code,
+        Err(e) => fail(&e.to_string(), 1),
     }
 }

@@ -9,11 +9,16 @@
 //! The macro expands to one `#[tokio::test]` per case, named after the case, so a failure
 //! names both the case and (through the test binary) the backend. Cases live in
 //! [`data_plane`]; the list of names is [`data_plane_cases!`](crate::data_plane_cases).
+//! The control plane has its own list in [`control_plane`]
+//! ([`control_plane_conformance!`](crate::control_plane_conformance)).
 
 pub mod cache;
+pub mod control_plane;
 pub mod data_plane;
 #[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
 pub mod sql;
+
+pub use control_plane::{ControlPlane, ControlPlaneFixture};
 
 use std::future::Future;
 use std::pin::Pin;

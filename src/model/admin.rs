@@ -1,10 +1,11 @@
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::Timestamp;
 
 /// Whether an admin sees every tenant or only the assigned ones.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AdminType {
     /// Access to every tenant.
@@ -13,30 +14,43 @@ pub enum AdminType {
     Tenant,
 }
 
-/// An administrator of the deployment (global, not per tenant).
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
+/// Pattern of an admin password hash: an argon2 PHC string or a bcrypt hash.
+pub const PASSWORD_HASH_PATTERN: &str = r"^(\$argon2(id|i|d)\$\S+|\$2[aby]\$\d\d\$\S{53})$";
+
+/// An administrator of the deployment (global, not per tenant). Stored in
+/// `admins/admins.yaml`.
+#[derive(Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Admin {
     /// UUID.
     pub id: Uuid,
     /// E-mail (unique, case-insensitive).
+    #[schemars(email)]
     pub email: String,
     /// Password hash (argon2id PHC or bcrypt).
+    #[schemars(regex(pattern = PASSWORD_HASH_PATTERN))]
     pub password_hash: String,
     /// Name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Global or tenant admin.
+    #[serde(rename = "type")]
     pub admin_type: AdminType,
     /// Tenant ids a tenant admin may manage.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub assigned_tenants: Vec<Uuid>,
     /// Creation time.
     pub created_at: Timestamp,
     /// Last update time.
     pub updated_at: Timestamp,
     /// Last time the admin was seen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_seen_at: Option<Timestamp>,
     /// When the admin was disabled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disabled_at: Option<Timestamp>,
     /// Who created the admin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
 }
 
@@ -106,10 +120,13 @@ pub struct AdminFilter {
     pub offset: u64,
 }
 
-/// A refresh token of the admin console. Only its hash is stored.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A refresh token of the admin console. Only its hash is stored, in
+/// `admins/refresh_tokens.yaml`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct AdminRefreshToken {
-    /// Hash of the token.
+    /// Hash of the token (hex or base64url, at least 16 characters).
+    #[schemars(regex(pattern = "^[A-Za-z0-9_=+/-]{16,256}$"))]
     pub token_hash: String,
     /// Owner.
     pub admin_id: Uuid,

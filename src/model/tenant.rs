@@ -1,23 +1,36 @@
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::Timestamp;
-use crate::mode::DbConfig;
+use super::{Secret, Timestamp};
 
-/// A tenant of the identity provider (control plane).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Pattern of a tenant slug; the slug is also the tenant's folder name.
+pub const SLUG_PATTERN: &str = "^[a-z0-9][a-z0-9-]{0,62}$";
+
+/// A tenant of the identity provider (control plane). Stored as `tenants/<slug>/tenant.yaml`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "HelloJohn tenant", description = "A tenant of HelloJohn: tenants/<slug>/tenant.yaml")]
 pub struct Tenant {
     /// UUID.
     pub id: Uuid,
     /// URL-safe unique name, `^[a-z0-9][a-z0-9-]{0,62}$`; also its folder name.
+    #[schemars(regex(pattern = "^[a-z0-9][a-z0-9-]{0,62}$"))]
     pub slug: String,
     /// Name.
+    #[schemars(length(min = 1))]
     pub name: String,
     /// Display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub display_name: Option<String>,
-    /// Default language.
+    /// Default language (BCP 47 tag, e.g. `en` or `es-AR`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = "^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$"))]
     pub language: Option<String>,
     /// Settings (branding, lifetimes, databases, …).
+    #[serde(default)]
     pub settings: TenantSettings,
     /// Creation time.
     pub created_at: Timestamp,
@@ -25,81 +38,345 @@ pub struct Tenant {
     pub updated_at: Timestamp,
 }
 
-/// Settings of a tenant. Secret fields hold ciphertext once stored.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct TenantSettings {
-    /// Logo URL.
-    pub logo_url: Option<String>,
-    /// Primary brand color (`#rrggbb`).
-    pub brand_color: Option<String>,
-    /// Secondary color.
-    pub secondary_color: Option<String>,
-    /// Favicon URL.
-    pub favicon_url: Option<String>,
-    /// Session lifetime in seconds.
-    pub session_lifetime_secs: Option<u64>,
-    /// Refresh-token lifetime in seconds.
-    pub refresh_token_lifetime_secs: Option<u64>,
-    /// Whether MFA is enabled.
-    pub mfa_enabled: bool,
-    /// Whether social login is enabled.
-    pub social_login_enabled: bool,
-    /// The tenant's own data-plane database (overrides the default tenant DB).
-    pub user_db: Option<TenantDbSettings>,
-    /// Cache of the tenant.
-    pub cache: Option<TenantCacheSettings>,
+impl Tenant {
+    /// A new tenant with a fresh id, default settings and `now` as both timestamps.
+    pub fn new(slug: impl Into<String>, name: impl Into<String>) -> Self {
+        let now = super::now();
+        Tenant {
+            id: super::new_id(),
+            slug: slug.into(),
+            name: name.into(),
+            display_name: None,
+            language: None,
+            settings: TenantSettings::default(),
+            created_at: now,
+            updated_at: now,
+        }
+    }
 }
 
-/// The tenant's own database. The DSN is encrypted at rest.
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
+/// Settings of a tenant. Secret fields are [`Secret`]s: plain when given by a caller,
+/// ciphertext once stored.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TenantSettings {
+    /// Logo URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logo_url: Option<String>,
+    /// Primary brand color (`#rrggbb`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = "^#[0-9A-Fa-f]{6}$"))]
+    pub brand_color: Option<String>,
+    /// Secondary color (`#rrggbb`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = "^#[0-9A-Fa-f]{6}$"))]
+    pub secondary_color: Option<String>,
+    /// Favicon URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub favicon_url: Option<String>,
+    /// Session lifetime in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub session_lifetime_secs: Option<u64>,
+    /// Refresh-token lifetime in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub refresh_token_lifetime_secs: Option<u64>,
+    /// Access-token lifetime in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub access_token_lifetime_secs: Option<u64>,
+    /// Whether MFA is enabled.
+    #[serde(default)]
+    pub mfa_enabled: bool,
+    /// Whether social login is enabled.
+    #[serde(default)]
+    pub social_login_enabled: bool,
+    /// Outgoing mail server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smtp: Option<SmtpSettings>,
+    /// The tenant's own data-plane database (overrides the default tenant DB).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_db: Option<TenantDbSettings>,
+    /// Cache of the tenant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache: Option<TenantCacheSettings>,
+    /// Password and lockout policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security: Option<SecurityPolicy>,
+    /// Custom user fields, in display order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub user_fields: Vec<UserFieldDefinition>,
+    /// Mail templates by kind (`verify_email`, `reset_password`, …).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub mailing_templates: BTreeMap<String, MailTemplate>,
+    /// How the issuer (`iss`) of the tenant's tokens is built.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer_mode: Option<IssuerMode>,
+    /// Issuer URL used when `issuer_mode` is `custom`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer_override: Option<String>,
+    /// Social login providers by name (`google`, `github`, …).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("propertyNames" = { "pattern": "^[a-z0-9][a-z0-9_-]{0,31}$" }))]
+    pub social_providers: BTreeMap<String, SocialProvider>,
+    /// When users are asked for consent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent_policy: Option<ConsentPolicy>,
+}
+
+/// Outgoing mail server. The password is encrypted at rest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSettings {
+    /// Host name.
+    #[schemars(length(min = 1))]
+    pub host: String,
+    /// Port.
+    #[schemars(range(min = 1))]
+    pub port: u16,
+    /// User name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// Password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<Secret>,
+    /// Sender address.
+    #[schemars(email)]
+    pub from_email: String,
+    /// Sender name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_name: Option<String>,
+    /// Whether to use TLS (STARTTLS or implicit).
+    #[serde(default)]
+    pub use_tls: bool,
+}
+
+/// The tenant's own database. The DSN is encrypted at rest: decrypt it with
+/// [`SecretBox::decrypt`](crate::crypto::SecretBox::decrypt) and field
+/// [`USER_DB_DSN`](crate::crypto::fields::USER_DB_DSN).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TenantDbSettings {
     /// Driver name (`postgres`, `mysql`, `sqlite`, `mongo`).
+    #[schemars(regex(pattern = "^[a-z0-9_-]{1,32}$"))]
     pub driver: String,
-    /// DSN (ciphertext once stored).
-    pub dsn: String,
+    /// DSN.
+    pub dsn: Secret,
     /// PostgreSQL schema.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schema: Option<String>,
 }
 
 impl TenantDbSettings {
-    /// As a [`DbConfig`] (with the DSN as stored).
-    pub fn to_db_config(&self) -> DbConfig {
-        DbConfig { driver: self.driver.clone(), dsn: self.dsn.clone(), schema: self.schema.clone() }
+    /// As a [`DbConfig`](crate::mode::DbConfig) with the DSN decrypted for `tenant` (its slug).
+    ///
+    /// Errors: `Crypto` when the DSN does not decrypt.
+    pub fn to_db_config(
+        &self,
+        tenant: &str,
+        secrets: &crate::crypto::SecretBox,
+    ) -> crate::error::StoreResult<crate::mode::DbConfig> {
+        let dsn = secrets.decrypt(tenant, crate::crypto::fields::USER_DB_DSN, &self.dsn)?;
+        Ok(crate::mode::DbConfig { driver: self.driver.clone(), dsn, schema: self.schema.clone() })
     }
 }
 
-impl std::fmt::Debug for TenantDbSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        std::fmt::Debug::fmt(&self.to_db_config(), f)
-    }
+/// Which cache a tenant uses.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CacheDriver {
+    /// In-process cache (default).
+    #[default]
+    Memory,
+    /// Redis.
+    Redis,
 }
 
-/// Where the tenant's cache lives.
-#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+/// Where the tenant's cache lives. The password is encrypted at rest.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TenantCacheSettings {
     /// `memory` (default) or `redis`.
-    pub driver: String,
+    #[serde(default)]
+    pub driver: CacheDriver,
     /// Redis host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
     /// Redis port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub port: Option<u16>,
-    /// Redis password (ciphertext once stored).
-    pub password: Option<String>,
+    /// Redis password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<Secret>,
     /// Redis database number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
     pub db: Option<i64>,
     /// Key prefix.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prefix: Option<String>,
 }
 
-impl std::fmt::Debug for TenantCacheSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TenantCacheSettings")
-            .field("driver", &self.driver)
-            .field("host", &self.host)
-            .field("port", &self.port)
-            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
-            .field("db", &self.db)
-            .field("prefix", &self.prefix)
-            .finish()
-    }
+/// Password and lockout rules of a tenant.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SecurityPolicy {
+    /// Shortest accepted password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 1024))]
+    pub password_min_length: Option<u32>,
+    /// Require an upper-case letter.
+    #[serde(default)]
+    pub require_uppercase: bool,
+    /// Require a lower-case letter.
+    #[serde(default)]
+    pub require_lowercase: bool,
+    /// Require a digit.
+    #[serde(default)]
+    pub require_number: bool,
+    /// Require a symbol.
+    #[serde(default)]
+    pub require_special: bool,
+    /// Failed logins before the account is locked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub max_login_attempts: Option<u32>,
+    /// How long a lockout lasts, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lockout_duration_secs: Option<u64>,
+}
+
+/// Type of a custom user field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum UserFieldType {
+    /// Free text.
+    Text,
+    /// A number.
+    Number,
+    /// True or false.
+    Boolean,
+    /// A date (`YYYY-MM-DD`).
+    Date,
+    /// A phone number.
+    Phone,
+    /// One of `options`.
+    Select,
+}
+
+/// A custom field of the tenant's users.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserFieldDefinition {
+    /// Key in `custom_fields`.
+    #[schemars(regex(pattern = "^[a-z][a-z0-9_]{0,63}$"))]
+    pub name: String,
+    /// Type.
+    #[serde(rename = "type")]
+    pub field_type: UserFieldType,
+    /// Label shown in forms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// Whether a value is required.
+    #[serde(default)]
+    pub required: bool,
+    /// Whether values are unique in the tenant.
+    #[serde(default)]
+    pub unique: bool,
+    /// Whether the field is indexed for search.
+    #[serde(default)]
+    pub indexed: bool,
+    /// Allowed values of a `select` field.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<String>,
+}
+
+/// A mail template.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MailTemplate {
+    /// Subject line.
+    #[schemars(length(min = 1))]
+    pub subject: String,
+    /// HTML body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_html: Option<String>,
+    /// Plain-text body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_text: Option<String>,
+}
+
+/// How the issuer of a tenant's tokens is built.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum IssuerMode {
+    /// One issuer for the whole deployment.
+    #[default]
+    Global,
+    /// `<base>/t/<slug>`.
+    Path,
+    /// `issuer_override`.
+    Custom,
+}
+
+/// A social login provider of a tenant. The client secret is encrypted at rest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SocialProvider {
+    /// Whether the provider is offered.
+    #[serde(default)]
+    pub enabled: bool,
+    /// OAuth client id at the provider.
+    #[schemars(length(min = 1))]
+    pub client_id: String,
+    /// OAuth client secret at the provider.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<Secret>,
+    /// Scopes asked of the provider.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scopes: Vec<String>,
+    /// Authorization endpoint (generic OIDC providers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_url: Option<String>,
+    /// Token endpoint (generic OIDC providers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_url: Option<String>,
+}
+
+/// How consent is asked.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentMode {
+    /// One screen for all scopes.
+    #[default]
+    Single,
+    /// A decision per scope.
+    PerScope,
+}
+
+/// When users are asked for consent.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentPolicy {
+    /// Single screen or per scope.
+    #[serde(default)]
+    pub consent_mode: ConsentMode,
+    /// Days a consent stays valid (none: forever).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub expiration_days: Option<u32>,
+    /// Whether a user's per-scope decisions are remembered.
+    #[serde(default)]
+    pub remember_scope_decisions: bool,
+    /// Whether the consent screen is shown at all.
+    #[serde(default = "default_true")]
+    pub show_consent_screen: bool,
+    /// Whether first-party clients skip consent.
+    #[serde(default)]
+    pub skip_for_first_party: bool,
+}
+
+fn default_true() -> bool {
+    true
 }

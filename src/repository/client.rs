@@ -21,7 +21,8 @@ pub trait ClientRepository: Send + Sync {
     /// secret must be written and no key is configured.
     async fn create(&self, input: ClientInput) -> StoreResult<Client>;
 
-    /// Replaces the client's fields (`secret: None` keeps the current secret).
+    /// Replaces the client's fields (`secret: None` keeps the current secret,
+    /// `client_type: None` keeps the current type; a client made public loses its secret).
     ///
     /// Errors: `NotFound`; others as for `create`.
     async fn update(&self, input: ClientInput) -> StoreResult<Client>;

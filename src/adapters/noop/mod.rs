@@ -29,7 +29,11 @@ impl NoopConnection {
 
     /// The data plane of `tenant` whose `backend` could not be reached: every accessor
     /// returns `Unavailable` with `message`.
-    pub fn unavailable(tenant: impl Into<String>, backend: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn unavailable(
+        tenant: impl Into<String>,
+        backend: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         NoopConnection { tenant: tenant.into(), unavailable: Some((backend.into(), message.into())) }
     }
 

@@ -1,0 +1,300 @@
+//! Reading and writing one control-plane file: YAML text → JSON value → JSON-Schema
+//! validation → per-file rules → typed value, with every problem located by file, line,
+//! column and JSON pointer. Writing renders YAML with the `yaml-language-server` schema
+//! line and runs the same checks on the text before it may reach the disk.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::positions::{Pos, Positions};
+use super::rules;
+use super::schema::FileKind;
+use crate::error::{ConfigProblem, StoreError, StoreResult};
+use crate::model::SECRET_PATTERN;
+
+/// Largest control-plane file the store reads (hostile or runaway files are refused).
+pub const MAX_FILE_BYTES: usize = 4 * 1024 * 1024;
+
+/// A file's text turned into JSON once it passed every check.
+#[derive(Debug, Clone)]
+pub(crate) struct Parsed {
+    /// The document as JSON.
+    pub json: Value,
+    /// The text it came from (positions are computed from it only when a problem needs one).
+    pub text: String,
+}
+
+/// Collects problems of one file. Positions are mapped lazily: a valid file never pays for
+/// them.
+pub(crate) struct Report<'a> {
+    pub file: &'a str,
+    text: &'a str,
+    positions: std::cell::OnceCell<Positions>,
+    pub problems: Vec<ConfigProblem>,
+}
+
+impl<'a> Report<'a> {
+    pub fn new(file: &'a str, text: &'a str) -> Self {
+        Report { file, text, positions: std::cell::OnceCell::new(), problems: Vec::new() }
+    }
+
+    /// Where each value of the text is.
+    pub fn positions(&self) -> &Positions {
+        self.positions.get_or_init(|| Positions::of(self.text))
+    }
+
+    fn push_at(&mut self, pos: Option<Pos>, pointer: &str, message: impl Into<String>) {
+        let pos = pos.unwrap_or(Pos { line: 1, column: 1 });
+        self.problems.push(ConfigProblem {
+            file: self.file.to_string(),
+            line: pos.line,
+            column: pos.column,
+            pointer: pointer.to_string(),
+            message: message.into(),
+        });
+    }
+
+    /// A problem with the value at `pointer`.
+    pub fn value(&mut self, pointer: &str, message: impl Into<String>) {
+        self.push_at(self.positions().value(pointer), pointer, message);
+    }
+
+    /// A problem with the key naming the value at `pointer`.
+    pub fn key(&mut self, pointer: &str, message: impl Into<String>) {
+        self.push_at(self.positions().key(pointer), pointer, message);
+    }
+}
+
+fn problem(
+    file: &str,
+    line: usize,
+    column: usize,
+    pointer: &str,
+    message: impl Into<String>,
+) -> ConfigProblem {
+    ConfigProblem {
+        file: file.to_string(),
+        line,
+        column,
+        pointer: pointer.to_string(),
+        message: message.into(),
+    }
+}
+
+/// Parses and checks `text` as a file of `kind` (schema and per-file rules). `folder_slug`
+/// is the name of the tenant folder the file is in, for the folder-equals-slug rule.
+pub(crate) fn check_text(
+    kind: FileKind,
+    file: &str,
+    text: &str,
+    folder_slug: Option<&str>,
+) -> Result<Parsed, Vec<ConfigProblem>> {
+    if text.len() > MAX_FILE_BYTES {
+        return Err(vec![problem(file, 1, 1, "", format!("file is larger than {MAX_FILE_BYTES} bytes"))]);
+    }
+    let yaml: serde_yaml::Value = match serde_yaml::from_str(text) {
+        Ok(v) => v,
+        Err(e) => {
+            let (line, column) = e.location().map(|l| (l.line(), l.column())).unwrap_or((1, 1));
+            let msg = e.to_string().replacen(&format!(" at line {line} column {column}"), "", 1);
+            return Err(vec![problem(file, line, column, "", format!("YAML syntax error: {msg}"))]);
+        }
+    };
+    let mut report = Report::new(file, text);
+    let json = match to_json(&yaml, "", &mut report) {
+        Some(j) => j,
+        None => return Err(report.problems),
+    };
+    if !report.problems.is_empty() {
+        return Err(report.problems);
+    }
+    schema_problems(kind, &json, &mut report);
+    rules::check_file(kind, &json, folder_slug, &mut report);
+    if report.problems.is_empty() {
+        Ok(Parsed { json, text: text.to_string() })
+    } else {
+        report.problems.sort_by_key(|a| (a.line, a.column));
+        report.problems.dedup();
+        Err(report.problems)
+    }
+}
+
+/// Parses, checks and deserializes `text` as a file of `kind`.
+///
+/// Errors: `InvalidConfig` with every problem found.
+pub(crate) fn read_text<T: DeserializeOwned>(
+    kind: FileKind,
+    file: &str,
+    text: &str,
+    folder_slug: Option<&str>,
+) -> StoreResult<T> {
+    let parsed = check_text(kind, file, text, folder_slug)
+        .map_err(|problems| StoreError::InvalidConfig { problems })?;
+    serde_json::from_value(parsed.json).map_err(|e| StoreError::InvalidConfig {
+        problems: vec![problem(file, 1, 1, "", format!("does not match the {kind:?} type: {e}"))],
+    })
+}
+
+/// Renders `value` as the text of a file of `kind`: the schema line, then YAML. The text is
+/// checked like a read before it is returned.
+///
+/// Errors: `InvalidConfig` when the rendered text would not pass validation; `Backend` when
+/// serialization fails (a plain-text secret refuses to serialize).
+pub(crate) fn render<T: Serialize>(
+    kind: FileKind,
+    file: &str,
+    value: &T,
+    schema_ref: &str,
+    folder_slug: Option<&str>,
+) -> StoreResult<String> {
+    let body = serde_yaml::to_string(value).map_err(|e| StoreError::Backend {
+        backend: "fs".into(),
+        message: format!("serializing {file}: {e}"),
+        source: None,
+    })?;
+    let text = format!("# yaml-language-server: $schema={schema_ref}\n{body}");
+    check_text(kind, file, &text, folder_slug).map_err(|problems| StoreError::InvalidConfig { problems })?;
+    Ok(text)
+}
+
+/// YAML → JSON, reporting what JSON cannot hold (tags, non-finite numbers, complex keys).
+fn to_json(v: &serde_yaml::Value, pointer: &str, report: &mut Report<'_>) -> Option<Value> {
+    use serde_yaml::Value as Y;
+    Some(match v {
+        Y::Null => Value::Null,
+        Y::Bool(b) => Value::Bool(*b),
+        Y::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                Value::from(i)
+            } else if let Some(u) = n.as_u64() {
+                Value::from(u)
+            } else {
+                match n.as_f64().and_then(serde_json::Number::from_f64) {
+                    Some(f) => Value::Number(f),
+                    None => {
+                        report.value(pointer, "non-finite numbers are not allowed");
+                        Value::Null
+                    }
+                }
+            }
+        }
+        Y::String(s) => Value::String(s.clone()),
+        Y::Sequence(items) => Value::Array(
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| to_json(item, &format!("{pointer}/{i}"), report))
+                .collect::<Option<Vec<_>>>()?,
+        ),
+        Y::Mapping(map) => {
+            let mut out = serde_json::Map::new();
+            for (k, val) in map {
+                let key = match k {
+                    Y::String(s) => s.clone(),
+                    Y::Number(n) => n.to_string(),
+                    Y::Bool(b) => b.to_string(),
+                    Y::Null => "null".to_string(),
+                    _ => {
+                        report.value(pointer, "mapping keys must be plain strings");
+                        continue;
+                    }
+                };
+                let child = format!("{pointer}/{}", super::positions::escape_token(&key));
+                out.insert(key, to_json(val, &child, report)?);
+            }
+            Value::Object(out)
+        }
+        Y::Tagged(t) => {
+            report.value(pointer, format!("YAML tags are not allowed (found {})", t.tag));
+            Value::Null
+        }
+    })
+}
+
+/// Runs the JSON Schema of `kind` over `json`.
+fn schema_problems(kind: FileKind, json: &Value, report: &mut Report<'_>) {
+    let Some(validator) = kind.validator() else {
+        report.value("", "internal error: the schema of this file does not compile");
+        return;
+    };
+    for error in validator.iter_errors(json) {
+        let pointer = error.instance_path().as_str().to_string();
+        describe(&error, &pointer, report);
+    }
+}
+
+fn describe(error: &jsonschema::ValidationError<'_>, pointer: &str, report: &mut Report<'_>) {
+    use jsonschema::error::ValidationErrorKind as K;
+    match error.kind() {
+        K::AdditionalProperties { unexpected } => {
+            for key in unexpected {
+                let child = format!("{pointer}/{}", super::positions::escape_token(key));
+                report.key(&child, format!("unknown key {key:?}"));
+            }
+        }
+        K::Required { property } => {
+            let name = property.as_str().map_or_else(|| property.to_string(), |s| format!("{s:?}"));
+            report.value(pointer, format!("missing required key {name}"));
+        }
+        K::Pattern { pattern } if pattern == SECRET_PATTERN => {
+            report.value(
+                pointer,
+                "plain-text secret: only ciphertext (enc:v1:…) is allowed here; write secrets through the store or encrypt them with HJ_SECRET_KEY",
+            );
+        }
+        K::AnyOf { context } | K::OneOfNotValid { context } if one_of_constants(context).is_some() => {
+            let allowed = one_of_constants(context).unwrap_or_default();
+            report.value(pointer, format!("{} is not one of {}", error.instance(), allowed.join(", ")));
+        }
+        K::AnyOf { context } | K::OneOfNotValid { context } => {
+            // `Option<T>` becomes `anyOf [T, null]`: report why the value is not a T.
+            let branches: Vec<&Vec<jsonschema::ValidationError<'static>>> = context
+                .iter()
+                .filter(|branch| {
+                    !branch
+                        .iter()
+                        .any(|e| matches!(e.kind(), K::Type { kind } if format!("{kind:?}").contains("Null")))
+                })
+                .collect();
+            if let [only] = branches.as_slice() {
+                for e in only.iter() {
+                    describe(e, e.instance_path().as_str(), report);
+                }
+            } else {
+                report.value(pointer, error.to_string());
+            }
+        }
+        _ => report.value(pointer, error.to_string()),
+    }
+}
+
+/// When every branch of a `oneOf`/`anyOf` failed only on `const` (an enum written by
+/// schemars as one `const` per variant), the allowed values.
+fn one_of_constants(context: &[Vec<jsonschema::ValidationError<'static>>]) -> Option<Vec<String>> {
+    use jsonschema::error::ValidationErrorKind as K;
+    let mut allowed = Vec::new();
+    for branch in context {
+        let mut found = false;
+        for e in branch {
+            match e.kind() {
+                K::Constant { expected_value } => {
+                    allowed.push(expected_value.to_string());
+                    found = true;
+                }
+                K::Enum { options } => {
+                    if let Some(values) = options.as_array() {
+                        allowed.extend(values.iter().map(ToString::to_string));
+                    }
+                    found = true;
+                }
+                K::Type { .. } => {}
+                _ => return None,
+            }
+        }
+        if !found {
+            return None;
+        }
+    }
+    (!allowed.is_empty()).then_some(allowed)
+}

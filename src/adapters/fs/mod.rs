@@ -1,0 +1,256 @@
+//! The file-system control plane: tenants, clients, scopes, admins and admin refresh
+//! tokens as YAML files under one root, always available in every mode.
+//!
+//! ```text
+//! <root>/tenants/<slug>/tenant.yaml     Tenant (settings, branding, encrypted secrets)
+//! <root>/tenants/<slug>/clients.yaml    ClientsFile
+//! <root>/tenants/<slug>/scopes.yaml     ScopesFile
+//! <root>/admins/admins.yaml             AdminsFile
+//! <root>/admins/refresh_tokens.yaml     AdminRefreshTokensFile
+//! <root>/.locks/                        lock files (not data)
+//! ```
+//!
+//! Every read parses the file, validates it against its JSON Schema and the per-file
+//! rules, and fails with [`StoreError::InvalidConfig`] naming file, line, column and JSON
+//! pointer of every problem. Every write validates the new text first, then replaces the
+//! file atomically under a cross-process lock ([`storage`]). Slugs and client ids are
+//! validated before they are used in a path. Secrets are sealed with a
+//! [`SecretBox`] before they are written; without a key, writing a plain secret fails.
+//!
+//! This module owns the files under the root and nothing else; it never touches a database.
+
+mod admin;
+mod client;
+pub(crate) mod document;
+mod positions;
+mod rules;
+pub mod schema;
+mod scope;
+mod storage;
+mod tenant;
+pub mod tree;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+pub use admin::{FsAdminRefreshTokenRepository, FsAdminRepository};
+pub use client::FsClientRepository;
+pub use positions::{Pos, Positions};
+pub use schema::FileKind;
+pub use scope::FsScopeRepository;
+pub use tenant::FsTenantRepository;
+
+use crate::crypto::SecretBox;
+use crate::error::{StoreError, StoreResult};
+use crate::repository::{
+    AdminRefreshTokenRepository, AdminRepository, ClientRepository, ControlPlaneStore, ScopeRepository,
+    TenantRepository,
+};
+
+/// Checks a tenant slug (`^[a-z0-9][a-z0-9-]{0,62}$`) before it is used as a folder name.
+///
+/// Errors: `InvalidInput` (so `../etc` never becomes a path).
+pub fn validate_slug(slug: &str) -> StoreResult<()> {
+    let mut bytes = slug.bytes();
+    let ok = slug.len() <= 63
+        && bytes.next().is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::invalid("slug", format!("{slug:?} does not match {}", crate::model::SLUG_PATTERN)))
+    }
+}
+
+struct Inner {
+    root: PathBuf,
+    secrets: Option<SecretBox>,
+    locks: storage::Locks,
+}
+
+/// The control plane over a folder of YAML files. Cheap to clone; hands out the
+/// repositories. See the module documentation for the layout and guarantees.
+#[derive(Clone)]
+pub struct FsControlPlane {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for FsControlPlane {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FsControlPlane")
+            .field("root", &self.inner.root)
+            .field("secrets", &self.inner.secrets.as_ref().map(|_| "<key>"))
+            .finish()
+    }
+}
+
+impl FsControlPlane {
+    /// The control plane under `root`, with `secrets` to seal and open secrets (without
+    /// one, reading ciphertext works but decrypting or writing a plain secret is a `Crypto`
+    /// error). The root need not exist yet.
+    pub fn new(root: impl Into<PathBuf>, secrets: Option<SecretBox>) -> Self {
+        let root = root.into();
+        FsControlPlane {
+            inner: Arc::new(Inner { locks: storage::Locks::new(root.join(".locks")), root, secrets }),
+        }
+    }
+
+    /// The control plane under `root` with the key from `HJ_SECRET_KEY`, if it is set.
+    ///
+    /// Errors: `Crypto` when the variable is set but malformed.
+    pub fn from_env(root: impl Into<PathBuf>) -> StoreResult<Self> {
+        Ok(FsControlPlane::new(root, SecretBox::from_env_optional()?))
+    }
+
+    /// The root folder.
+    pub fn root(&self) -> &Path {
+        &self.inner.root
+    }
+
+    /// The secret box, when a key is configured.
+    pub fn secrets(&self) -> Option<&SecretBox> {
+        self.inner.secrets.as_ref()
+    }
+
+    /// The tenant repository.
+    pub fn tenants(&self) -> Arc<dyn TenantRepository> {
+        Arc::new(FsTenantRepository::new(self.clone()))
+    }
+
+    /// The client repository of the tenant `slug`.
+    ///
+    /// Errors: `InvalidInput` for a malformed slug.
+    pub fn clients(&self, slug: &str) -> StoreResult<Arc<dyn ClientRepository>> {
+        validate_slug(slug)?;
+        Ok(Arc::new(FsClientRepository::new(self.clone(), slug)))
+    }
+
+    /// The scope repository of the tenant `slug`.
+    ///
+    /// Errors: `InvalidInput` for a malformed slug.
+    pub fn scopes(&self, slug: &str) -> StoreResult<Arc<dyn ScopeRepository>> {
+        validate_slug(slug)?;
+        Ok(Arc::new(FsScopeRepository::new(self.clone(), slug)))
+    }
+
+    /// The admin repository.
+    pub fn admins(&self) -> Arc<dyn AdminRepository> {
+        Arc::new(FsAdminRepository::new(self.clone()))
+    }
+
+    /// The admin refresh-token repository.
+    pub fn admin_refresh_tokens(&self) -> Arc<dyn AdminRefreshTokenRepository> {
+        Arc::new(FsAdminRefreshTokenRepository::new(self.clone()))
+    }
+
+    // ---- layout -------------------------------------------------------------------------
+
+    pub(crate) fn tenants_dir(&self) -> PathBuf {
+        self.inner.root.join("tenants")
+    }
+
+    /// The folder of a tenant whose slug has been validated.
+    pub(crate) fn tenant_dir(&self, slug: &str) -> StoreResult<PathBuf> {
+        validate_slug(slug)?;
+        Ok(self.tenants_dir().join(slug))
+    }
+
+    pub(crate) fn admins_dir(&self) -> PathBuf {
+        self.inner.root.join("admins")
+    }
+
+    /// The `$schema` reference written at the top of a file of `kind`: a relative path to
+    /// `<root>/schemas/`, where `hellojohn-store schema export <root>/schemas` puts them.
+    pub(crate) fn schema_ref(kind: FileKind) -> String {
+        let up = match kind {
+            FileKind::Tenant | FileKind::Clients | FileKind::Scopes => "../../",
+            FileKind::Admins | FileKind::AdminRefreshTokens => "../",
+        };
+        format!("{up}schemas/{}", kind.schema_file_name())
+    }
+
+    pub(crate) async fn lock(&self, name: &str) -> StoreResult<storage::LockGuard> {
+        self.inner.locks.lock(name).await
+    }
+
+    // ---- typed file access --------------------------------------------------------------
+
+    /// Reads and validates a file; `Ok(None)` when it does not exist.
+    pub(crate) fn load<T: DeserializeOwned>(
+        &self,
+        kind: FileKind,
+        path: &Path,
+        folder_slug: Option<&str>,
+    ) -> StoreResult<Option<T>> {
+        match storage::read_optional(path)? {
+            None => Ok(None),
+            Some(text) => {
+                document::read_text(kind, &path.display().to_string(), &text, folder_slug).map(Some)
+            }
+        }
+    }
+
+    /// Validates and atomically writes a file. Callers hold the lock guarding `path`, so
+    /// temporary files of writers that died mid-write are removed first.
+    ///
+    /// Errors: `InvalidInput` when the new content would not validate.
+    pub(crate) fn store<T: Serialize>(
+        &self,
+        kind: FileKind,
+        path: &Path,
+        value: &T,
+        folder_slug: Option<&str>,
+    ) -> StoreResult<()> {
+        let text = render_for_write(kind, path, value, folder_slug)?;
+        storage::remove_stale_temps(path);
+        storage::write_atomic(path, text.as_bytes())
+    }
+}
+
+/// Renders a file for writing; validation problems become `InvalidInput`.
+pub(crate) fn render_for_write<T: Serialize>(
+    kind: FileKind,
+    path: &Path,
+    value: &T,
+    folder_slug: Option<&str>,
+) -> StoreResult<String> {
+    document::render(kind, &path.display().to_string(), value, &FsControlPlane::schema_ref(kind), folder_slug)
+        .map_err(|e| match e {
+            StoreError::InvalidConfig { problems } => {
+                let field = problems.first().map(|p| p.pointer.clone()).unwrap_or_default();
+                let message = problems
+                    .iter()
+                    .map(|p| {
+                        format!("{}: {}", if p.pointer.is_empty() { "/" } else { &p.pointer }, p.message)
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                StoreError::InvalidInput { field, message }
+            }
+            other => other,
+        })
+}
+
+impl ControlPlaneStore for FsControlPlane {
+    fn backend(&self) -> &str {
+        "fs"
+    }
+    fn tenants(&self) -> StoreResult<Arc<dyn TenantRepository>> {
+        Ok(FsControlPlane::tenants(self))
+    }
+    fn clients(&self, slug: &str) -> StoreResult<Arc<dyn ClientRepository>> {
+        FsControlPlane::clients(self, slug)
+    }
+    fn scopes(&self, slug: &str) -> StoreResult<Arc<dyn ScopeRepository>> {
+        FsControlPlane::scopes(self, slug)
+    }
+    fn admins(&self) -> StoreResult<Arc<dyn AdminRepository>> {
+        Ok(FsControlPlane::admins(self))
+    }
+    fn admin_refresh_tokens(&self) -> StoreResult<Arc<dyn AdminRefreshTokenRepository>> {
+        Ok(FsControlPlane::admin_refresh_tokens(self))
+    }
+}

@@ -1,0 +1,264 @@
+//! `TenantRepository` over `tenants/<slug>/tenant.yaml`.
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use super::schema::{ClientsFile, FileKind, ScopesFile};
+use super::{FsControlPlane, render_for_write, storage, validate_slug};
+use crate::crypto::{SecretBox, fields, seal_optional};
+use crate::error::{StoreError, StoreResult};
+use crate::model::{SYSTEM_SCOPES, Scope, Tenant, TenantSettings, Timestamp, now};
+use crate::repository::TenantRepository;
+
+/// Tenants as folders under `<root>/tenants/`.
+#[derive(Debug, Clone)]
+pub struct FsTenantRepository {
+    cp: FsControlPlane,
+}
+
+impl FsTenantRepository {
+    /// The repository of `cp`.
+    pub fn new(cp: FsControlPlane) -> Self {
+        FsTenantRepository { cp }
+    }
+}
+
+/// Seals every plain secret of `settings` for tenant `slug`.
+pub(crate) fn seal_settings(
+    secrets: Option<&SecretBox>,
+    slug: &str,
+    settings: &mut TenantSettings,
+) -> StoreResult<()> {
+    if let Some(db) = settings.user_db.as_mut() {
+        db.dsn = seal_optional(secrets, slug, fields::USER_DB_DSN, &db.dsn)?;
+    }
+    if let Some(pw) = settings.cache.as_mut().and_then(|c| c.password.as_mut()) {
+        *pw = seal_optional(secrets, slug, fields::CACHE_PASSWORD, pw)?;
+    }
+    if let Some(pw) = settings.smtp.as_mut().and_then(|c| c.password.as_mut()) {
+        *pw = seal_optional(secrets, slug, fields::SMTP_PASSWORD, pw)?;
+    }
+    for (name, provider) in settings.social_providers.iter_mut() {
+        if let Some(s) = provider.client_secret.as_mut() {
+            *s = seal_optional(secrets, slug, &fields::social_provider_secret(name), s)?;
+        }
+    }
+    Ok(())
+}
+
+/// The system scopes of a tenant, as written when it is created or synthesised when its
+/// `scopes.yaml` lacks them. Their ids derive from the tenant id and the name.
+pub(crate) fn system_scope(tenant_id: Uuid, name: &str, at: Timestamp) -> Scope {
+    use sha2::Digest;
+    let digest =
+        sha2::Sha256::new().chain_update(tenant_id.as_bytes()).chain_update(name.as_bytes()).finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    let (description, claims): (&str, &[&str]) = match name {
+        "openid" => ("Sign in with OpenID Connect", &["sub"]),
+        "profile" => ("Basic profile", &["name", "given_name", "family_name", "picture", "locale"]),
+        "email" => ("E-mail address", &["email", "email_verified"]),
+        _ => ("Stay signed in (refresh tokens)", &[]),
+    };
+    Scope {
+        id: uuid::Builder::from_custom_bytes(bytes).into_uuid(),
+        name: name.to_string(),
+        description: Some(description.to_string()),
+        display_name: None,
+        claims: claims.iter().map(|c| c.to_string()).collect(),
+        depends_on: Vec::new(),
+        system: true,
+        created_at: at,
+        updated_at: at,
+    }
+}
+
+impl FsControlPlane {
+    /// Loads the tenant `slug`; `NotFound` when its folder or `tenant.yaml` is missing.
+    pub(crate) fn load_tenant(&self, slug: &str) -> StoreResult<Tenant> {
+        let dir = self.tenant_dir(slug)?;
+        self.load::<Tenant>(FileKind::Tenant, &dir.join(FileKind::Tenant.file_name()), Some(slug))?
+            .ok_or_else(|| StoreError::not_found("tenant", slug))
+    }
+
+    /// Slugs of the tenant folders (dot-folders are work in progress and skipped), sorted.
+    pub(crate) fn tenant_slugs(&self) -> StoreResult<Vec<String>> {
+        let dir = self.tenants_dir();
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(storage::io_error(format!("listing {}", dir.display()), e)),
+        };
+        let mut slugs = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| storage::io_error(format!("listing {}", dir.display()), e))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') || !entry.path().is_dir() {
+                continue;
+            }
+            slugs.push(name);
+        }
+        slugs.sort();
+        Ok(slugs)
+    }
+
+    fn all_tenants(&self) -> StoreResult<Vec<Tenant>> {
+        let mut tenants = Vec::new();
+        for slug in self.tenant_slugs()? {
+            if validate_slug(&slug).is_err() {
+                return Err(StoreError::InvalidConfig {
+                    problems: vec![crate::error::ConfigProblem {
+                        file: self.tenants_dir().join(&slug).display().to_string(),
+                        line: 0,
+                        column: 0,
+                        pointer: String::new(),
+                        message: format!("folder name {slug:?} is not a valid slug"),
+                    }],
+                });
+            }
+            match self.load_tenant(&slug) {
+                Ok(t) => tenants.push(t),
+                Err(StoreError::NotFound { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(tenants)
+    }
+
+    /// Errors with `TenantNotFound` unless the tenant `slug` exists.
+    pub(crate) fn require_tenant(&self, slug: &str) -> StoreResult<Tenant> {
+        self.load_tenant(slug).map_err(|e| match e {
+            StoreError::NotFound { .. } => StoreError::TenantNotFound { tenant: slug.to_string() },
+            other => other,
+        })
+    }
+
+    fn write_tenant(&self, tenant: &Tenant) -> StoreResult<()> {
+        let dir = self.tenant_dir(&tenant.slug)?;
+        self.store(FileKind::Tenant, &dir.join(FileKind::Tenant.file_name()), tenant, Some(&tenant.slug))
+    }
+}
+
+fn check_tenant_input(tenant: &Tenant) -> StoreResult<()> {
+    validate_slug(&tenant.slug)?;
+    if tenant.name.trim().is_empty() {
+        return Err(StoreError::invalid("name", "a tenant needs a name"));
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl TenantRepository for FsTenantRepository {
+    async fn list(&self) -> StoreResult<Vec<Tenant>> {
+        self.cp.all_tenants()
+    }
+
+    async fn get_by_slug(&self, slug: &str) -> StoreResult<Tenant> {
+        self.cp.load_tenant(slug)
+    }
+
+    async fn get_by_id(&self, id: Uuid) -> StoreResult<Tenant> {
+        self.cp
+            .all_tenants()?
+            .into_iter()
+            .find(|t| t.id == id)
+            .ok_or_else(|| StoreError::not_found("tenant", id))
+    }
+
+    async fn create(&self, mut tenant: Tenant) -> StoreResult<Tenant> {
+        check_tenant_input(&tenant)?;
+        seal_settings(self.cp.secrets(), &tenant.slug, &mut tenant.settings)?;
+        let at = now();
+        tenant.created_at = at;
+        tenant.updated_at = at;
+        let _guard = self.cp.lock("tenants").await?;
+        let final_dir = self.cp.tenant_dir(&tenant.slug)?;
+        if final_dir.exists() {
+            return Err(StoreError::conflict("tenant", format!("slug {:?} exists", tenant.slug)));
+        }
+        if self.cp.all_tenants()?.iter().any(|t| t.id == tenant.id) {
+            return Err(StoreError::conflict("tenant", format!("id {} exists", tenant.id)));
+        }
+        // Render everything first, so nothing touches the disk unless it all validates.
+        let tenant_text = render_for_write(
+            FileKind::Tenant,
+            &final_dir.join(FileKind::Tenant.file_name()),
+            &tenant,
+            Some(&tenant.slug),
+        )?;
+        let scopes =
+            ScopesFile { scopes: SYSTEM_SCOPES.iter().map(|n| system_scope(tenant.id, n, at)).collect() };
+        let scopes_text =
+            render_for_write(FileKind::Scopes, &final_dir.join(FileKind::Scopes.file_name()), &scopes, None)?;
+        let clients_text = render_for_write(
+            FileKind::Clients,
+            &final_dir.join(FileKind::Clients.file_name()),
+            &ClientsFile::default(),
+            None,
+        )?;
+        // Build the folder under a dot-name and rename it into place: a crash leaves no
+        // half-created tenant.
+        let tenants_dir = self.cp.tenants_dir();
+        storage::create_dir_private(&tenants_dir)?;
+        let tmp_dir = tenants_dir.join(format!(".creating-{}-{:016x}", tenant.slug, rand::random::<u64>()));
+        storage::create_dir_private(&tmp_dir)?;
+        let built = (|| {
+            storage::write_atomic(&tmp_dir.join(FileKind::Tenant.file_name()), tenant_text.as_bytes())?;
+            storage::write_atomic(&tmp_dir.join(FileKind::Scopes.file_name()), scopes_text.as_bytes())?;
+            storage::write_atomic(&tmp_dir.join(FileKind::Clients.file_name()), clients_text.as_bytes())?;
+            std::fs::rename(&tmp_dir, &final_dir)
+                .map_err(|e| storage::io_error(format!("renaming onto {}", final_dir.display()), e))?;
+            storage::sync_dir(&tenants_dir)
+        })();
+        if built.is_err() {
+            let _ = std::fs::remove_dir_all(&tmp_dir);
+        }
+        built?;
+        tracing::debug!(tenant = %tenant.slug, backend = "fs", "tenant created");
+        Ok(tenant)
+    }
+
+    async fn update(&self, tenant: Tenant) -> StoreResult<Tenant> {
+        check_tenant_input(&tenant)?;
+        let _guard = self.cp.lock(&format!("tenant-{}", tenant.slug)).await?;
+        let mut current = self.cp.load_tenant(&tenant.slug)?;
+        let mut settings = tenant.settings;
+        seal_settings(self.cp.secrets(), &current.slug, &mut settings)?;
+        current.name = tenant.name;
+        current.display_name = tenant.display_name;
+        current.language = tenant.language;
+        current.settings = settings;
+        current.updated_at = now();
+        self.cp.write_tenant(&current)?;
+        Ok(current)
+    }
+
+    async fn update_settings(&self, slug: &str, mut settings: TenantSettings) -> StoreResult<Tenant> {
+        validate_slug(slug)?;
+        let _guard = self.cp.lock(&format!("tenant-{slug}")).await?;
+        let mut current = self.cp.load_tenant(slug)?;
+        seal_settings(self.cp.secrets(), slug, &mut settings)?;
+        current.settings = settings;
+        current.updated_at = now();
+        self.cp.write_tenant(&current)?;
+        Ok(current)
+    }
+
+    async fn delete(&self, slug: &str) -> StoreResult<()> {
+        validate_slug(slug)?;
+        let _all = self.cp.lock("tenants").await?;
+        let _one = self.cp.lock(&format!("tenant-{slug}")).await?;
+        let dir = self.cp.tenant_dir(slug)?;
+        if !dir.join(FileKind::Tenant.file_name()).exists() {
+            return Err(StoreError::not_found("tenant", slug));
+        }
+        let tenants_dir = self.cp.tenants_dir();
+        let trash = tenants_dir.join(format!(".deleting-{slug}-{:016x}", rand::random::<u64>()));
+        std::fs::rename(&dir, &trash)
+            .map_err(|e| storage::io_error(format!("removing {}", dir.display()), e))?;
+        storage::sync_dir(&tenants_dir)?;
+        std::fs::remove_dir_all(&trash)
+            .map_err(|e| storage::io_error(format!("removing {}", trash.display()), e))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,184 @@
+use super::tenants::make_tenant;
+use crate::StoreError;
+use crate::conformance::ControlPlane;
+use crate::crypto::fields;
+use crate::model::{ClientInput, ClientType, GrantType, ScopeInput};
+
+fn web_app() -> ClientInput {
+    let mut c = ClientInput::new("web-app", "Web App");
+    c.redirect_uris = vec!["https://app.example.com/callback".into(), "http://localhost:3000/cb".into()];
+    c.scopes = vec!["openid".into(), "email".into()];
+    c.grant_types = vec![GrantType::AuthorizationCode, GrantType::RefreshToken];
+    c.description = Some("The web front end".into());
+    c.require_email_verification = true;
+    c.access_token_ttl_secs = Some(900);
+    c
+}
+
+/// A created client is found by id and listed; a deleted one is gone.
+pub async fn clients_create_get_list_delete(cp: &ControlPlane) {
+    make_tenant(cp, "acme").await;
+    let clients = cp.clients("acme");
+    let created = clients.create(web_app()).await.expect("create");
+    assert_eq!(created.client_type, ClientType::Public);
+    assert_eq!(clients.get("web-app").await.expect("get"), created);
+    clients.create(ClientInput::new("cli", "Command line")).await.expect("create cli");
+    let ids: Vec<String> = clients.list("").await.expect("list").into_iter().map(|c| c.client_id).collect();
+    assert_eq!(ids, ["cli", "web-app"]);
+    let found: Vec<String> =
+        clients.list("WEB").await.expect("search").into_iter().map(|c| c.client_id).collect();
+    assert_eq!(found, ["web-app"]);
+    clients.delete("web-app").await.expect("delete");
+    assert!(clients.get("web-app").await.expect_err("gone").is_not_found());
+    assert_eq!(clients.list("").await.expect("list").len(), 1);
+}
+
+/// A second client with the same `client_id` is a conflict.
+pub async fn clients_duplicate_client_id_is_conflict(cp: &ControlPlane) {
+    make_tenant(cp, "acme").await;
+    let clients = cp.clients("acme");
+    clients.create(web_app()).await.expect("create");
+    let err = clients.create(ClientInput::new("web-app", "Again")).await.expect_err("duplicate");
+    assert!(err.is_conflict(), "{err}");
+    assert_eq!(clients.get("web-app").await.expect("get").name, "Web App");
+}
+
+/// Unknown clients: `NotFound` for get, update, delete and decrypt_secret.
+pub async fn clients_unknown_is_not_found(cp: &ControlPlane) {
+    make_tenant(cp, "acme").await;
+    let clients = cp.clients("acme");
+    assert!(clients.get("nope-1").await.expect_err("get").is_not_found());
+    assert!(clients.update(ClientInput::new("nope-1", "x")).await.expect_err("update").is_not_found());
+    assert!(clients.delete("nope-1").await.expect_err("delete").is_not_found());
+    assert!(clients.decrypt_secret("nope-1").await.expect_err("secret").is_not_found());
+    clients.create(ClientInput::new("public-1", "x")).await.expect("create");
+    assert!(clients.decrypt_secret("public-1").await.expect_err("no secret").is_not_found());
+}
+
+/// `update` replaces the given fields, keeps id and creation time, and keeps the secret
+/// when none is given.
+pub async fn clients_update_keeps_untouched_fields_and_secret(cp: &ControlPlane) {
+    make_tenant(cp, "acme").await;
+    let clients = cp.clients("acme");
+    let mut input = web_app();
+    input.client_type = Some(ClientType::Confidential);
+    input.secret = Some("s3cret".into());
+    let created = clients.create(input.clone()).await.expect("create");
+    input.name = "Renamed".into();
+    input.secret = None;
+    let updated = clients.update(input).await.expect("update");
+    assert_eq!(updated.id, created.id);
+    assert_eq!(updated.created_at, created.created_at);
+    assert_eq!(updated.name, "Renamed");
+    assert_eq!(updated.redirect_uris, created.redirect_uris);
+    assert_eq!(updated.grant_types, created.grant_types);
+    assert_eq!(updated.secret, created.secret, "the secret is kept");
+    assert_eq!(clients.decrypt_secret("web-app").await.expect("secret"), "s3cret");
+    assert_eq!(clients.get("web-app").await.expect("get"), updated);
+
+    // No type given: the type (and so the secret) stays.
+    let mut untyped = web_app();
+    untyped.client_type = None;
+    let kept = clients.update(untyped).await.expect("update without type");
+    assert_eq!(kept.client_type, ClientType::Confidential);
+    assert_eq!(clients.decrypt_secret("web-app").await.expect("secret kept"), "s3cret");
+
+    // Made public: the secret goes.
+    let mut public = web_app();
+    public.client_type = Some(ClientType::Public);
+    let public = clients.update(public).await.expect("make public");
+    assert!(public.secret.is_none());
+}
+
+/// Bad client ids and redirect URIs are refused before anything is written.
+pub async fn clients_bad_client_id_or_redirect_uri_is_invalid_input(cp: &ControlPlane) {
+    make_tenant(cp, "acme").await;
+    let clients = cp.clients("acme");
+    for bad in ["ab", "../x", "a b c", "web/app", ""] {
+        let err = clients.create(ClientInput::new(bad, "x")).await.expect_err(bad);
+        assert!(matches!(err, StoreError::InvalidInput { .. }), "{bad:?}: {err}");
+    }
+    for uri in [
+        "http://app.example.com/cb",
+        "https://app.example.com/cb#frag",
+        "/relative/cb",
+        "app.example.com/cb",
+        "ftp://files.example.com/",
+    ] {
+        let mut c = ClientInput::new("web-app", "x");
+        c.redirect_uris = vec![uri.into()];
+        let err = clients.create(c).await.expect_err(uri);
+        assert!(matches!(err, StoreError::InvalidInput { .. }), "{uri:?}: {err}");
+    }
+    for ok in [
+        "https://app.example.com/cb?x=1",
+        "http://127.0.0.1:8080/cb",
+        "http://[::1]/cb",
+        "http://localhost/cb",
+    ] {
+        assert!(crate::model::validate_redirect_uri(ok).is_ok(), "{ok}");
+    }
+    assert!(clients.list("").await.expect("list").is_empty());
+}
+
+/// A client may only list scopes that exist in its tenant.
+pub async fn clients_unknown_scope_is_invalid_input(cp: &ControlPlane) {
+    make_tenant(cp, "acme").await;
+    let clients = cp.clients("acme");
+    let mut c = ClientInput::new("web-app", "x");
+    c.scopes = vec!["openid".into(), "billing".into()];
+    let err = clients.create(c.clone()).await.expect_err("unknown scope");
+    assert!(matches!(err, StoreError::InvalidInput { .. }), "{err}");
+    cp.scopes("acme").create(ScopeInput::new("billing", "Billing")).await.expect("scope");
+    let created = clients.create(c).await.expect("create");
+    assert!(created.is_scope_allowed("billing"));
+    assert!(!created.is_scope_allowed("admin"));
+}
+
+/// A confidential client's secret is sealed at rest and `decrypt_secret` returns it.
+pub async fn clients_secret_is_sealed_and_decrypts(cp: &ControlPlane) {
+    make_tenant(cp, "acme").await;
+    let clients = cp.clients("acme");
+    let mut c = web_app();
+    c.client_type = Some(ClientType::Confidential);
+    c.secret = Some("top-secret-value".into());
+    let created = clients.create(c).await.expect("create");
+    let secret = created.secret.clone().expect("secret");
+    assert!(secret.is_sealed());
+    assert!(!format!("{created:?}").contains("top-secret-value"));
+    assert!(!secret.ciphertext().unwrap_or_default().contains("top-secret-value"));
+    assert_eq!(clients.decrypt_secret("web-app").await.expect("decrypt"), "top-secret-value");
+    let field = fields::client_secret("web-app");
+    assert_eq!(cp.secrets().decrypt("acme", &field, &secret).expect("box"), "top-secret-value");
+    assert!(cp.secrets().decrypt("acme", &fields::client_secret("other"), &secret).is_err());
+}
+
+/// A public client cannot have a secret.
+pub async fn clients_public_client_cannot_have_a_secret(cp: &ControlPlane) {
+    make_tenant(cp, "acme").await;
+    let mut c = ClientInput::new("spa", "SPA");
+    c.secret = Some("nope".into());
+    let err = cp.clients("acme").create(c).await.expect_err("public with secret");
+    assert!(matches!(err, StoreError::InvalidInput { .. }), "{err}");
+}
+
+/// Clients of tenant A are not visible, updatable or deletable through tenant B.
+pub async fn clients_of_one_tenant_are_invisible_to_another(cp: &ControlPlane) {
+    make_tenant(cp, "tenant-a").await;
+    make_tenant(cp, "tenant-b").await;
+    cp.clients("tenant-a").create(web_app()).await.expect("create");
+    let b = cp.clients("tenant-b");
+    assert!(b.get("web-app").await.expect_err("get").is_not_found());
+    assert!(b.list("").await.expect("list").is_empty());
+    assert!(b.delete("web-app").await.expect_err("delete").is_not_found());
+    assert!(b.update(web_app()).await.expect_err("update").is_not_found());
+    assert!(cp.clients("tenant-a").get("web-app").await.is_ok());
+}
+
+/// Clients of a tenant that does not exist: `TenantNotFound`.
+pub async fn clients_of_unknown_tenant_is_tenant_not_found(cp: &ControlPlane) {
+    let err = cp.clients("ghost").create(ClientInput::new("web-app", "x")).await.expect_err("create");
+    assert!(matches!(err, StoreError::TenantNotFound { .. }), "{err}");
+    let err = cp.clients("ghost").list("").await.expect_err("list");
+    assert!(matches!(err, StoreError::TenantNotFound { .. }), "{err}");
+}

@@ -1,0 +1,177 @@
+use crate::conformance::ControlPlane;
+use crate::crypto::fields;
+use crate::model::{
+    ClientInput, Secret, SmtpSettings, SocialProvider, Tenant, TenantCacheSettings, TenantDbSettings,
+    TenantSettings,
+};
+
+/// A tenant `slug` with branding set.
+pub(crate) async fn make_tenant(cp: &ControlPlane, slug: &str) -> Tenant {
+    let mut t = Tenant::new(slug, format!("Tenant {slug}"));
+    t.settings.brand_color = Some("#112233".into());
+    t.settings.mfa_enabled = true;
+    cp.tenants().create(t).await.expect("create tenant")
+}
+
+/// A created tenant is found by slug and by id, equal to what `create` returned.
+pub async fn tenants_create_then_get_by_slug_and_id(cp: &ControlPlane) {
+    let created = make_tenant(cp, "acme").await;
+    assert_eq!(created.slug, "acme");
+    let by_slug = cp.tenants().get_by_slug("acme").await.expect("get_by_slug");
+    assert_eq!(by_slug, created);
+    let by_id = cp.tenants().get_by_id(created.id).await.expect("get_by_id");
+    assert_eq!(by_id, created);
+    assert_eq!(by_id.settings.brand_color.as_deref(), Some("#112233"));
+}
+
+/// `list` returns every tenant, by slug.
+pub async fn tenants_list_is_sorted_by_slug(cp: &ControlPlane) {
+    assert!(cp.tenants().list().await.expect("list").is_empty());
+    for slug in ["zeta", "alpha", "mid-1"] {
+        make_tenant(cp, slug).await;
+    }
+    let slugs: Vec<String> = cp.tenants().list().await.expect("list").into_iter().map(|t| t.slug).collect();
+    assert_eq!(slugs, ["alpha", "mid-1", "zeta"]);
+}
+
+/// A second tenant with the same slug is a conflict, and the first is untouched.
+pub async fn tenants_duplicate_slug_is_conflict(cp: &ControlPlane) {
+    let first = make_tenant(cp, "acme").await;
+    let err = cp.tenants().create(Tenant::new("acme", "Other")).await.expect_err("duplicate");
+    assert!(err.is_conflict(), "{err}");
+    assert_eq!(cp.tenants().get_by_slug("acme").await.expect("get"), first);
+}
+
+/// Malformed slugs (`../etc`, upper case, empty, too long) are `InvalidInput` everywhere.
+pub async fn tenants_bad_slug_is_invalid_input_never_a_path(cp: &ControlPlane) {
+    let long = "a".repeat(64);
+    for bad in ["../etc", "..", "Acme", "", "-acme", "a/b", "a b", long.as_str()] {
+        let err = cp.tenants().create(Tenant::new(bad, "x")).await.expect_err(bad);
+        assert!(matches!(err, crate::StoreError::InvalidInput { .. }), "create {bad:?}: {err}");
+        let err = cp.tenants().get_by_slug(bad).await.expect_err(bad);
+        assert!(matches!(err, crate::StoreError::InvalidInput { .. }), "get {bad:?}: {err}");
+        assert!(cp.store().clients(bad).is_err(), "clients({bad:?})");
+        assert!(cp.store().scopes(bad).is_err(), "scopes({bad:?})");
+    }
+    assert!(cp.tenants().list().await.expect("list").is_empty());
+}
+
+/// Unknown slug or id: `NotFound`; deleting an unknown tenant too.
+pub async fn tenants_unknown_is_not_found(cp: &ControlPlane) {
+    assert!(cp.tenants().get_by_slug("nobody").await.expect_err("get").is_not_found());
+    assert!(cp.tenants().get_by_id(crate::model::new_id()).await.expect_err("get").is_not_found());
+    assert!(cp.tenants().delete("nobody").await.expect_err("delete").is_not_found());
+    let err = cp.tenants().update(Tenant::new("nobody", "x")).await.expect_err("update");
+    assert!(err.is_not_found(), "{err}");
+    let err = cp.tenants().update_settings("nobody", TenantSettings::default()).await.expect_err("settings");
+    assert!(err.is_not_found(), "{err}");
+}
+
+/// `update` replaces name, display name, language and settings; slug, id and creation
+/// time stay.
+pub async fn tenants_update_keeps_slug_id_and_created_at(cp: &ControlPlane) {
+    let created = make_tenant(cp, "acme").await;
+    let mut change = Tenant::new("acme", "Acme Corp");
+    change.display_name = Some("ACME".into());
+    change.language = Some("es".into());
+    change.settings.logo_url = Some("https://cdn.example.com/logo.png".into());
+    let updated = cp.tenants().update(change).await.expect("update");
+    assert_eq!(updated.id, created.id);
+    assert_eq!(updated.created_at, created.created_at);
+    assert!(updated.updated_at >= created.updated_at);
+    assert_eq!(updated.name, "Acme Corp");
+    assert_eq!(updated.language.as_deref(), Some("es"));
+    assert_eq!(cp.tenants().get_by_slug("acme").await.expect("get"), updated);
+}
+
+/// `update_settings` replaces the settings and nothing else.
+pub async fn tenants_update_settings_replaces_settings_only(cp: &ControlPlane) {
+    let created = make_tenant(cp, "acme").await;
+    let settings = TenantSettings {
+        session_lifetime_secs: Some(3600),
+        social_login_enabled: true,
+        ..Default::default()
+    };
+    let updated = cp.tenants().update_settings("acme", settings.clone()).await.expect("update_settings");
+    assert_eq!(updated.settings, settings);
+    assert_eq!(updated.name, created.name);
+    assert_eq!(updated.id, created.id);
+    assert_eq!(cp.tenants().get_by_slug("acme").await.expect("get").settings, settings);
+}
+
+/// Secrets in settings come back sealed; they open for their tenant and field only.
+pub async fn tenants_secrets_are_sealed_and_bound_to_tenant_and_field(cp: &ControlPlane) {
+    let mut t = Tenant::new("acme", "Acme");
+    t.settings.user_db = Some(TenantDbSettings {
+        driver: "postgres".into(),
+        dsn: Secret::plain("postgres://acme:pw@db/acme"),
+        schema: None,
+    });
+    t.settings.cache = Some(TenantCacheSettings {
+        driver: crate::model::CacheDriver::Redis,
+        host: Some("127.0.0.1".into()),
+        port: Some(6379),
+        password: Some(Secret::plain("redis-pw")),
+        ..Default::default()
+    });
+    t.settings.smtp = Some(SmtpSettings {
+        host: "smtp.example.com".into(),
+        port: 587,
+        username: Some("mailer".into()),
+        password: Some(Secret::plain("smtp-pw")),
+        from_email: "no-reply@example.com".into(),
+        from_name: None,
+        use_tls: true,
+    });
+    t.settings.social_providers.insert(
+        "google".into(),
+        SocialProvider {
+            enabled: true,
+            client_id: "g-id".into(),
+            client_secret: Some(Secret::plain("g-secret")),
+            scopes: vec![],
+            auth_url: None,
+            token_url: None,
+        },
+    );
+    let created = cp.tenants().create(t).await.expect("create");
+    let read = cp.tenants().get_by_slug("acme").await.expect("get");
+    assert_eq!(read, created);
+    let sb = cp.secrets();
+    let db = read.settings.user_db.expect("user_db");
+    assert!(db.dsn.is_sealed(), "the DSN is ciphertext as read");
+    assert!(!format!("{db:?}").contains("postgres://"), "Debug redacts the DSN");
+    assert_eq!(sb.decrypt("acme", fields::USER_DB_DSN, &db.dsn).expect("dsn"), "postgres://acme:pw@db/acme");
+    assert!(sb.decrypt("other", fields::USER_DB_DSN, &db.dsn).is_err(), "bound to the tenant");
+    assert!(sb.decrypt("acme", fields::SMTP_PASSWORD, &db.dsn).is_err(), "bound to the field");
+    let cache_pw = read.settings.cache.and_then(|c| c.password).expect("cache password");
+    assert_eq!(sb.decrypt("acme", fields::CACHE_PASSWORD, &cache_pw).expect("cache"), "redis-pw");
+    let smtp_pw = read.settings.smtp.and_then(|s| s.password).expect("smtp password");
+    assert_eq!(sb.decrypt("acme", fields::SMTP_PASSWORD, &smtp_pw).expect("smtp"), "smtp-pw");
+    let g = read.settings.social_providers["google"].client_secret.clone().expect("google secret");
+    assert_eq!(
+        sb.decrypt("acme", &fields::social_provider_secret("google"), &g).expect("google"),
+        "g-secret"
+    );
+
+    // A sealed value copied into another tenant does not pass.
+    let mut other = Tenant::new("other", "Other");
+    other.settings.user_db =
+        Some(TenantDbSettings { driver: "postgres".into(), dsn: db.dsn.clone(), schema: None });
+    let err = cp.tenants().create(other).await.expect_err("foreign ciphertext");
+    assert!(matches!(err, crate::StoreError::Crypto { .. }), "{err}");
+}
+
+/// Deleting a tenant removes it with its clients and scopes; the slug can be reused.
+pub async fn tenants_delete_removes_clients_and_scopes(cp: &ControlPlane) {
+    make_tenant(cp, "acme").await;
+    make_tenant(cp, "keep").await;
+    cp.scopes("acme").create(crate::model::ScopeInput::new("billing", "Billing")).await.expect("scope");
+    cp.clients("acme").create(ClientInput::new("web-app", "Web")).await.expect("client");
+    cp.tenants().delete("acme").await.expect("delete");
+    assert!(cp.tenants().get_by_slug("acme").await.expect_err("gone").is_not_found());
+    assert_eq!(cp.tenants().list().await.expect("list").len(), 1);
+    make_tenant(cp, "acme").await;
+    assert!(cp.clients("acme").list("").await.expect("clients").is_empty());
+    assert!(cp.scopes("acme").get_by_name("billing").await.expect_err("scope gone").is_not_found());
+}

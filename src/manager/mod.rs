@@ -1,0 +1,392 @@
+//! The entry point services use: [`Manager::for_tenant`] resolves a tenant into a
+//! [`TenantDataAccess`] (cached), [`Manager::config`] reaches the control plane.
+//!
+//! The path of a request: `for_tenant(slug_or_id)` → cached access (moka) → on a miss the
+//! tenant is read from the control plane, its database picked (its own `user_db` first, else
+//! the default template with `{tenant}` substituted), a connection taken from the
+//! [`ConnectionPool`] (one connect however many callers), its cache picked, and the access
+//! built. Tenant isolation is enforced here: every repository handed out is bound to the one
+//! namespace of the tenant it was resolved for.
+
+mod access;
+mod config;
+mod resolve;
+mod tenant;
+
+use std::sync::Arc;
+
+use moka::future::Cache as Moka;
+use uuid::Uuid;
+
+pub use access::ConfigAccess;
+pub use config::ManagerConfig;
+pub use resolve::{TENANT_PLACEHOLDER, check_default_template, namespace_name, substitute};
+use tenant::DataPlaneState;
+pub use tenant::TenantDataAccess;
+
+use crate::adapters::noop::NoopConnection;
+use crate::cache::MemoryCache;
+use crate::error::{StoreError, StoreResult};
+use crate::mode::{Capabilities, DbConfig, OperationalMode, detect_mode};
+use crate::model::Tenant;
+use crate::pool::{CloseHook, ConnectionPool, PoolStats};
+use crate::registry::{AdapterConnection, ConnectConfig, Registry};
+use crate::repository::Cache;
+use crate::repository::ControlPlaneStore;
+
+/// Figures of a running manager.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManagerStats {
+    /// The operational mode.
+    pub mode: OperationalMode,
+    /// Tenants whose access is cached.
+    pub cached_tenants: u64,
+    /// The connection pool.
+    pub pool: PoolStats,
+}
+
+/// The store of a HelloJohn service: control plane, per-tenant data planes, caches.
+/// Cheap to clone; clones share everything.
+#[derive(Clone)]
+pub struct Manager {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    mode: OperationalMode,
+    config: ManagerConfig,
+    registry: Arc<Registry>,
+    control: Arc<dyn ControlPlaneStore>,
+    pool: Arc<ConnectionPool>,
+    tenants: Moka<String, TenantDataAccess>,
+    ids: Moka<Uuid, String>,
+    memory_caches: Moka<String, Arc<MemoryCache>>,
+}
+
+impl std::fmt::Debug for Manager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Manager")
+            .field("mode", &self.inner.mode)
+            .field("control_plane", &self.inner.control.backend())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Manager {
+    /// Detects the mode, opens the control plane and builds the pool.
+    ///
+    /// Errors: `InvalidInput` when the default tenant database has no `{tenant}` in its DSN
+    /// or schema, or names a driver the registry does not know; those of opening the control
+    /// plane.
+    pub async fn new(config: ManagerConfig) -> StoreResult<Self> {
+        let mode = detect_mode(&config.mode_config());
+        let registry = Arc::new(config.registry.clone().unwrap_or_else(Registry::with_builtins));
+        if let Some(db) = config.default_tenant_db.as_ref().filter(|db| db.is_valid()) {
+            check_default_template(db)?;
+            registry.get(&db.driver)?;
+        }
+        let control: Arc<dyn ControlPlaneStore> = match &config.control_plane {
+            Some(cp) => cp.clone(),
+            None => {
+                Arc::new(crate::adapters::fs::FsControlPlane::new(&config.fs_root, config.secrets.clone()))
+            }
+        };
+        let tenants: Moka<String, TenantDataAccess> =
+            Moka::builder().max_capacity(config.tenant_cache_capacity.max(1)).build();
+        let on_close: CloseHook = {
+            let tenants = tenants.clone();
+            Arc::new(move |slug: String| {
+                let tenants = tenants.clone();
+                Box::pin(async move { tenants.invalidate(&slug).await })
+            })
+        };
+        let pool = ConnectionPool::new(registry.clone(), config.pool.clone(), Some(on_close));
+        let ids = Moka::builder().max_capacity(config.tenant_cache_capacity.max(1)).build();
+        let memory_caches = Moka::builder().max_capacity(config.tenant_cache_capacity.max(1)).build();
+        tracing::info!(%mode, control_plane = control.backend(), "store manager ready");
+        Ok(Manager {
+            inner: Arc::new(Inner { mode, config, registry, control, pool, tenants, ids, memory_caches }),
+        })
+    }
+
+    /// The operational mode.
+    pub fn mode(&self) -> OperationalMode {
+        self.inner.mode
+    }
+
+    /// What the mode makes available.
+    pub fn capabilities(&self) -> Capabilities {
+        Capabilities::of(self.inner.mode)
+    }
+
+    /// The control plane: tenants, clients, scopes, admins. Tenant writes made through it
+    /// drop the tenant's cached access.
+    pub fn config(&self) -> ConfigAccess {
+        ConfigAccess::new(self.inner.clone())
+    }
+
+    /// The access of the tenant with this slug or id, cached; concurrent first calls for a
+    /// tenant resolve it once. A tenant whose database is down still resolves: its control
+    /// plane works and its data-plane calls return `Unavailable` (such an access is not
+    /// cached, so the next call tries the database again).
+    ///
+    /// Errors: `TenantNotFound`; `InvalidInput` for a malformed slug; `Crypto` when the
+    /// tenant's DSN cannot be decrypted.
+    pub async fn for_tenant(&self, slug_or_id: &str) -> StoreResult<TenantDataAccess> {
+        let slug = self.slug_of(slug_or_id).await?;
+        if let Some(access) = self.inner.tenants.get(&slug).await {
+            return Ok(access);
+        }
+        let inner = self.inner.clone();
+        let key = slug.clone();
+        let result = self
+            .inner
+            .tenants
+            .try_get_with(slug.clone(), async move { inner.build_access(&key).await })
+            .await;
+        match result {
+            Ok(access) => {
+                if access.state() == DataPlaneState::Unavailable {
+                    self.inner.tenants.invalidate(&slug).await;
+                }
+                Ok(access)
+            }
+            Err(shared) => Err(rebuild_error(&shared, &slug)),
+        }
+    }
+
+    async fn slug_of(&self, slug_or_id: &str) -> StoreResult<String> {
+        let Ok(id) = Uuid::parse_str(slug_or_id) else {
+            return Ok(slug_or_id.to_string());
+        };
+        if let Some(slug) = self.inner.ids.get(&id).await {
+            return Ok(slug);
+        }
+        let tenant = self.inner.control.tenants()?.get_by_id(id).await.map_err(|e| match e {
+            StoreError::NotFound { .. } => StoreError::TenantNotFound { tenant: slug_or_id.to_string() },
+            other => other,
+        })?;
+        self.inner.ids.insert(id, tenant.slug.clone()).await;
+        Ok(tenant.slug)
+    }
+
+    /// Drops the tenant's cached access; the next `for_tenant` reads the control plane again.
+    pub async fn clear_tenant(&self, slug: &str) {
+        self.inner.clear(slug).await;
+    }
+
+    /// Drops the tenant's cached access and closes its database connection; the next
+    /// `for_tenant` reconnects.
+    pub async fn refresh_tenant(&self, slug: &str) {
+        self.inner.refresh(slug).await;
+    }
+
+    /// Creates the tenant's namespace if needed and applies pending migrations, whatever
+    /// `migrate_on_open` says.
+    ///
+    /// Errors: `TenantNotFound`; `NoDatabase` when the tenant has none; those of the adapter.
+    pub async fn migrate_tenant(&self, slug: &str) -> StoreResult<()> {
+        let tenant = self.inner.tenant(slug).await?;
+        let Some(mut cfg) = self.inner.connect_config(&tenant)? else {
+            return Err(StoreError::NoDatabase { tenant: slug.to_string() });
+        };
+        cfg.migrate = true;
+        let conn = self.inner.registry.connect(&cfg).await?;
+        conn.close().await?;
+        self.inner.refresh(slug).await;
+        Ok(())
+    }
+
+    /// The database a tenant resolves to (DSN decrypted; keep it out of logs), or `None`.
+    ///
+    /// Errors: `TenantNotFound`; `Crypto`.
+    pub async fn tenant_db(&self, slug: &str) -> StoreResult<Option<DbConfig>> {
+        let tenant = self.inner.tenant(slug).await?;
+        Ok(self.inner.connect_config(&tenant)?.map(|c| c.db))
+    }
+
+    /// Figures: mode, cached tenants, pool.
+    pub async fn stats(&self) -> ManagerStats {
+        self.inner.tenants.run_pending_tasks().await;
+        ManagerStats {
+            mode: self.inner.mode,
+            cached_tenants: self.inner.tenants.entry_count(),
+            pool: self.inner.pool.stats().await,
+        }
+    }
+
+    /// The connection pool (for stats and health checks).
+    pub fn pool(&self) -> &Arc<ConnectionPool> {
+        &self.inner.pool
+    }
+
+    /// Closes every tenant connection and drops every cached access.
+    pub async fn close(&self) {
+        self.inner.tenants.invalidate_all();
+        self.inner.pool.close_all().await;
+        self.inner.tenants.run_pending_tasks().await;
+    }
+}
+
+impl Inner {
+    async fn tenant(&self, slug: &str) -> StoreResult<Tenant> {
+        self.control.tenants()?.get_by_slug(slug).await.map_err(|e| match e {
+            StoreError::NotFound { .. } => StoreError::TenantNotFound { tenant: slug.to_string() },
+            other => other,
+        })
+    }
+
+    pub(crate) async fn clear(&self, slug: &str) {
+        self.tenants.invalidate(slug).await;
+        let stale: Vec<Uuid> = self.ids.iter().filter(|(_, s)| s == slug).map(|(id, _)| *id).collect();
+        for id in stale {
+            self.ids.invalidate(&id).await;
+        }
+    }
+
+    pub(crate) async fn refresh(&self, slug: &str) {
+        self.clear(slug).await;
+        self.pool.refresh(slug).await;
+    }
+
+    pub(crate) async fn forget(&self, slug: &str) {
+        self.refresh(slug).await;
+        self.memory_caches.invalidate(slug).await;
+    }
+
+    /// The connect config of the tenant's data plane, `None` when it has none.
+    fn connect_config(&self, tenant: &Tenant) -> StoreResult<Option<ConnectConfig>> {
+        let db = match &tenant.settings.user_db {
+            Some(own) => {
+                let secrets = self.config.secrets.as_ref().ok_or_else(|| StoreError::Crypto {
+                    message: format!(
+                        "tenant {} has its own database but no secret key is configured (HJ_SECRET_KEY)",
+                        tenant.slug
+                    ),
+                })?;
+                Some(substitute(&own.to_db_config(&tenant.slug, secrets)?, &tenant.slug))
+            }
+            None => self
+                .config
+                .default_tenant_db
+                .as_ref()
+                .filter(|db| db.is_valid())
+                .map(|db| substitute(db, &tenant.slug)),
+        };
+        Ok(db.map(|db| ConnectConfig {
+            tenant_slug: tenant.slug.clone(),
+            tenant_id: tenant.id,
+            db,
+            max_connections: self.config.max_connections_per_tenant,
+            acquire_timeout: self.config.acquire_timeout,
+            migrate: self.config.migrate_on_open,
+        }))
+    }
+
+    async fn build_access(&self, slug: &str) -> StoreResult<TenantDataAccess> {
+        let tenant = self.tenant(slug).await?;
+        let (conn, state): (Arc<dyn AdapterConnection>, DataPlaneState) =
+            match self.connect_config(&tenant)? {
+                None => (Arc::new(NoopConnection::new(slug)), DataPlaneState::None),
+                Some(cfg) => {
+                    let connect = self.pool.get(slug, &cfg);
+                    match tokio::time::timeout(self.config.acquire_timeout, connect).await {
+                        Ok(Ok(conn)) => (conn, DataPlaneState::Open),
+                        Ok(Err(e)) if e.is_retryable() => {
+                            tracing::warn!(tenant = slug, error = %e, "tenant database unavailable");
+                            (
+                                Arc::new(NoopConnection::unavailable(slug, &cfg.db.driver, e.to_string())),
+                                DataPlaneState::Unavailable,
+                            )
+                        }
+                        Ok(Err(e)) => return Err(e),
+                        Err(_) => {
+                            let message = format!("no connection within {:?}", self.config.acquire_timeout);
+                            tracing::warn!(tenant = slug, %message, "tenant database unavailable");
+                            (
+                                Arc::new(NoopConnection::unavailable(slug, &cfg.db.driver, message)),
+                                DataPlaneState::Unavailable,
+                            )
+                        }
+                    }
+                }
+            };
+        let cache = self.cache_for(&tenant).await?;
+        let clients = self.control.clients(slug)?;
+        let scopes = self.control.scopes(slug)?;
+        Ok(TenantDataAccess::new(tenant, conn, state, cache, clients, scopes))
+    }
+
+    async fn cache_for(&self, tenant: &Tenant) -> StoreResult<Arc<dyn Cache>> {
+        #[cfg(feature = "redis")]
+        if let Some(settings) =
+            tenant.settings.cache.as_ref().filter(|c| c.driver == crate::model::CacheDriver::Redis)
+        {
+            let url = redis_url(tenant, settings, self.config.secrets.as_ref())?;
+            let cfg = crate::cache::RedisCacheConfig {
+                url,
+                prefix: settings.prefix.clone().unwrap_or_else(|| "hj:".into()),
+                tenant: tenant.slug.clone(),
+            };
+            return Ok(Arc::new(crate::cache::RedisCache::connect(&cfg).await?));
+        }
+        let bytes = self.config.memory_cache_bytes;
+        let cache = self
+            .memory_caches
+            .get_with(tenant.slug.clone(), async move { Arc::new(MemoryCache::new(bytes)) })
+            .await;
+        Ok(cache)
+    }
+}
+
+#[cfg(feature = "redis")]
+fn redis_url(
+    tenant: &Tenant,
+    settings: &crate::model::TenantCacheSettings,
+    secrets: Option<&crate::crypto::SecretBox>,
+) -> StoreResult<String> {
+    let host = settings.host.clone().unwrap_or_else(|| "127.0.0.1".into());
+    let port = settings.port.unwrap_or(6379);
+    let db = settings.db.unwrap_or(0);
+    let auth = match &settings.password {
+        None => String::new(),
+        Some(secret) => {
+            let secrets = secrets.ok_or_else(|| StoreError::Crypto {
+                message: format!(
+                    "tenant {} has a Redis password but no secret key is configured",
+                    tenant.slug
+                ),
+            })?;
+            let password = secrets.decrypt(&tenant.slug, crate::crypto::fields::CACHE_PASSWORD, secret)?;
+            format!(":{}@", percent_encode(&password))
+        }
+    };
+    Ok(format!("redis://{auth}{host}:{port}/{db}"))
+}
+
+#[cfg(feature = "redis")]
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Rebuilds an error shared by moka between single-flight waiters.
+fn rebuild_error(e: &StoreError, slug: &str) -> StoreError {
+    match e {
+        StoreError::TenantNotFound { tenant } => StoreError::TenantNotFound { tenant: tenant.clone() },
+        StoreError::NotFound { .. } => StoreError::TenantNotFound { tenant: slug.to_string() },
+        StoreError::InvalidInput { field, message } => {
+            StoreError::InvalidInput { field: field.clone(), message: message.clone() }
+        }
+        StoreError::Crypto { message } => StoreError::Crypto { message: message.clone() },
+        StoreError::Unavailable { backend, message, .. } => {
+            StoreError::unavailable(backend.clone(), message.clone())
+        }
+        StoreError::InvalidConfig { problems } => StoreError::InvalidConfig { problems: problems.clone() },
+        other => StoreError::Backend { backend: "manager".into(), message: other.to_string(), source: None },
+    }
+}

@@ -1,0 +1,161 @@
+use std::sync::Arc;
+
+use uuid::Uuid;
+
+use crate::error::{StoreError, StoreResult};
+use crate::model::{Tenant, TenantSettings};
+use crate::registry::AdapterConnection;
+use crate::repository::{
+    Cache, ClientRepository, ConsentRepository, EmailTokenRepository, IdentityRepository, MfaRepository,
+    RbacRepository, ScopeRepository, SessionRepository, TokenRepository, UserRepository,
+};
+
+/// State of a tenant's data plane when its access was built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DataPlaneState {
+    /// No database configured for the tenant.
+    None,
+    /// Connected.
+    Open,
+    /// Configured but unreachable when resolved; calls return `Unavailable`.
+    Unavailable,
+}
+
+/// Everything a request needs for one tenant: its settings, its data-plane repositories,
+/// its clients and scopes, and its cache. Cheap to clone. Built by
+/// [`Manager::for_tenant`](super::Manager::for_tenant); the tenant is fixed here, so no
+/// repository call can reach another tenant.
+#[derive(Clone)]
+pub struct TenantDataAccess {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    tenant: Tenant,
+    conn: Arc<dyn AdapterConnection>,
+    state: DataPlaneState,
+    cache: Arc<dyn Cache>,
+    clients: Arc<dyn ClientRepository>,
+    scopes: Arc<dyn ScopeRepository>,
+}
+
+impl std::fmt::Debug for TenantDataAccess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TenantDataAccess")
+            .field("slug", &self.inner.tenant.slug)
+            .field("backend", &self.inner.conn.name())
+            .field("state", &self.inner.state)
+            .finish()
+    }
+}
+
+impl TenantDataAccess {
+    pub(crate) fn new(
+        tenant: Tenant,
+        conn: Arc<dyn AdapterConnection>,
+        state: DataPlaneState,
+        cache: Arc<dyn Cache>,
+        clients: Arc<dyn ClientRepository>,
+        scopes: Arc<dyn ScopeRepository>,
+    ) -> Self {
+        TenantDataAccess { inner: Arc::new(Inner { tenant, conn, state, cache, clients, scopes }) }
+    }
+
+    pub(crate) fn state(&self) -> DataPlaneState {
+        self.inner.state
+    }
+
+    /// The tenant's slug.
+    pub fn slug(&self) -> &str {
+        &self.inner.tenant.slug
+    }
+
+    /// The tenant's id.
+    pub fn id(&self) -> Uuid {
+        self.inner.tenant.id
+    }
+
+    /// The tenant as read from the control plane (secrets still sealed).
+    pub fn tenant(&self) -> &Tenant {
+        &self.inner.tenant
+    }
+
+    /// The tenant's settings (secrets still sealed).
+    pub fn settings(&self) -> &TenantSettings {
+        &self.inner.tenant.settings
+    }
+
+    /// Whether the tenant has a data plane (its own database or the default one), reachable
+    /// or not.
+    pub fn has_db(&self) -> bool {
+        self.inner.state != DataPlaneState::None
+    }
+
+    /// `Ok` when the tenant has a data plane.
+    ///
+    /// Errors: `NoDatabase`.
+    pub fn require_db(&self) -> StoreResult<()> {
+        if self.has_db() { Ok(()) } else { Err(StoreError::NoDatabase { tenant: self.slug().to_string() }) }
+    }
+
+    /// Name of the data-plane backend (`postgres`, `sqlite`, …; `noop` without a database).
+    pub fn backend(&self) -> &str {
+        self.inner.conn.name()
+    }
+
+    /// Checks the tenant's database answers.
+    ///
+    /// Errors: `NoDatabase`; `Unavailable`.
+    pub async fn ping(&self) -> StoreResult<()> {
+        self.require_db()?;
+        self.inner.conn.ping().await
+    }
+
+    /// Users. Errors: `NoDatabase`; `Unavailable` when the database could not be reached.
+    pub fn users(&self) -> StoreResult<Arc<dyn UserRepository>> {
+        self.inner.conn.users()
+    }
+    /// Social identities. Errors as for [`users`](Self::users).
+    pub fn identities(&self) -> StoreResult<Arc<dyn IdentityRepository>> {
+        self.inner.conn.identities()
+    }
+    /// Refresh tokens. Errors as for [`users`](Self::users).
+    pub fn tokens(&self) -> StoreResult<Arc<dyn TokenRepository>> {
+        self.inner.conn.tokens()
+    }
+    /// MFA. Errors as for [`users`](Self::users).
+    pub fn mfa(&self) -> StoreResult<Arc<dyn MfaRepository>> {
+        self.inner.conn.mfa()
+    }
+    /// Consents. Errors as for [`users`](Self::users).
+    pub fn consents(&self) -> StoreResult<Arc<dyn ConsentRepository>> {
+        self.inner.conn.consents()
+    }
+    /// Roles and permissions. Errors as for [`users`](Self::users).
+    pub fn rbac(&self) -> StoreResult<Arc<dyn RbacRepository>> {
+        self.inner.conn.rbac()
+    }
+    /// Sessions. Errors as for [`users`](Self::users).
+    pub fn sessions(&self) -> StoreResult<Arc<dyn SessionRepository>> {
+        self.inner.conn.sessions()
+    }
+    /// E-mail tokens. Errors as for [`users`](Self::users).
+    pub fn email_tokens(&self) -> StoreResult<Arc<dyn EmailTokenRepository>> {
+        self.inner.conn.email_tokens()
+    }
+
+    /// The tenant's OAuth clients (control plane, always available).
+    pub fn clients(&self) -> Arc<dyn ClientRepository> {
+        self.inner.clients.clone()
+    }
+
+    /// The tenant's scopes (control plane, always available).
+    pub fn scopes(&self) -> Arc<dyn ScopeRepository> {
+        self.inner.scopes.clone()
+    }
+
+    /// The tenant's cache (keys namespaced by tenant).
+    pub fn cache(&self) -> Arc<dyn Cache> {
+        self.inner.cache.clone()
+    }
+}

@@ -1,0 +1,39 @@
+use std::sync::Arc;
+
+use crate::error::StoreResult;
+use crate::repository::{
+    AdminRefreshTokenRepository, AdminRepository, ClientRepository, ScopeRepository, TenantRepository,
+};
+
+/// The whole control plane of a deployment: what `Manager::config()` hands out and what the
+/// control-plane conformance suite runs against. Implemented by the file-system backend
+/// (and later by the global database).
+pub trait ControlPlaneStore: Send + Sync {
+    /// Backend name (`"fs"`, …).
+    fn backend(&self) -> &str;
+
+    /// The tenant repository.
+    ///
+    /// Errors: `NotSupported` when the backend lacks it.
+    fn tenants(&self) -> StoreResult<Arc<dyn TenantRepository>>;
+
+    /// The client repository of the tenant `slug`.
+    ///
+    /// Errors: `InvalidInput` for a malformed slug.
+    fn clients(&self, slug: &str) -> StoreResult<Arc<dyn ClientRepository>>;
+
+    /// The scope repository of the tenant `slug`.
+    ///
+    /// Errors: `InvalidInput` for a malformed slug.
+    fn scopes(&self, slug: &str) -> StoreResult<Arc<dyn ScopeRepository>>;
+
+    /// The admin repository.
+    ///
+    /// Errors: `NotSupported` when the backend lacks it.
+    fn admins(&self) -> StoreResult<Arc<dyn AdminRepository>>;
+
+    /// The admin refresh-token repository.
+    ///
+    /// Errors: `NotSupported` when the backend lacks it.
+    fn admin_refresh_tokens(&self) -> StoreResult<Arc<dyn AdminRefreshTokenRepository>>;
+}

@@ -1,0 +1,107 @@
+//! The `hellojohn-store validate` and `schema export` commands, run as a real binary.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use hellojohn_store::adapters::fs::FileKind;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_hellojohn-store"))
+}
+
+fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read_dir") {
+        let entry = entry.expect("entry");
+        let file_type = entry.file_type().expect("file type");
+        let target = to.join(entry.file_name());
+        if file_type.is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else if file_type.is_file() {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+/// 1-based line of the first line of `text` containing `needle`, and the column where the
+/// value after `key: ` starts.
+fn locate(text: &str, needle: &str) -> usize {
+    text.lines().position(|l| l.contains(needle)).map(|i| i + 1).expect("needle in text")
+}
+
+#[test]
+fn validate_exits_0_on_the_example_tree() {
+    let out = bin().args(["validate"]).arg(repo("examples/data")).output().expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+}
+
+#[test]
+fn validate_exits_1_on_a_broken_copy_and_prints_every_problem() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("data");
+    copy_tree(&repo("examples/data"), &root);
+    let clients_path = root.join("tenants/acme/clients.yaml");
+    let clients = std::fs::read_to_string(&clients_path).expect("read");
+    let broken = clients.replacen("type: public", "type: publik", 1).replacen(
+        "- https://app.acme.example/callback",
+        "- http://app.acme.example/callback",
+        1,
+    );
+    std::fs::write(&clients_path, &broken).expect("write");
+    let tenant_path = root.join("tenants/globex/tenant.yaml");
+    let tenant = std::fs::read_to_string(&tenant_path).expect("read");
+    let broken_tenant = tenant.replacen("slug: globex", "slug: globex-inc", 1);
+    std::fs::write(&tenant_path, &broken_tenant).expect("write");
+
+    let out = bin().arg("validate").arg(&root).output().expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let c = clients_path.display();
+    let t = tenant_path.display();
+    let type_line = locate(&broken, "type: publik");
+    let uri_line = locate(&broken, "- http://app.acme.example/callback");
+    let slug_line = locate(&broken_tenant, "slug: globex-inc");
+    let expected = [
+        format!("{c}:{type_line}:9: /clients/1/type: \"publik\" is not one of \"public\", \"confidential\""),
+        format!(
+            "{c}:{uri_line}:5: /clients/1/redirect_uris/0: redirect URI \"http://app.acme.example/callback\" must use https"
+        ),
+        format!("{t}:{slug_line}:7: /slug: slug \"globex-inc\" does not match its folder name \"globex\""),
+    ];
+    for e in &expected {
+        assert!(stdout.lines().any(|l| l.starts_with(e.as_str())), "missing {e:?} in:\n{stdout}");
+    }
+    assert_eq!(stdout.lines().count(), expected.len(), "{stdout}");
+}
+
+#[test]
+fn validate_exits_2_on_usage_errors() {
+    let missing = bin().args(["validate", "/definitely/not/here"]).output().expect("run");
+    assert_eq!(missing.status.code(), Some(2));
+    let no_arg = bin().arg("validate").output().expect("run");
+    assert_eq!(no_arg.status.code(), Some(2));
+    let bad_flag = bin().args(["validate", "--frobnicate", "x"]).output().expect("run");
+    assert_eq!(bad_flag.status.code(), Some(2));
+}
+
+#[test]
+fn schema_export_writes_the_committed_schemas() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = bin().args(["schema", "export"]).arg(dir.path()).output().expect("run");
+    assert_eq!(out.status.code(), Some(0));
+    for kind in FileKind::ALL {
+        let exported = std::fs::read_to_string(dir.path().join(kind.schema_file_name())).expect("exported");
+        let committed = std::fs::read_to_string(repo("schemas").join(kind.schema_file_name()))
+            .unwrap_or_else(|_| panic!("schemas/{} is missing: run `make schemas`", kind.schema_file_name()));
+        assert_eq!(
+            exported,
+            committed,
+            "schemas/{} drifted from the Rust types: run `hellojohn-store schema export schemas`",
+            kind.schema_file_name()
+        );
+    }
+}

@@ -1,0 +1,188 @@
+//! The manager: single-flight resolution, the pool bound through `for_tenant`, template
+//! checks, cache invalidation on tenant writes, tenants without or with a down database.
+//! Connects are counted through an adapter the test registers.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use hellojohn_store::manager::{Manager, ManagerConfig};
+use hellojohn_store::model::Tenant;
+use hellojohn_store::pool::PoolConfig;
+use hellojohn_store::{
+    Adapter, AdapterConnection, ConnectConfig, DbConfig, OperationalMode, Registry, StoreError, StoreResult,
+};
+
+#[derive(Default)]
+struct Counting {
+    connects: AtomicU64,
+    refuse: AtomicBool,
+    last_dsn: std::sync::Mutex<Option<(String, Option<String>)>>,
+}
+
+struct CountingConn;
+
+#[async_trait]
+impl AdapterConnection for CountingConn {
+    fn name(&self) -> &str {
+        "counting"
+    }
+    async fn ping(&self) -> StoreResult<()> {
+        Ok(())
+    }
+    async fn close(&self) -> StoreResult<()> {
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Adapter for Counting {
+    fn name(&self) -> &str {
+        "counting"
+    }
+    async fn connect(&self, cfg: &ConnectConfig) -> StoreResult<Arc<dyn AdapterConnection>> {
+        self.connects.fetch_add(1, Ordering::SeqCst);
+        *self.last_dsn.lock().expect("lock") = Some((cfg.db.dsn.clone(), cfg.db.schema.clone()));
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        if self.refuse.load(Ordering::SeqCst) {
+            return Err(StoreError::unavailable("counting", "connection refused"));
+        }
+        Ok(Arc::new(CountingConn))
+    }
+}
+
+struct Setup {
+    _dir: tempfile::TempDir,
+    adapter: Arc<Counting>,
+    manager: Manager,
+}
+
+async fn setup(pool: PoolConfig, tenants: &[&str]) -> Setup {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let adapter = Arc::new(Counting::default());
+    let mut registry = Registry::empty();
+    registry.register(adapter.clone());
+    let cfg = ManagerConfig::from_fs_root(dir.path())
+        .default_tenant_db(DbConfig::new("counting", "counting://server/db").with_schema("hj_{tenant}"))
+        .registry(registry)
+        .pool(pool)
+        .per_tenant_pool(4, Duration::from_millis(500));
+    let manager = Manager::new(cfg).await.expect("manager");
+    for slug in tenants {
+        manager
+            .config()
+            .tenants()
+            .create(Tenant::new(*slug, slug.to_uppercase()))
+            .await
+            .expect("create tenant");
+    }
+    Setup { _dir: dir, adapter, manager }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_thousand_concurrent_for_tenant_calls_on_a_cold_tenant_connect_once() {
+    let s = setup(PoolConfig::default(), &["acme"]).await;
+    assert_eq!(s.manager.mode(), OperationalMode::FsTenantDb);
+    let mut tasks = Vec::new();
+    for _ in 0..1000 {
+        let m = s.manager.clone();
+        tasks.push(tokio::spawn(async move { m.for_tenant("acme").await.map(|a| a.slug().to_string()) }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.expect("join").expect("for_tenant"), "acme");
+    }
+    assert_eq!(s.adapter.connects.load(Ordering::SeqCst), 1);
+    let last = s.adapter.last_dsn.lock().expect("lock").clone();
+    assert_eq!(last, Some(("counting://server/db".to_string(), Some("hj_acme".to_string()))));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn open_tenant_pools_stay_at_the_bound_and_closed_tenants_reopen() {
+    let slugs = ["t0", "t1", "t2", "t3", "t4", "t5"];
+    let s = setup(PoolConfig { max_open_tenants: 2, ..Default::default() }, &slugs).await;
+    for slug in slugs {
+        let access = s.manager.for_tenant(slug).await.expect("for_tenant");
+        assert!(access.has_db());
+        assert!(s.manager.pool().open_count() <= 2);
+    }
+    let stats = s.manager.stats().await;
+    assert_eq!(stats.pool.open, 2);
+    assert_eq!(s.adapter.connects.load(Ordering::SeqCst), 6);
+    // t0 was closed as least recently used; its next call reopens it.
+    let again = s.manager.for_tenant("t0").await.expect("t0 again");
+    again.ping().await.expect("reopened connection answers");
+    assert_eq!(s.adapter.connects.load(Ordering::SeqCst), 7);
+    assert_eq!(s.manager.pool().open_count(), 2);
+}
+
+#[tokio::test]
+async fn a_default_tenant_database_without_the_placeholder_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = ManagerConfig::from_fs_root(dir.path()).default_tenant_db(
+        DbConfig::new("postgres", "postgres://postgres@127.0.0.1/test").with_schema("shared"),
+    );
+    let err = Manager::new(cfg).await.expect_err("refused");
+    assert!(matches!(err, StoreError::InvalidInput { .. }), "{err:?}");
+    assert!(err.to_string().contains("{tenant}") && err.to_string().contains("share"), "{err}");
+}
+
+#[tokio::test]
+async fn tenants_resolve_by_slug_or_id_and_unknown_ones_are_tenant_not_found() {
+    let s = setup(PoolConfig::default(), &["acme"]).await;
+    let by_slug = s.manager.for_tenant("acme").await.expect("slug");
+    let by_id = s.manager.for_tenant(&by_slug.id().to_string()).await.expect("id");
+    assert_eq!(by_id.slug(), "acme");
+    for missing in ["globex", "0190c8a4-0000-7000-8000-000000000000"] {
+        match s.manager.for_tenant(missing).await {
+            Err(StoreError::TenantNotFound { tenant }) => assert_eq!(tenant, missing),
+            other => panic!("{missing}: {other:?}"),
+        }
+    }
+    assert!(matches!(s.manager.for_tenant("../etc").await, Err(StoreError::InvalidInput { .. })));
+}
+
+#[tokio::test]
+async fn writes_through_the_store_drop_the_cached_access() {
+    let s = setup(PoolConfig::default(), &["acme"]).await;
+    let first = s.manager.for_tenant("acme").await.expect("first");
+    assert_eq!(first.tenant().name, "ACME");
+    let mut changed = first.tenant().clone();
+    changed.name = "Acme Renamed".into();
+    s.manager.config().tenants().update(changed).await.expect("update");
+    let second = s.manager.for_tenant("acme").await.expect("second");
+    assert_eq!(second.tenant().name, "Acme Renamed");
+    s.manager.config().tenants().delete("acme").await.expect("delete");
+    assert!(matches!(s.manager.for_tenant("acme").await, Err(StoreError::TenantNotFound { .. })));
+}
+
+#[tokio::test]
+async fn a_tenant_without_a_database_has_a_control_plane_and_no_data_plane() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let manager = Manager::new(ManagerConfig::from_fs_root(dir.path())).await.expect("manager");
+    assert_eq!(manager.mode(), OperationalMode::FsOnly);
+    manager.config().tenants().create(Tenant::new("solo", "Solo")).await.expect("create");
+    let solo = manager.for_tenant("solo").await.expect("resolves");
+    assert!(!solo.has_db());
+    assert!(matches!(solo.require_db(), Err(StoreError::NoDatabase { .. })));
+    assert!(matches!(solo.users().err(), Some(StoreError::NoDatabase { .. })));
+    assert!(matches!(solo.tokens().err(), Some(StoreError::NoDatabase { .. })));
+    let scopes = solo.scopes().list().await.expect("control plane works");
+    assert!(scopes.iter().any(|s| s.name == "openid"));
+    solo.cache().set("k", b"v", None).await.expect("cache works");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_whose_database_is_down_resolves_and_recovers_without_restart() {
+    let s = setup(PoolConfig::default(), &["acme"]).await;
+    s.adapter.refuse.store(true, Ordering::SeqCst);
+    let down = s.manager.for_tenant("acme").await.expect("still resolves");
+    assert!(down.has_db());
+    let err = down.users().err().expect("data plane unavailable");
+    assert!(err.is_retryable(), "{err:?}");
+    assert!(down.clients().list("").await.is_ok(), "control plane answers");
+    s.adapter.refuse.store(false, Ordering::SeqCst);
+    let up = s.manager.for_tenant("acme").await.expect("resolves again");
+    up.ping().await.expect("database back");
+    assert_eq!(s.adapter.connects.load(Ordering::SeqCst), 2);
+}
