@@ -92,7 +92,12 @@ impl ConsentRepository for MongoConsents {
             .return_document(ReturnDocument::After)
         })
         .await?;
-        stored.map(to_consent).ok_or_else(|| StoreError::not_found(ENTITY, format!("{user_id}/{client_id}")))
+        match stored {
+            Some(stored) => Ok(to_consent(stored)),
+            // A racing first grant can leave the upsert without a document to return (seen
+            // on the test server): the consent exists now, read it.
+            None => self.get(user_id, client_id).await,
+        }
     }
 
     async fn get(&self, user_id: Uuid, client_id: &str) -> StoreResult<Consent> {

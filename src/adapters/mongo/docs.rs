@@ -27,6 +27,10 @@ pub(crate) const REFRESH_TOKENS: &str = "refresh_tokens";
 pub(crate) const MFA_TOTP: &str = "mfa_totp";
 /// Recovery codes (hashes).
 pub(crate) const MFA_RECOVERY_CODES: &str = "mfa_recovery_codes";
+/// One document per user whose recovery codes were set (`_id` = user id, `generation`):
+/// every replacement of the codes writes it first, so concurrent replacements conflict and
+/// run one after the other.
+pub(crate) const MFA_RECOVERY_SETS: &str = "mfa_recovery_sets";
 /// Trusted devices (hashes).
 pub(crate) const MFA_TRUSTED_DEVICES: &str = "mfa_trusted_devices";
 /// Consents.
@@ -49,6 +53,7 @@ pub(crate) const USER_CHILDREN: &[(&str, &str)] = &[
     (REFRESH_TOKENS, "user_id"),
     (MFA_TOTP, "_id"),
     (MFA_RECOVERY_CODES, "user_id"),
+    (MFA_RECOVERY_SETS, "_id"),
     (MFA_TRUSTED_DEVICES, "user_id"),
     (CONSENTS, "user_id"),
     (USER_ROLES, "user_id"),

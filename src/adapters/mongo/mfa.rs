@@ -3,7 +3,8 @@
 //!
 //! A recovery code is used by one `find_one_and_update` that sets `used_at` only where it
 //! is still null: of concurrent uses exactly one matches. Replacing the codes is one
-//! transaction (delete all, insert the new set).
+//! transaction (bump the user's `mfa_recovery_sets` document, delete all, insert the new
+//! set); the first write makes concurrent replacements conflict, so they serialise.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -129,6 +130,17 @@ impl MfaRepository for MongoMfa {
         txn::run(&self.ctx, "mfa_recovery_code", move |s| {
             let (ctx, codes) = (ctx.clone(), codes.clone());
             Box::pin(async move {
+                // Write the user's set document first: concurrent replacements conflict on
+                // it (a transient error: the loser runs again after the winner), so one
+                // complete set survives, never a mix.
+                ctx.raw(docs::MFA_RECOVERY_SETS)?
+                    .update_one(
+                        doc! { "_id": docs::id(user_id) },
+                        doc! { "$inc": { "generation": 1i64 }, "$set": { "updated_at": docs::ts(now) } },
+                    )
+                    .upsert(true)
+                    .session(&mut *s)
+                    .await?;
                 let coll = ctx.coll::<RecoveryCodeDoc>(docs::MFA_RECOVERY_CODES)?;
                 coll.delete_many(doc! { "user_id": docs::id(user_id) }).session(&mut *s).await?;
                 if !codes.is_empty() {

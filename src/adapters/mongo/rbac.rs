@@ -279,14 +279,26 @@ impl RbacRepository for MongoRbac {
             ));
         }
         let ctx = self.ctx.clone();
+        let name = name.to_string();
         txn::run(&self.ctx, ENTITY, move |s| {
-            let ctx = ctx.clone();
+            let (ctx, name) = (ctx.clone(), name.clone());
             Box::pin(async move {
                 let key = docs::id(role.id);
                 // Assignments first: without transactions an interruption leaves a role
                 // without holders, never holders of a missing role.
                 ctx.raw(docs::USER_ROLES)?
                     .delete_many(doc! { "role_id": key.clone() })
+                    .session(&mut *s)
+                    .await?;
+                // Children stop inheriting from it: a later role of the same name is a new role.
+                ctx.raw(docs::ROLES)?
+                    .update_many(
+                        doc! { "inherits_from": &name },
+                        doc! { "$set": {
+                            "inherits_from": Bson::Null,
+                            "updated_at": docs::ts(crate::model::now()),
+                        } },
+                    )
                     .session(&mut *s)
                     .await?;
                 ctx.raw(docs::ROLES)?.delete_one(doc! { "_id": key }).session(&mut *s).await?;
