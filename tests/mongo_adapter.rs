@@ -1,0 +1,255 @@
+//! What the MongoDB adapter promises beyond the conformance suite: driver names, DSN
+//! checks, `Unavailable` for a server that is not there, closed connections, the versioned
+//! index migrations (also under concurrent first opens), the storage encodings, and two
+//! tenants through the `Manager` on one server. Server: `HJ_TEST_MONGO_URL` (default
+//! `mongodb://127.0.0.1:27017/?directConnection=true`, see `scripts/mongo-service.sh`).
+
+#![cfg(feature = "mongo")]
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::TryStreamExt;
+use hellojohn_store::manager::{Manager, ManagerConfig};
+use hellojohn_store::model::{CreateUserInput, Tenant};
+use hellojohn_store::{AdapterConnection, ConnectConfig, DbConfig, Registry, StoreError, StoreResult};
+use mongodb::bson::{Document, doc};
+
+const DEFAULT_MONGO_URL: &str = "mongodb://127.0.0.1:27017/?directConnection=true";
+
+fn mongo_url() -> String {
+    std::env::var("HJ_TEST_MONGO_URL")
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_MONGO_URL.into())
+}
+
+/// `url` with its database (path) set to `database`.
+fn with_database(url: &str, database: &str) -> String {
+    let (head, query) = match url.find('?') {
+        Some(i) => url.split_at(i),
+        None => (url, ""),
+    };
+    let authority_start = head.find("://").map(|i| i + 3).unwrap_or(0);
+    let base = match head[authority_start..].find('/') {
+        Some(i) => &head[..authority_start + i],
+        None => head,
+    };
+    format!("{base}/{database}{query}")
+}
+
+fn fresh_name() -> String {
+    format!("hj_t_{}", uuid::Uuid::new_v4().simple())
+}
+
+fn config(dsn: String) -> ConnectConfig {
+    let mut cfg = ConnectConfig::new("adapter-test", uuid::Uuid::now_v7(), DbConfig::new("mongo", dsn));
+    cfg.acquire_timeout = Duration::from_secs(10);
+    cfg
+}
+
+async fn open(database: &str) -> StoreResult<Arc<dyn AdapterConnection>> {
+    Registry::with_builtins().connect(&config(with_database(&mongo_url(), database))).await
+}
+
+async fn raw_db(database: &str) -> mongodb::Database {
+    let client = mongodb::Client::with_uri_str(mongo_url()).await.unwrap_or_else(|e| {
+        panic!(
+            "the MongoDB test server at {} is unreachable ({e}); run scripts/mongo-service.sh",
+            mongo_url()
+        )
+    });
+    client.database(database)
+}
+
+async fn drop_db(database: &str) {
+    let _ = raw_db(database).await.drop().await;
+}
+
+#[test]
+fn the_adapter_answers_to_mongo_and_mongodb() {
+    let registry = Registry::with_builtins();
+    for name in ["mongo", "mongodb", "MongoDB"] {
+        assert_eq!(registry.get(name).expect(name).name(), "mongo");
+    }
+}
+
+#[tokio::test]
+async fn dsns_without_a_valid_database_are_invalid_input() {
+    for dsn in [
+        "mongodb://127.0.0.1:27017/?directConnection=true",
+        "mongodb://127.0.0.1:27017/hj_{tenant}",
+        "mongodb://127.0.0.1:27017/a.b",
+        "postgres://127.0.0.1/hj_a",
+    ] {
+        match Registry::with_builtins().connect(&config(dsn.to_string())).await {
+            Err(StoreError::InvalidInput { .. }) => {}
+            other => panic!("{dsn}: expected InvalidInput, got {:?}", other.map(|c| c.name().to_string())),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_server_that_is_not_there_is_unavailable() {
+    let mut cfg = config("mongodb://127.0.0.1:1/hj_nowhere?directConnection=true".into());
+    cfg.acquire_timeout = Duration::from_millis(300);
+    match Registry::with_builtins().connect(&cfg).await {
+        Err(e) => assert!(e.is_retryable(), "expected Unavailable, got {e:?}"),
+        Ok(_) => panic!("connected to a closed port"),
+    }
+}
+
+#[tokio::test]
+async fn a_closed_connection_is_unavailable_and_leaves_other_tenants_working() {
+    let (a, b) = (fresh_name(), fresh_name());
+    let conn_a = open(&a).await.expect("open a");
+    let conn_b = open(&b).await.expect("open b");
+    let users_a = conn_a.users().expect("users a");
+    users_a.create(CreateUserInput::new("ana@example.com")).await.expect("create in a");
+    conn_a.close().await.expect("close");
+    assert!(conn_a.ping().await.expect_err("ping after close").is_retryable());
+    assert!(users_a.get_by_email("ana@example.com").await.expect_err("call after close").is_retryable());
+    // b shares the server's client: it keeps working.
+    conn_b.ping().await.expect("ping b");
+    conn_b
+        .users()
+        .expect("users b")
+        .create(CreateUserInput::new("bob@example.com"))
+        .await
+        .expect("create in b");
+    drop_db(&a).await;
+    drop_db(&b).await;
+}
+
+#[tokio::test]
+async fn migrations_create_the_indexes_once_and_record_the_version() {
+    let name = fresh_name();
+    open(&name).await.expect("first open");
+    let db = raw_db(&name).await;
+    let recorded: Vec<Document> = db
+        .collection::<Document>("_migrations")
+        .find(doc! {})
+        .await
+        .expect("find")
+        .try_collect()
+        .await
+        .expect("read");
+    assert_eq!(recorded.len(), 1);
+    assert_eq!(recorded[0].get_i32("_id").ok(), Some(1));
+    let first_applied = recorded[0].get("applied_at").cloned();
+
+    let names: BTreeSet<String> =
+        db.collection::<Document>("users").list_index_names().await.expect("indexes").into_iter().collect();
+    assert!(names.contains("uq_users_email_normalized"), "{names:?}");
+    let names: BTreeSet<String> = db
+        .collection::<Document>("refresh_tokens")
+        .list_index_names()
+        .await
+        .expect("indexes")
+        .into_iter()
+        .collect();
+    assert!(
+        names.contains("uq_refresh_tokens_token_hash") && names.contains("idx_refresh_tokens_expires_at")
+    );
+
+    open(&name).await.expect("second open");
+    let again: Vec<Document> = db
+        .collection::<Document>("_migrations")
+        .find(doc! {})
+        .await
+        .expect("find")
+        .try_collect()
+        .await
+        .expect("read");
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].get("applied_at").cloned(), first_applied, "an applied step is not run again");
+    drop_db(&name).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn eight_replicas_opening_one_new_tenant_at_once_migrate_it_once() {
+    let name = fresh_name();
+    let opens: Vec<_> = (0..8)
+        .map(|_| {
+            let name = name.clone();
+            tokio::spawn(async move { open(&name).await.map(|_| ()) })
+        })
+        .collect();
+    for open in opens {
+        open.await.expect("task").expect("concurrent first open");
+    }
+    let db = raw_db(&name).await;
+    let recorded = db.collection::<Document>("_migrations").count_documents(doc! {}).await.expect("count");
+    assert_eq!(recorded, 1);
+    let conn = open(&name).await.expect("open");
+    let users = conn.users().expect("users");
+    users.create(CreateUserInput::new("ana@example.com")).await.expect("create");
+    assert!(users.create(CreateUserInput::new("ANA@example.com")).await.expect_err("dup").is_conflict());
+    drop_db(&name).await;
+}
+
+#[tokio::test]
+async fn ids_are_uuid_strings_and_instants_integer_microseconds() {
+    let name = fresh_name();
+    let conn = open(&name).await.expect("open");
+    let until = hellojohn_store::model::now() + chrono::TimeDelta::days(365 * 20);
+    let (user, _) =
+        conn.users().expect("users").create(CreateUserInput::new("ana@example.com")).await.expect("create");
+    conn.users().expect("users").disable(user.id, "admin", Some("test"), Some(until)).await.expect("disable");
+    let stored = raw_db(&name)
+        .await
+        .collection::<Document>("users")
+        .find_one(doc! {})
+        .await
+        .expect("find")
+        .expect("the user document");
+    assert_eq!(stored.get_str("_id").ok(), Some(user.id.to_string().as_str()));
+    assert_eq!(stored.get_i64("disabled_until").ok(), Some(until.timestamp_micros()));
+    assert_eq!(stored.get_str("email_normalized").ok(), Some("ana@example.com"));
+    let back = conn.users().expect("users").get_by_id(user.id).await.expect("get");
+    assert_eq!(back.disabled_until, Some(until));
+    drop_db(&name).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_tenants_through_the_manager_get_their_own_databases() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let prefix = format!("hj_m{}_", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let template = with_database(&mongo_url(), &format!("{prefix}{{tenant}}"));
+    let manager = Manager::new(
+        ManagerConfig::from_fs_root(dir.path()).default_tenant_db(DbConfig::new("mongodb", template)),
+    )
+    .await
+    .expect("manager");
+    for slug in ["acme", "globex"] {
+        manager.config().tenants().create(Tenant::new(slug, slug.to_uppercase())).await.expect("tenant");
+    }
+    let acme = manager.for_tenant("acme").await.expect("acme");
+    let globex = manager.for_tenant("globex").await.expect("globex");
+    assert_eq!(acme.backend(), "mongo");
+    let (ana, _) =
+        acme.users().expect("users").create(CreateUserInput::new("ana@example.com")).await.expect("ana");
+    assert!(
+        globex
+            .users()
+            .expect("users")
+            .get_by_email("ana@example.com")
+            .await
+            .expect_err("isolated")
+            .is_not_found()
+    );
+    assert!(globex.users().expect("users").get_by_id(ana.id).await.expect_err("isolated").is_not_found());
+    globex
+        .users()
+        .expect("users")
+        .create(CreateUserInput::new("ana@example.com"))
+        .await
+        .expect("same e-mail elsewhere");
+    assert_eq!(acme.users().expect("users").count(None).await.expect("count"), 1);
+    assert_eq!(ana.tenant_id, acme.id());
+    manager.close().await;
+    for slug in ["acme", "globex"] {
+        drop_db(&format!("{prefix}{slug}")).await;
+    }
+}
