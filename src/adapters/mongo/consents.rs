@@ -67,6 +67,10 @@ impl MongoConsents {
 
 #[async_trait]
 impl ConsentRepository for MongoConsents {
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "consents.upsert")
+    )]
     async fn upsert(
         &self,
         user_id: Uuid,
@@ -100,6 +104,10 @@ impl ConsentRepository for MongoConsents {
         }
     }
 
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "consents.get")
+    )]
     async fn get(&self, user_id: Uuid, client_id: &str) -> StoreResult<Consent> {
         self.coll()?
             .find_one(doc! { "user_id": docs::id(user_id), "client_id": client_id })
@@ -109,10 +117,18 @@ impl ConsentRepository for MongoConsents {
             .ok_or_else(|| StoreError::not_found(ENTITY, format!("{user_id}/{client_id}")))
     }
 
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "consents.list_by_user")
+    )]
     async fn list_by_user(&self, user_id: Uuid, active_only: bool) -> StoreResult<Vec<Consent>> {
         self.find(active_only_if(doc! { "user_id": docs::id(user_id) }, active_only), 0, None).await
     }
 
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "consents.list_all")
+    )]
     async fn list_all(&self, limit: u64, offset: u64, active_only: bool) -> StoreResult<(Vec<Consent>, u64)> {
         let filter = active_only_if(doc! {}, active_only);
         let total = self.coll()?.count_documents(filter.clone()).await.map_err(error::on(ENTITY))?;
@@ -120,6 +136,10 @@ impl ConsentRepository for MongoConsents {
         Ok((page, total))
     }
 
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "consents.revoke")
+    )]
     async fn revoke(&self, user_id: Uuid, client_id: &str) -> StoreResult<()> {
         let now = docs::ts(crate::model::now());
         let key = doc! { "user_id": docs::id(user_id), "client_id": client_id };

@@ -52,6 +52,10 @@ impl MongoEmailTokens {
 
 #[async_trait]
 impl EmailTokenRepository for MongoEmailTokens {
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "email_tokens.create")
+    )]
     async fn create(
         &self,
         kind: EmailTokenKind,
@@ -84,6 +88,10 @@ impl EmailTokenRepository for MongoEmailTokens {
         Ok(row.id)
     }
 
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "email_tokens.consume")
+    )]
     async fn consume(&self, kind: EmailTokenKind, token_hash: &str) -> StoreResult<EmailToken> {
         let now = crate::model::now();
         let coll = self.coll()?;
@@ -113,6 +121,10 @@ impl EmailTokenRepository for MongoEmailTokens {
         }
     }
 
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "email_tokens.purge_expired")
+    )]
     async fn purge_expired(&self, now: Timestamp, batch_size: u64) -> StoreResult<u64> {
         purge_in_batches(
             &self.ctx,

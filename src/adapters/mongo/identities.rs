@@ -170,6 +170,10 @@ impl MongoIdentities {
 
 #[async_trait]
 impl IdentityRepository for MongoIdentities {
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "identities.get_by_provider")
+    )]
     async fn get_by_provider(&self, provider: &str, provider_user_id: &str) -> StoreResult<SocialIdentity> {
         let not_found = || StoreError::not_found("identity", format!("{provider}/{provider_user_id}"));
         if provider == PASSWORD_PROVIDER {
@@ -184,6 +188,10 @@ impl IdentityRepository for MongoIdentities {
             .ok_or_else(not_found)
     }
 
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "identities.list_by_user")
+    )]
     async fn list_by_user(&self, user_id: Uuid) -> StoreResult<Vec<SocialIdentity>> {
         let docs: Vec<IdentityDoc> = self
             .ctx
@@ -198,6 +206,10 @@ impl IdentityRepository for MongoIdentities {
         Ok(docs.into_iter().map(to_social).collect())
     }
 
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "identities.upsert")
+    )]
     async fn upsert(&self, input: SocialIdentityInput) -> StoreResult<(Uuid, bool)> {
         validate(&input)?;
         let email = input.email.as_deref().map(str::trim).filter(|e| !e.is_empty());
@@ -228,6 +240,10 @@ impl IdentityRepository for MongoIdentities {
         ))
     }
 
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "identities.link")
+    )]
     async fn link(&self, user_id: Uuid, input: SocialIdentityInput) -> StoreResult<SocialIdentity> {
         validate(&input)?;
         self.ctx.require_user(user_id).await?;
@@ -255,6 +271,10 @@ impl IdentityRepository for MongoIdentities {
         ))
     }
 
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "identities.unlink")
+    )]
     async fn unlink(&self, user_id: Uuid, provider: &str) -> StoreResult<()> {
         let ctx = self.ctx.clone();
         let provider = provider.to_string();
@@ -301,6 +321,10 @@ impl IdentityRepository for MongoIdentities {
         .await
     }
 
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "identities.update_claims")
+    )]
     async fn update_claims(&self, identity_id: Uuid, claims: serde_json::Value) -> StoreResult<()> {
         let res = self
             .ctx

@@ -49,6 +49,10 @@ impl MongoMfa {
 
 #[async_trait]
 impl MfaRepository for MongoMfa {
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "mfa.upsert_totp")
+    )]
     async fn upsert_totp(&self, user_id: Uuid, secret_encrypted: &str) -> StoreResult<()> {
         self.ctx.require_user(user_id).await?;
         let now = docs::ts(crate::model::now());
@@ -72,11 +76,19 @@ impl MfaRepository for MongoMfa {
         Ok(())
     }
 
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "mfa.confirm_totp")
+    )]
     async fn confirm_totp(&self, user_id: Uuid) -> StoreResult<()> {
         let now = docs::ts(crate::model::now());
         self.set_totp(user_id, doc! { "confirmed_at": now.clone(), "updated_at": now }).await
     }
 
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "mfa.get_totp")
+    )]
     async fn get_totp(&self, user_id: Uuid) -> StoreResult<MfaTotp> {
         let d = self
             .ctx
@@ -95,11 +107,19 @@ impl MfaRepository for MongoMfa {
         })
     }
 
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "mfa.touch_totp")
+    )]
     async fn touch_totp(&self, user_id: Uuid) -> StoreResult<()> {
         let now = docs::ts(crate::model::now());
         self.set_totp(user_id, doc! { "last_used_at": now.clone(), "updated_at": now }).await
     }
 
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "mfa.disable_totp")
+    )]
     async fn disable_totp(&self, user_id: Uuid) -> StoreResult<()> {
         self.ctx
             .raw(docs::MFA_TOTP)?
@@ -109,6 +129,10 @@ impl MfaRepository for MongoMfa {
         Ok(())
     }
 
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "mfa.set_recovery_codes")
+    )]
     async fn set_recovery_codes(&self, user_id: Uuid, hashes: &[String]) -> StoreResult<()> {
         if hashes.iter().any(|h| h.trim().is_empty()) {
             return Err(StoreError::invalid("code_hash", "is empty"));
@@ -152,6 +176,10 @@ impl MfaRepository for MongoMfa {
         .await
     }
 
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "mfa.delete_recovery_codes")
+    )]
     async fn delete_recovery_codes(&self, user_id: Uuid) -> StoreResult<()> {
         self.ctx
             .raw(docs::MFA_RECOVERY_CODES)?
@@ -161,6 +189,10 @@ impl MfaRepository for MongoMfa {
         Ok(())
     }
 
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "mfa.use_recovery_code")
+    )]
     async fn use_recovery_code(&self, user_id: Uuid, code_hash: &str) -> StoreResult<bool> {
         let used = self
             .ctx
@@ -174,6 +206,10 @@ impl MfaRepository for MongoMfa {
         Ok(used.is_some())
     }
 
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "mfa.add_trusted_device")
+    )]
     async fn add_trusted_device(
         &self,
         user_id: Uuid,
@@ -197,6 +233,10 @@ impl MfaRepository for MongoMfa {
         Ok(())
     }
 
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "mfa.is_trusted_device")
+    )]
     async fn is_trusted_device(&self, user_id: Uuid, device_hash: &str) -> StoreResult<bool> {
         let n = self
             .ctx
@@ -211,6 +251,10 @@ impl MfaRepository for MongoMfa {
         Ok(n > 0)
     }
 
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "mfa.purge_expired")
+    )]
     async fn purge_expired(&self, now: Timestamp, batch_size: u64) -> StoreResult<u64> {
         purge_in_batches(
             &self.ctx,

@@ -116,7 +116,12 @@ pub(crate) async fn apply(ctx: &MongoContext) -> StoreResult<usize> {
             Err(e) if error::is_duplicate_key(&e) => {} // a racing replica recorded it
             Err(e) => return Err(error::map("migration", e)),
         }
-        tracing::info!(tenant = %ctx.tenant_slug, version = step.version, step = step.name, "mongodb migration applied");
+        tracing::info!(
+            tenant = %ctx.tenant_slug,
+            version = step.version,
+            step = step.name,
+            "mongodb migration applied"
+        );
         ran += 1;
     }
     Ok(ran)

@@ -112,6 +112,10 @@ impl MongoRbac {
 
 #[async_trait]
 impl RbacRepository for MongoRbac {
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "rbac.get_user_roles")
+    )]
     async fn get_user_roles(&self, user_id: Uuid) -> StoreResult<Vec<String>> {
         let ids = self.assigned_role_ids(user_id).await?;
         if ids.is_empty() {
@@ -130,6 +134,10 @@ impl RbacRepository for MongoRbac {
         Ok(names.into_iter().collect())
     }
 
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "rbac.get_user_permissions")
+    )]
     async fn get_user_permissions(&self, user_id: Uuid) -> StoreResult<Vec<String>> {
         let assigned = self.assigned_role_ids(user_id).await?;
         if assigned.is_empty() {
@@ -152,6 +160,10 @@ impl RbacRepository for MongoRbac {
         Ok(permissions.into_iter().collect())
     }
 
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "rbac.assign_role")
+    )]
     async fn assign_role(&self, user_id: Uuid, role: &str) -> StoreResult<()> {
         let role = self.require_role(role).await?;
         self.ctx.require_user(user_id).await?;
@@ -168,6 +180,10 @@ impl RbacRepository for MongoRbac {
         Ok(())
     }
 
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "rbac.remove_role")
+    )]
     async fn remove_role(&self, user_id: Uuid, role: &str) -> StoreResult<()> {
         let Some(role) = self.find_role(role).await? else {
             return Ok(());
@@ -180,12 +196,20 @@ impl RbacRepository for MongoRbac {
         Ok(())
     }
 
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "rbac.get_role_permissions")
+    )]
     async fn get_role_permissions(&self, role: &str) -> StoreResult<Vec<String>> {
         let role = self.require_role(role).await?;
         let set: BTreeSet<String> = role.permissions.into_iter().collect();
         Ok(set.into_iter().collect())
     }
 
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "rbac.add_permission_to_role")
+    )]
     async fn add_permission_to_role(&self, role: &str, permission: &str) -> StoreResult<()> {
         if permission.trim().is_empty() {
             return Err(StoreError::invalid("permission", "is empty"));
@@ -201,6 +225,14 @@ impl RbacRepository for MongoRbac {
         Ok(())
     }
 
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(
+            tenant = %self.ctx.tenant_slug,
+            backend = "mongodb",
+            operation = "rbac.remove_permission_from_role"
+        )
+    )]
     async fn remove_permission_from_role(&self, role: &str, permission: &str) -> StoreResult<()> {
         self.update_named(
             role,
@@ -213,14 +245,26 @@ impl RbacRepository for MongoRbac {
         Ok(())
     }
 
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "rbac.list_roles")
+    )]
     async fn list_roles(&self) -> StoreResult<Vec<Role>> {
         Ok(self.all_roles().await?.into_iter().map(to_role).collect())
     }
 
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "rbac.get_role")
+    )]
     async fn get_role(&self, name: &str) -> StoreResult<Role> {
         self.require_role(name).await.map(to_role)
     }
 
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "rbac.create_role")
+    )]
     async fn create_role(&self, input: RoleInput) -> StoreResult<Role> {
         let name = input.name.trim();
         if name.is_empty() {
@@ -250,6 +294,10 @@ impl RbacRepository for MongoRbac {
         Ok(to_role(role))
     }
 
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "rbac.update_role")
+    )]
     async fn update_role(&self, name: &str, input: RoleInput) -> StoreResult<Role> {
         if input.permissions.iter().any(|p| p.trim().is_empty()) {
             return Err(StoreError::invalid("permission", "is empty"));
@@ -270,6 +318,10 @@ impl RbacRepository for MongoRbac {
         Ok(to_role(updated))
     }
 
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "rbac.delete_role")
+    )]
     async fn delete_role(&self, name: &str) -> StoreResult<()> {
         let role = self.require_role(name).await?;
         if role.system {
@@ -308,6 +360,10 @@ impl RbacRepository for MongoRbac {
         .await
     }
 
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "rbac.role_user_count")
+    )]
     async fn role_user_count(&self, role: &str) -> StoreResult<u64> {
         let role = self.require_role(role).await?;
         self.ctx

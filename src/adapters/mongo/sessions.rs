@@ -108,6 +108,10 @@ impl MongoSessions {
 
 #[async_trait]
 impl SessionRepository for MongoSessions {
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "sessions.create")
+    )]
     async fn create(&self, input: CreateSessionInput) -> StoreResult<Session> {
         if input.session_id_hash.trim().is_empty() {
             return Err(StoreError::invalid("session_id_hash", "is empty"));
@@ -137,6 +141,10 @@ impl SessionRepository for MongoSessions {
         Ok(to_session(row))
     }
 
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "sessions.get")
+    )]
     async fn get(&self, session_id_hash: &str) -> StoreResult<Session> {
         self.coll()?
             .find_one(doc! { "session_id_hash": session_id_hash })
@@ -146,6 +154,10 @@ impl SessionRepository for MongoSessions {
             .ok_or_else(|| StoreError::not_found(ENTITY, "hash"))
     }
 
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "sessions.touch")
+    )]
     async fn touch(&self, session_id_hash: &str, at: Timestamp) -> StoreResult<()> {
         let res = self
             .coll()?
@@ -161,6 +173,10 @@ impl SessionRepository for MongoSessions {
         Ok(())
     }
 
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "sessions.list")
+    )]
     async fn list(&self, filter: &SessionFilter) -> StoreResult<(Vec<Session>, u64)> {
         let (limit, offset) = page_bounds(filter.page, filter.page_size);
         let f = Self::filter(filter, crate::model::now());
@@ -179,6 +195,10 @@ impl SessionRepository for MongoSessions {
         Ok((rows.into_iter().map(to_session).collect(), total))
     }
 
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "sessions.revoke")
+    )]
     async fn revoke(&self, session_id_hash: &str, by: &str, reason: Option<&str>) -> StoreResult<()> {
         let res = self
             .coll()?
@@ -199,14 +219,26 @@ impl SessionRepository for MongoSessions {
         Ok(())
     }
 
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "sessions.revoke_all_by_user")
+    )]
     async fn revoke_all_by_user(&self, user_id: Uuid, by: &str, reason: Option<&str>) -> StoreResult<u64> {
         self.revoke_where(doc! { "user_id": docs::id(user_id) }, by, reason).await
     }
 
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "sessions.revoke_all")
+    )]
     async fn revoke_all(&self, by: &str, reason: Option<&str>) -> StoreResult<u64> {
         self.revoke_where(doc! {}, by, reason).await
     }
 
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "sessions.purge_expired")
+    )]
     async fn purge_expired(&self, now: Timestamp, batch_size: u64) -> StoreResult<u64> {
         purge_in_batches(
             &self.ctx,
@@ -218,6 +250,10 @@ impl SessionRepository for MongoSessions {
         .await
     }
 
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "sessions.stats")
+    )]
     async fn stats(&self) -> StoreResult<SessionStats> {
         let now = crate::model::now();
         let midnight = now.date_naive().and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or(now);

@@ -186,6 +186,10 @@ fn to_token(d: TokenDoc, user_email: Option<String>) -> RefreshToken {
 
 #[async_trait]
 impl TokenRepository for MongoTokens {
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "tokens.create")
+    )]
     async fn create(&self, input: CreateRefreshTokenInput) -> StoreResult<Uuid> {
         check_non_empty("token_hash", &input.token_hash)?;
         check_non_empty("client_id", &input.client_id)?;
@@ -207,14 +211,26 @@ impl TokenRepository for MongoTokens {
         Ok(row.id)
     }
 
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "tokens.get_by_hash")
+    )]
     async fn get_by_hash(&self, token_hash: &str) -> StoreResult<RefreshToken> {
         self.find_one(doc! { "token_hash": token_hash }, "hash").await
     }
 
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "tokens.get_by_id")
+    )]
     async fn get_by_id(&self, id: Uuid) -> StoreResult<RefreshToken> {
         self.find_one(doc! { "_id": docs::id(id) }, id).await
     }
 
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "tokens.rotate")
+    )]
     async fn rotate(&self, old_hash: &str, new_hash: &str, ttl: TimeDelta) -> StoreResult<RefreshToken> {
         check_non_empty("token_hash", new_hash)?;
         check_ttl(ttl)?;
@@ -293,6 +309,10 @@ impl TokenRepository for MongoTokens {
         Ok(to_token(new, email))
     }
 
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "tokens.revoke")
+    )]
     async fn revoke(&self, id: Uuid) -> StoreResult<()> {
         let res = self
             .coll()?
@@ -315,6 +335,10 @@ impl TokenRepository for MongoTokens {
         Ok(())
     }
 
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "tokens.revoke_all_by_user")
+    )]
     async fn revoke_all_by_user(&self, user_id: Uuid, client_id: Option<&str>) -> StoreResult<u64> {
         let mut filter = doc! { "user_id": docs::id(user_id) };
         if let Some(client_id) = client_id {
@@ -323,14 +347,26 @@ impl TokenRepository for MongoTokens {
         self.revoke_where(filter).await
     }
 
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "tokens.revoke_all_by_client")
+    )]
     async fn revoke_all_by_client(&self, client_id: &str) -> StoreResult<u64> {
         self.revoke_where(doc! { "client_id": client_id }).await
     }
 
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "tokens.revoke_all")
+    )]
     async fn revoke_all(&self) -> StoreResult<u64> {
         self.revoke_where(doc! {}).await
     }
 
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "tokens.list")
+    )]
     async fn list(&self, filter: &TokenFilter) -> StoreResult<Vec<RefreshToken>> {
         let (limit, offset) = page_bounds(filter.page, filter.page_size);
         let f = self.filter(filter, crate::model::now()).await?;
@@ -348,11 +384,19 @@ impl TokenRepository for MongoTokens {
         self.to_tokens(rows).await
     }
 
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "tokens.count")
+    )]
     async fn count(&self, filter: &TokenFilter) -> StoreResult<u64> {
         let f = self.filter(filter, crate::model::now()).await?;
         self.coll()?.count_documents(f).await.map_err(error::on(ENTITY))
     }
 
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "tokens.stats")
+    )]
     async fn stats(&self) -> StoreResult<TokenStats> {
         let now = crate::model::now();
         let midnight = docs::ts(midnight(now));
@@ -388,6 +432,10 @@ impl TokenRepository for MongoTokens {
         Ok(TokenStats { total_active, issued_today, revoked_today, avg_lifetime_hours, by_client })
     }
 
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "tokens.purge_expired")
+    )]
     async fn purge_expired(&self, now: Timestamp, batch_size: u64) -> StoreResult<u64> {
         let revoked_before = now - TimeDelta::days(1);
         let expired = doc! { "$or": [

@@ -197,6 +197,10 @@ impl MongoUsers {
 
 #[async_trait]
 impl UserRepository for MongoUsers {
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "users.get_by_email")
+    )]
     async fn get_by_email(&self, email: &str) -> StoreResult<(User, Option<Identity>)> {
         let Some(user) = find_by_email(&self.ctx, &normalize_email(email)).await? else {
             return Err(StoreError::not_found("user", email));
@@ -210,6 +214,10 @@ impl UserRepository for MongoUsers {
         Ok((to_user(self.ctx.tenant_id, user), identity.map(to_identity)))
     }
 
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "users.get_by_id")
+    )]
     async fn get_by_id(&self, user_id: Uuid) -> StoreResult<User> {
         self.ctx
             .coll::<UserDoc>(docs::USERS)?
@@ -220,6 +228,10 @@ impl UserRepository for MongoUsers {
             .ok_or_else(|| StoreError::not_found("user", user_id))
     }
 
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "users.list")
+    )]
     async fn list(&self, filter: &UserFilter) -> StoreResult<Vec<User>> {
         let docs: Vec<UserDoc> = self
             .ctx
@@ -236,6 +248,10 @@ impl UserRepository for MongoUsers {
         Ok(docs.into_iter().map(|d| to_user(self.ctx.tenant_id, d)).collect())
     }
 
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "users.count")
+    )]
     async fn count(&self, search: Option<&str>) -> StoreResult<u64> {
         self.ctx
             .raw(docs::USERS)?
@@ -244,6 +260,10 @@ impl UserRepository for MongoUsers {
             .map_err(error::on("user"))
     }
 
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "users.create")
+    )]
     async fn create(&self, input: CreateUserInput) -> StoreResult<(User, Identity)> {
         let (email, email_normalized) = validate_email(&input.email)?;
         let metadata = json_object("metadata", input.metadata)?;
@@ -276,6 +296,10 @@ impl UserRepository for MongoUsers {
         Ok((to_user(self.ctx.tenant_id, user), to_identity(identity)))
     }
 
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "users.update")
+    )]
     async fn update(&self, user_id: Uuid, input: UpdateUserInput) -> StoreResult<User> {
         let UpdateUserInput {
             name,
@@ -317,6 +341,10 @@ impl UserRepository for MongoUsers {
             .ok_or_else(|| StoreError::not_found("user", user_id))
     }
 
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "users.delete")
+    )]
     async fn delete(&self, user_id: Uuid) -> StoreResult<()> {
         let ctx = self.ctx.clone();
         txn::run(&self.ctx, "user", move |s| {
@@ -341,6 +369,10 @@ impl UserRepository for MongoUsers {
         Ok(())
     }
 
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "users.disable")
+    )]
     async fn disable(
         &self,
         user_id: Uuid,
@@ -360,6 +392,10 @@ impl UserRepository for MongoUsers {
         .await
     }
 
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "users.enable")
+    )]
     async fn enable(&self, user_id: Uuid, by: &str) -> StoreResult<()> {
         self.set_fields(
             user_id,
@@ -375,6 +411,10 @@ impl UserRepository for MongoUsers {
         Ok(())
     }
 
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "users.set_email_verified")
+    )]
     async fn set_email_verified(&self, user_id: Uuid, verified: bool) -> StoreResult<()> {
         self.set_fields(user_id, doc! { "email_verified": verified }).await?;
         self.ctx
@@ -388,6 +428,10 @@ impl UserRepository for MongoUsers {
         Ok(())
     }
 
+    #[tracing::instrument(
+        name = "store", level = "debug", skip_all,
+        fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "users.update_password_hash")
+    )]
     async fn update_password_hash(&self, user_id: Uuid, new_hash: &str) -> StoreResult<()> {
         if new_hash.trim().is_empty() {
             return Err(StoreError::invalid("password_hash", "is empty"));
