@@ -99,23 +99,6 @@ fn redact(message: &str) -> String {
     line.chars().take(200).collect()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::redact;
-
-    #[test]
-    fn duplicate_values_are_not_repeated_in_messages() {
-        assert_eq!(
-            redact("Duplicate entry 'secret-hash' for key 'uq_refresh_tokens_token_hash'"),
-            "Duplicate entry for key 'uq_refresh_tokens_token_hash'"
-        );
-        assert_eq!(
-            redact("UNIQUE constraint failed: refresh_tokens.token_hash"),
-            "UNIQUE constraint failed: refresh_tokens.token_hash"
-        );
-    }
-}
-
 fn is_connection_error(e: &sea_orm::sqlx::Error) -> bool {
     use sea_orm::sqlx::Error;
     matches!(
@@ -180,5 +163,22 @@ pub(crate) fn is_retryable(err: &StoreError) -> bool {
             source.downcast_ref::<DbErr>().is_some_and(is_retryable_db_err)
         }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn duplicate_values_are_not_repeated_in_messages() {
+        assert_eq!(
+            redact("Duplicate entry 'secret-hash' for key 'uq_refresh_tokens_token_hash'"),
+            "Duplicate entry for key 'uq_refresh_tokens_token_hash'"
+        );
+        assert_eq!(
+            redact("UNIQUE constraint failed: refresh_tokens.token_hash"),
+            "UNIQUE constraint failed: refresh_tokens.token_hash"
+        );
     }
 }
