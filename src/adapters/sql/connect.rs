@@ -91,7 +91,7 @@ fn admin_options(dsn: &str, cfg: &ConnectConfig) -> ConnectOptions {
     let mut opts = ConnectOptions::new(dsn.to_string());
     opts.max_connections(1)
         .min_connections(1)
-        .acquire_timeout(cfg.acquire_timeout.max(Duration::from_secs(MIGRATION_LOCK_TIMEOUT_SECS as u64)))
+        .acquire_timeout(cfg.acquire_timeout)
         .connect_timeout(cfg.acquire_timeout)
         .sqlx_logging(false);
     opts
@@ -166,6 +166,11 @@ async fn open_postgres(dsn: &str, cfg: &ConnectConfig) -> StoreResult<DatabaseCo
     let admin = connect_pool(backend, admin_options(dsn, cfg), cfg).await?;
     let (key, _) = lock_key(schema.unwrap_or("public"));
     let result = async {
+        // Wait for another replica's migrations at most this long.
+        admin
+            .execute_unprepared(&format!("SET lock_timeout = '{MIGRATION_LOCK_TIMEOUT_SECS}s'"))
+            .await
+            .map_err(|e| ddl_error(backend, "setting the lock timeout", e))?;
         admin
             .execute_raw(Statement::from_sql_and_values(
                 admin.get_database_backend(),
