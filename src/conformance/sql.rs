@@ -143,18 +143,6 @@ pub async fn mysql_fixture() -> Fixture {
     Fixture::with_cleanup(conn, async move { drop_mysql_database(&database).await })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn database_is_replaced_in_urls() {
-        assert_eq!(with_database("mysql://root@127.0.0.1:3306/test", "x"), "mysql://root@127.0.0.1:3306/x");
-        assert_eq!(with_database("mysql://root@h:1/test?a=b", "x"), "mysql://root@h:1/x?a=b");
-        assert_eq!(with_database("mysql://root@h:1", "x"), "mysql://root@h:1/x");
-    }
-}
-
 /// The isolation fixture on SQLite: one file per tenant in a temporary folder.
 pub async fn sqlite_isolation_fixture() -> super::isolation::IsolationFixture {
     let dir = match tempfile::tempdir() {
@@ -190,4 +178,16 @@ pub async fn mysql_isolation_fixture() -> super::isolation::IsolationFixture {
         }
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_is_replaced_in_urls() {
+        assert_eq!(with_database("mysql://root@127.0.0.1:3306/test", "x"), "mysql://root@127.0.0.1:3306/x");
+        assert_eq!(with_database("mysql://root@h:1/test?a=b", "x"), "mysql://root@h:1/x?a=b");
+        assert_eq!(with_database("mysql://root@h:1", "x"), "mysql://root@h:1/x");
+    }
 }
