@@ -2,7 +2,7 @@
 CARGO ?= cargo
 DATABASE_URL ?=
 
-.PHONY: help build demo test services lint fmt migrate ci
+.PHONY: help build demo test services lint fmt migrate entities entities-check schemas schemas-check validate ci
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -30,6 +30,21 @@ fmt: ## Format the code
 migrate: ## Apply pending migrations: make migrate DATABASE_URL=postgres://… [ARGS="-s schema"]
 	@test -n "$(DATABASE_URL)" || { echo "usage: make migrate DATABASE_URL=<url> [CMD=up|status|down] [ARGS=…]"; exit 2; }
 	$(CARGO) run -q -p migration -- $(or $(CMD),up) -u "$(DATABASE_URL)" $(ARGS)
+
+entities: ## Regenerate entity/ from the migrations (scratch PostgreSQL database, sea-orm-cli)
+	scripts/generate-entities.sh
+
+entities-check: ## Fail when entity/ differs from what the migrations generate
+	scripts/generate-entities.sh --check
+
+schemas: ## Regenerate schemas/*.schema.json from the Rust types
+	$(CARGO) run -q -- schema export schemas
+
+schemas-check: ## Fail when schemas/ drift from the Rust types
+	scripts/check-schemas.sh
+
+validate: ## Validate the example control-plane tree (what a deployment's CI runs on its own)
+	$(CARGO) run -q -- validate examples/data
 
 ci: ## What .ci/run runs
 	.ci/run

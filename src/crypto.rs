@@ -4,7 +4,7 @@
 //! `HJ_SECRET_KEY`, base64) and a random 24-byte nonce. The associated data is
 //! `"<tenant>|<field>"`, so a ciphertext copied to another tenant or another field does not
 //! decrypt. Stored form: `enc:v1:<base64(nonce ‖ ciphertext ‖ tag)>` (see
-//! [`Secret`](crate::model::Secret)). This module owns no files and no I/O.
+//! [`Secret`]). This module owns no files and no I/O.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;

@@ -105,3 +105,54 @@ fn schema_export_writes_the_committed_schemas() {
         );
     }
 }
+
+const EXAMPLE_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+#[test]
+fn validate_decrypt_checks_every_secret_opens_for_its_tenant_and_field() {
+    let ok = bin()
+        .args(["validate", "--decrypt"])
+        .arg(repo("examples/data"))
+        .env("HJ_SECRET_KEY", EXAMPLE_KEY)
+        .output()
+        .expect("run");
+    assert_eq!(ok.status.code(), Some(0), "{}", String::from_utf8_lossy(&ok.stdout));
+
+    let no_key =
+        bin().args(["validate", "--decrypt"]).arg(repo("examples/data")).env_remove("HJ_SECRET_KEY").output();
+    assert_eq!(no_key.expect("run").status.code(), Some(2));
+
+    // Move acme's DSN ciphertext into globex: the format is fine, so plain validation passes,
+    // but it does not open as globex's DSN.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("data");
+    copy_tree(&repo("examples/data"), &root);
+    let acme = std::fs::read_to_string(root.join("tenants/acme/tenant.yaml")).expect("read");
+    let dsn_line =
+        acme.lines().find(|l| l.trim_start().starts_with("dsn: ")).expect("dsn line").trim().to_string();
+    let globex_path = root.join("tenants/globex/tenant.yaml");
+    let globex = std::fs::read_to_string(&globex_path).expect("read");
+    let moved = globex.replacen(
+        "settings:\n",
+        &format!("settings:\n  user_db:\n    driver: postgres\n    {dsn_line}\n"),
+        1,
+    );
+    std::fs::write(&globex_path, &moved).expect("write");
+    let plain = bin().arg("validate").arg(&root).output().expect("run");
+    assert_eq!(plain.status.code(), Some(0), "{}", String::from_utf8_lossy(&plain.stdout));
+    let out = bin()
+        .args(["validate", "--decrypt"])
+        .arg(&root)
+        .env("HJ_SECRET_KEY", EXAMPLE_KEY)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = locate(&moved, "dsn: enc:v1:");
+    let expected = format!(
+        "{}:{line}:10: /settings/user_db/dsn: does not decrypt as user_db.dsn of tenant globex",
+        globex_path.display()
+    );
+    assert!(stdout.starts_with(&expected), "expected {expected:?}, got:\n{stdout}");
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+}

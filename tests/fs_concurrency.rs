@@ -58,7 +58,8 @@ fn two_processes_creating_clients_in_one_tenant_lose_nothing() {
     runtime.block_on(async {
         control_plane(dir.path()).tenants().create(Tenant::new("acme", "Acme")).await.expect("tenant");
     });
-    let per_process = 60;
+    // The same 8 × 50 as in one process, split over two processes of 4 tasks each.
+    let (tasks, per_task) = (4, 50);
     let spawn = |prefix: &str| {
         Command::new(env!("CARGO_BIN_EXE_hellojohn-store"))
             .args([
@@ -66,8 +67,9 @@ fn two_processes_creating_clients_in_one_tenant_lose_nothing() {
                 &dir.path().display().to_string(),
                 "acme",
                 prefix,
-                &per_process.to_string(),
+                &per_task.to_string(),
             ])
+            .args(["--tasks", &tasks.to_string()])
             .env("HJ_SECRET_KEY", KEY)
             .spawn()
             .expect("spawn writer")
@@ -81,10 +83,12 @@ fn two_processes_creating_clients_in_one_tenant_lose_nothing() {
     });
     let ids: BTreeSet<String> = clients.into_iter().map(|c| c.client_id).collect();
     for prefix in ["proc-a", "proc-b"] {
-        for i in 0..per_process {
-            assert!(ids.contains(&format!("{prefix}-{i}")), "{prefix}-{i} was lost");
+        for task in 0..tasks {
+            for i in 0..per_task {
+                assert!(ids.contains(&format!("{prefix}-t{task}-{i}")), "{prefix}-t{task}-{i} was lost");
+            }
         }
     }
-    assert_eq!(ids.len(), 2 * per_process);
+    assert_eq!(ids.len(), 400);
     assert!(validate_tree(dir.path()).expect("validate").is_empty());
 }

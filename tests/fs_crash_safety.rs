@@ -21,6 +21,7 @@ fn a_writer_killed_at_random_moments_never_leaves_a_broken_file() {
     let mut rng = rand::thread_rng();
     let rounds = 40;
     let mut seen_clients = 0;
+    let mut killed_mid_write = 0;
     for round in 0..rounds {
         let mut child = Command::new(env!("CARGO_BIN_EXE_hellojohn-store"))
             .args(["__write-clients", &dir.path().display().to_string(), "acme", &format!("r{round}"), "0"])
@@ -32,6 +33,11 @@ fn a_writer_killed_at_random_moments_never_leaves_a_broken_file() {
         std::thread::sleep(Duration::from_millis(rng.gen_range(15..120)));
         child.kill().expect("SIGKILL");
         let _ = child.wait();
+        let in_flight = std::fs::read_dir(dir.path().join("tenants/acme"))
+            .expect("dir")
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().starts_with(".clients.yaml.tmp-"));
+        killed_mid_write += usize::from(in_flight);
         let problems = validate_tree(dir.path()).expect("validate");
         assert!(problems.is_empty(), "round {round}: {problems:#?}");
         let clients =
@@ -39,6 +45,9 @@ fn a_writer_killed_at_random_moments_never_leaves_a_broken_file() {
         seen_clients = seen_clients.max(clients.len());
     }
     assert!(seen_clients > 0, "the writer never got to write: the test proved nothing");
+    println!(
+        "{rounds} kills, {killed_mid_write} left a temporary file (killed mid-write), {seen_clients} clients at most"
+    );
     // Leftovers are only dot-named temporary files, which readers ignore and the next
     // writer removes: at most the one of the last killed writer is left.
     let mut temps = 0;

@@ -7,3 +7,5 @@ async fn fresh() -> hellojohn_store::conformance::Fixture {
 }
 
 hellojohn_store::data_plane_conformance!(fresh);
+
+hellojohn_store::isolation_conformance!(hellojohn_store::conformance::sql::postgres_isolation_fixture);

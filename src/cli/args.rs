@@ -8,7 +8,14 @@ use crate::mode::{DbConfig, ModeConfig};
 #[derive(Debug, Clone, Args)]
 pub(crate) struct StoreArgs {
     /// Root of the control-plane YAML tree.
-    #[arg(long, env = "HJ_FS_ROOT", default_value = "./data", global = true)]
+    #[arg(
+        id = "store_fs_root",
+        long = "fs-root",
+        value_name = "FS_ROOT",
+        env = "HJ_FS_ROOT",
+        default_value = "./data",
+        global = true
+    )]
     pub fs_root: String,
     /// Driver of the global database.
     #[arg(long, env = "HJ_GLOBAL_DB_DRIVER", default_value = "", global = true)]

@@ -18,12 +18,15 @@ pub(crate) struct WriteClientsArgs {
     slug: String,
     /// Client id prefix.
     prefix: String,
-    /// How many clients to create (0: create, update and delete forever).
+    /// How many clients each task creates (0: create, update and delete forever).
     count: u64,
+    /// Concurrent tasks in this process (client ids get `-t<task>` when more than one).
+    #[arg(long, default_value_t = 1)]
+    tasks: u64,
 }
 
 pub(crate) fn write_clients(args: WriteClientsArgs) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("runtime: {e}");
@@ -38,7 +41,29 @@ pub(crate) fn write_clients(args: WriteClientsArgs) -> ExitCode {
                 return ExitCode::from(1);
             }
         };
-        let clients = match cp.clients(&args.slug) {
+        let mut handles = Vec::new();
+        for task in 0..args.tasks.max(1) {
+            let prefix =
+                if args.tasks > 1 { format!("{}-t{task}", args.prefix) } else { args.prefix.clone() };
+            handles.push(tokio::spawn(write_loop(cp.clone(), args.slug.clone(), prefix, args.count)));
+        }
+        for h in handles {
+            match h.await {
+                Ok(code) if code == ExitCode::SUCCESS => {}
+                Ok(code) => return code,
+                Err(e) => {
+                    eprintln!("task: {e}");
+                    return ExitCode::from(1);
+                }
+            }
+        }
+        ExitCode::SUCCESS
+    })
+}
+
+async fn write_loop(cp: FsControlPlane, slug: String, prefix: String, count: u64) -> ExitCode {
+    {
+        let clients = match cp.clients(&slug) {
             Ok(c) => c,
             Err(e) => {
                 eprintln!("{e}");
@@ -48,10 +73,10 @@ pub(crate) fn write_clients(args: WriteClientsArgs) -> ExitCode {
         let with_secret = cp.secrets().is_some();
         let mut i: u64 = 0;
         loop {
-            if args.count != 0 && i >= args.count {
+            if count != 0 && i >= count {
                 return ExitCode::SUCCESS;
             }
-            let mut input = ClientInput::new(format!("{}-{i}", args.prefix), format!("Client {i}"));
+            let mut input = ClientInput::new(format!("{prefix}-{i}"), format!("Client {i}"));
             input.redirect_uris = vec![format!("https://app{i}.example.com/callback")];
             input.scopes = vec!["openid".into(), "email".into()];
             if with_secret {
@@ -62,7 +87,7 @@ pub(crate) fn write_clients(args: WriteClientsArgs) -> ExitCode {
                 eprintln!("create {}: {e}", input.client_id);
                 return ExitCode::from(1);
             }
-            if args.count == 0 {
+            if count == 0 {
                 input.name = format!("Client {i} renamed");
                 if let Err(e) = clients.update(input.clone()).await {
                     eprintln!("update {}: {e}", input.client_id);
@@ -77,5 +102,5 @@ pub(crate) fn write_clients(args: WriteClientsArgs) -> ExitCode {
             }
             i += 1;
         }
-    })
+    }
 }

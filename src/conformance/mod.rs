@@ -15,6 +15,7 @@
 pub mod cache;
 pub mod control_plane;
 pub mod data_plane;
+pub mod isolation;
 #[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
 pub mod sql;
 

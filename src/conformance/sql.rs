@@ -143,6 +143,43 @@ pub async fn mysql_fixture() -> Fixture {
     Fixture::with_cleanup(conn, async move { drop_mysql_database(&database).await })
 }
 
+/// The isolation fixture on SQLite: one file per tenant in a temporary folder.
+pub async fn sqlite_isolation_fixture() -> super::isolation::IsolationFixture {
+    let dir = match tempfile::tempdir() {
+        Ok(dir) => dir,
+        Err(e) => panic!("temporary folder for SQLite files: {e}"),
+    };
+    let template =
+        DbConfig::new("sqlite", format!("sqlite://{}/{{tenant}}.db?mode=rwc", dir.path().display()));
+    super::isolation::two_tenants(template, async move { drop(dir) }).await
+}
+
+/// The isolation fixture on PostgreSQL: a schema per tenant (`hj_i<run>_{tenant}`).
+pub async fn postgres_isolation_fixture() -> super::isolation::IsolationFixture {
+    let run = &Uuid::new_v4().simple().to_string()[..12];
+    let template = DbConfig::new("postgres", postgres_url()).with_schema(format!("hj_i{run}_{{tenant}}"));
+    let schemas = [format!("hj_i{run}_acme"), format!("hj_i{run}_globex")];
+    super::isolation::two_tenants(template, async move {
+        for schema in schemas {
+            drop_postgres_schema(&schema).await;
+        }
+    })
+    .await
+}
+
+/// The isolation fixture on MySQL/MariaDB: a database per tenant (`hj_i<run>_{tenant}`).
+pub async fn mysql_isolation_fixture() -> super::isolation::IsolationFixture {
+    let run = &Uuid::new_v4().simple().to_string()[..12];
+    let template = DbConfig::new("mysql", with_database(&mysql_url(), &format!("hj_i{run}_{{tenant}}")));
+    let databases = [format!("hj_i{run}_acme"), format!("hj_i{run}_globex")];
+    super::isolation::two_tenants(template, async move {
+        for database in databases {
+            drop_mysql_database(&database).await;
+        }
+    })
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -106,6 +106,7 @@ impl FsAdminRepository {
 
 #[async_trait]
 impl AdminRepository for FsAdminRepository {
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "fs"))]
     async fn list(&self, filter: &AdminFilter) -> StoreResult<Vec<Admin>> {
         let mut admins: Vec<Admin> = self
             .cp
@@ -122,6 +123,7 @@ impl AdminRepository for FsAdminRepository {
         Ok(admins.into_iter().skip(offset).take(limit).collect())
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "fs"))]
     async fn get_by_id(&self, id: Uuid) -> StoreResult<Admin> {
         self.cp
             .load_admins()?
@@ -131,6 +133,7 @@ impl AdminRepository for FsAdminRepository {
             .ok_or_else(|| StoreError::not_found("admin", id))
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "fs"))]
     async fn get_by_email(&self, email: &str) -> StoreResult<Admin> {
         let wanted = email.to_lowercase();
         self.cp
@@ -141,6 +144,7 @@ impl AdminRepository for FsAdminRepository {
             .ok_or_else(|| StoreError::not_found("admin", email))
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "fs"))]
     async fn create(&self, input: AdminInput) -> StoreResult<Admin> {
         validate_email(&input.email)?;
         validate_hash(&input.password_hash)?;
@@ -169,6 +173,7 @@ impl AdminRepository for FsAdminRepository {
         Ok(admin)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "fs"))]
     async fn update(&self, id: Uuid, input: AdminUpdate) -> StoreResult<Admin> {
         if let Some(email) = &input.email {
             validate_email(email)?;
@@ -210,6 +215,7 @@ impl AdminRepository for FsAdminRepository {
         Ok(updated)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "fs"))]
     async fn delete(&self, id: Uuid) -> StoreResult<()> {
         let _guard = self.cp.lock("admins").await?;
         let mut file = self.cp.load_admins()?;
@@ -229,10 +235,12 @@ impl AdminRepository for FsAdminRepository {
         self.cp.save_admins(file)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "fs"))]
     async fn touch_last_seen(&self, id: Uuid) -> StoreResult<()> {
         self.modify(id, |a| a.last_seen_at = Some(now())).await.map(|_| ())
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "fs"))]
     async fn assign_tenants(&self, id: Uuid, tenant_ids: &[Uuid]) -> StoreResult<()> {
         let mut ids = tenant_ids.to_vec();
         ids.sort();
@@ -245,6 +253,7 @@ impl AdminRepository for FsAdminRepository {
         .map(|_| ())
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "fs"))]
     async fn has_access_to_tenant(&self, id: Uuid, tenant_id: Uuid) -> StoreResult<bool> {
         let admin = self.get_by_id(id).await?;
         if admin.disabled_at.is_some() {
@@ -284,6 +293,7 @@ impl FsAdminRefreshTokenRepository {
 
 #[async_trait]
 impl AdminRefreshTokenRepository for FsAdminRefreshTokenRepository {
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "fs"))]
     async fn create(
         &self,
         admin_id: Uuid,
@@ -310,6 +320,7 @@ impl AdminRefreshTokenRepository for FsAdminRefreshTokenRepository {
         Ok(token)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "fs"))]
     async fn get_by_hash(&self, token_hash: &str) -> StoreResult<AdminRefreshToken> {
         self.cp
             .load_tokens()?
@@ -319,6 +330,7 @@ impl AdminRefreshTokenRepository for FsAdminRefreshTokenRepository {
             .ok_or_else(|| StoreError::not_found("admin_refresh_token", "<hash>"))
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "fs"))]
     async fn list_by_admin(&self, admin_id: Uuid) -> StoreResult<Vec<AdminRefreshToken>> {
         let mut tokens: Vec<AdminRefreshToken> =
             self.cp.load_tokens()?.refresh_tokens.into_iter().filter(|t| t.admin_id == admin_id).collect();
@@ -326,6 +338,7 @@ impl AdminRefreshTokenRepository for FsAdminRefreshTokenRepository {
         Ok(tokens)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "fs"))]
     async fn delete(&self, token_hash: &str) -> StoreResult<()> {
         let hash = token_hash.to_string();
         match self.remove_where(move |t| t.token_hash == hash).await? {
@@ -334,10 +347,12 @@ impl AdminRefreshTokenRepository for FsAdminRefreshTokenRepository {
         }
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "fs"))]
     async fn delete_by_admin(&self, admin_id: Uuid) -> StoreResult<u64> {
         self.remove_where(move |t| t.admin_id == admin_id).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "fs"))]
     async fn purge_expired(&self, now: Timestamp) -> StoreResult<u64> {
         self.remove_where(move |t| t.expires_at < now).await
     }

@@ -125,6 +125,7 @@ fn apply(client: &mut Client, input: ClientInput) {
 
 #[async_trait]
 impl ClientRepository for FsClientRepository {
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "fs", tenant = %self.slug))]
     async fn get(&self, client_id: &str) -> StoreResult<Client> {
         self.load()?
             .clients
@@ -133,6 +134,7 @@ impl ClientRepository for FsClientRepository {
             .ok_or_else(|| StoreError::not_found("client", client_id))
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "fs", tenant = %self.slug))]
     async fn list(&self, query: &str) -> StoreResult<Vec<Client>> {
         let q = query.to_lowercase();
         let mut clients: Vec<Client> = self
@@ -147,6 +149,7 @@ impl ClientRepository for FsClientRepository {
         Ok(clients)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "fs", tenant = %self.slug))]
     async fn create(&self, mut input: ClientInput) -> StoreResult<Client> {
         validate_client_id(&input.client_id)?;
         let _guard = self.cp.lock(&format!("tenant-{}", self.slug)).await?;
@@ -191,6 +194,7 @@ impl ClientRepository for FsClientRepository {
         Ok(client)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "fs", tenant = %self.slug))]
     async fn update(&self, mut input: ClientInput) -> StoreResult<Client> {
         validate_client_id(&input.client_id)?;
         let _guard = self.cp.lock(&format!("tenant-{}", self.slug)).await?;
@@ -217,6 +221,7 @@ impl ClientRepository for FsClientRepository {
         Ok(updated)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "fs", tenant = %self.slug))]
     async fn delete(&self, client_id: &str) -> StoreResult<()> {
         let _guard = self.cp.lock(&format!("tenant-{}", self.slug)).await?;
         let mut file = self.load()?;
@@ -228,6 +233,7 @@ impl ClientRepository for FsClientRepository {
         self.save(file)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "fs", tenant = %self.slug))]
     async fn decrypt_secret(&self, client_id: &str) -> StoreResult<String> {
         let client = self.get(client_id).await?;
         let secret = client.secret.ok_or_else(|| StoreError::not_found("client_secret", client_id))?;

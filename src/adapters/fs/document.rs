@@ -96,6 +96,18 @@ pub(crate) fn check_text(
     let yaml: serde_yaml::Value = match serde_yaml::from_str(text) {
         Ok(v) => v,
         Err(e) => {
+            // serde_yaml gives no location for a repeated key: find it from the events.
+            if let Some((pointer, pos)) = Positions::of(text).duplicate_keys().first() {
+                let key =
+                    pointer.rsplit('/').next().unwrap_or_default().replace("~1", "/").replace("~0", "~");
+                return Err(vec![problem(
+                    file,
+                    pos.line,
+                    pos.column,
+                    pointer,
+                    format!("duplicate key {key:?}"),
+                )]);
+            }
             let (line, column) = e.location().map(|l| (l.line(), l.column())).unwrap_or((1, 1));
             let msg = e.to_string().replacen(&format!(" at line {line} column {column}"), "", 1);
             return Err(vec![problem(file, line, column, "", format!("YAML syntax error: {msg}"))]);

@@ -13,7 +13,7 @@
 //! Every read parses the file, validates it against its JSON Schema and the per-file
 //! rules, and fails with [`StoreError::InvalidConfig`] naming file, line, column and JSON
 //! pointer of every problem. Every write validates the new text first, then replaces the
-//! file atomically under a cross-process lock ([`storage`]). Slugs and client ids are
+//! file atomically under a cross-process lock (see `storage.rs`). Slugs and client ids are
 //! validated before they are used in a path. Secrets are sealed with a
 //! [`SecretBox`] before they are written; without a key, writing a plain secret fails.
 //!

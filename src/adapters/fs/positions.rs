@@ -20,6 +20,7 @@ pub struct Pos {
 pub struct Positions {
     values: HashMap<String, Pos>,
     keys: HashMap<String, Pos>,
+    duplicates: Vec<(String, Pos)>,
 }
 
 enum Frame {
@@ -79,6 +80,9 @@ impl Positions {
                         match &event {
                             Event::Scalar(k, ..) => {
                                 let child = format!("{ptr}/{}", escape_token(k));
+                                if out.keys.contains_key(&child) {
+                                    out.duplicates.push((child.clone(), pos));
+                                }
                                 out.keys.insert(child, pos);
                                 *key = Some(k.clone());
                             }
@@ -139,6 +143,11 @@ impl Positions {
                 None => return None,
             }
         }
+    }
+
+    /// Mapping keys that appear twice in one mapping: pointer and position of each repeat.
+    pub fn duplicate_keys(&self) -> &[(String, Pos)] {
+        &self.duplicates
     }
 
     /// Position of the mapping key naming the value at `pointer`, falling back to

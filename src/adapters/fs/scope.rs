@@ -93,6 +93,7 @@ impl FsScopeRepository {
 
 #[async_trait]
 impl ScopeRepository for FsScopeRepository {
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "fs", tenant = %self.slug))]
     async fn create(&self, input: ScopeInput) -> StoreResult<Scope> {
         validate_scope_name(&input.name)?;
         let _guard = self.cp.lock(&format!("tenant-{}", self.slug)).await?;
@@ -105,6 +106,7 @@ impl ScopeRepository for FsScopeRepository {
         Ok(scope)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "fs", tenant = %self.slug))]
     async fn get_by_name(&self, name: &str) -> StoreResult<Scope> {
         self.load()?
             .1
@@ -113,10 +115,12 @@ impl ScopeRepository for FsScopeRepository {
             .ok_or_else(|| StoreError::not_found("scope", name))
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "fs", tenant = %self.slug))]
     async fn list(&self) -> StoreResult<Vec<Scope>> {
         Ok(self.load()?.1)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "fs", tenant = %self.slug))]
     async fn update(&self, input: ScopeInput) -> StoreResult<Scope> {
         let _guard = self.cp.lock(&format!("tenant-{}", self.slug)).await?;
         let (_, mut scopes) = self.load()?;
@@ -129,6 +133,7 @@ impl ScopeRepository for FsScopeRepository {
         Ok(scope)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "fs", tenant = %self.slug))]
     async fn delete(&self, name: &str) -> StoreResult<()> {
         if is_system_scope(name) {
             return Err(StoreError::invalid(
@@ -159,6 +164,7 @@ impl ScopeRepository for FsScopeRepository {
         self.save(scopes)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "fs", tenant = %self.slug))]
     async fn upsert(&self, input: ScopeInput) -> StoreResult<Scope> {
         validate_scope_name(&input.name)?;
         let _guard = self.cp.lock(&format!("tenant-{}", self.slug)).await?;

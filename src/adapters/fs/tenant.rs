@@ -149,14 +149,17 @@ fn check_tenant_input(tenant: &Tenant) -> StoreResult<()> {
 
 #[async_trait]
 impl TenantRepository for FsTenantRepository {
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "fs"))]
     async fn list(&self) -> StoreResult<Vec<Tenant>> {
         self.cp.all_tenants()
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "fs"))]
     async fn get_by_slug(&self, slug: &str) -> StoreResult<Tenant> {
         self.cp.load_tenant(slug)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "fs"))]
     async fn get_by_id(&self, id: Uuid) -> StoreResult<Tenant> {
         self.cp
             .all_tenants()?
@@ -165,6 +168,7 @@ impl TenantRepository for FsTenantRepository {
             .ok_or_else(|| StoreError::not_found("tenant", id))
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "fs"))]
     async fn create(&self, mut tenant: Tenant) -> StoreResult<Tenant> {
         check_tenant_input(&tenant)?;
         seal_settings(self.cp.secrets(), &tenant.slug, &mut tenant.settings)?;
@@ -218,6 +222,7 @@ impl TenantRepository for FsTenantRepository {
         Ok(tenant)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "fs"))]
     async fn update(&self, tenant: Tenant) -> StoreResult<Tenant> {
         check_tenant_input(&tenant)?;
         let _guard = self.cp.lock(&format!("tenant-{}", tenant.slug)).await?;
@@ -233,6 +238,7 @@ impl TenantRepository for FsTenantRepository {
         Ok(current)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "fs"))]
     async fn update_settings(&self, slug: &str, mut settings: TenantSettings) -> StoreResult<Tenant> {
         validate_slug(slug)?;
         let _guard = self.cp.lock(&format!("tenant-{slug}")).await?;
@@ -244,6 +250,7 @@ impl TenantRepository for FsTenantRepository {
         Ok(current)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "fs"))]
     async fn delete(&self, slug: &str) -> StoreResult<()> {
         validate_slug(slug)?;
         let _all = self.cp.lock("tenants").await?;

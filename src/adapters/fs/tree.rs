@@ -11,6 +11,7 @@ use super::positions::Positions;
 use super::rules;
 use super::schema::FileKind;
 use super::storage;
+use crate::crypto::{SecretBox, fields};
 use crate::error::{ConfigProblem, StoreError, StoreResult};
 
 fn missing(path: &Path, message: &str) -> ConfigProblem {
@@ -71,6 +72,15 @@ fn strings_at(json: &Value, list: &str, field: &str) -> Vec<String> {
 ///
 /// Errors: `InvalidInput` when `root` is not a folder.
 pub fn validate_tree(root: &Path) -> StoreResult<Vec<ConfigProblem>> {
+    validate_tree_with_key(root, None)
+}
+
+/// Like [`validate_tree`]; with a key, also checks that every secret decrypts for its own
+/// tenant and field (a ciphertext made under another key, or copied from another tenant or
+/// field, is a problem at its position).
+///
+/// Errors: `InvalidInput` when `root` is not a folder.
+pub fn validate_tree_with_key(root: &Path, secrets: Option<&SecretBox>) -> StoreResult<Vec<ConfigProblem>> {
     if !root.is_dir() {
         return Err(StoreError::invalid("fs_root", format!("{} is not a folder", root.display())));
     }
@@ -107,8 +117,13 @@ pub fn validate_tree(root: &Path) -> StoreResult<Vec<ConfigProblem>> {
                 }
             }
         }
-        if let Some((tenant, file)) =
-            check_file(FileKind::Tenant, &dir.join("tenant.yaml"), Some(slug), true, &mut out)
+        let tenant = check_file(FileKind::Tenant, &dir.join("tenant.yaml"), Some(slug), true, &mut out);
+        if let (Some((tenant, file)), Some(key)) = (&tenant, secrets) {
+            let mut report = Report::new(file, &tenant.text);
+            check_tenant_secrets(&tenant.json, slug, key, &mut report);
+            out.extend(report.problems);
+        }
+        if let Some((tenant, file)) = tenant
             && let Some(id) = tenant.json.get("id").and_then(Value::as_str)
         {
             let line = Positions::of(&tenant.text).value("/id").map_or(0, |p| p.line);
@@ -131,6 +146,9 @@ pub fn validate_tree(root: &Path) -> StoreResult<Vec<ConfigProblem>> {
                 scopes.as_ref().map(|(s, _)| strings_at(&s.json, "scopes", "name")).unwrap_or_default();
             let mut report = Report::new(&file, &clients.text);
             rules::check_client_scopes(&clients.json, &names, &mut report);
+            if let Some(key) = secrets {
+                check_client_secrets(&clients.json, slug, key, &mut report);
+            }
             out.extend(report.problems);
         }
     }
@@ -166,4 +184,45 @@ pub fn validate_text(kind: FileKind, file: &str, text: &str) -> Vec<ConfigProble
 /// Positions of the values of a YAML text (exposed for tools and tests).
 pub fn positions_of(text: &str) -> Positions {
     Positions::of(text)
+}
+
+fn check_secret_opens(
+    json: &Value,
+    pointer: &str,
+    tenant: &str,
+    field: &str,
+    key: &SecretBox,
+    report: &mut Report<'_>,
+) {
+    if let Some(ct) = json.pointer(pointer).and_then(Value::as_str)
+        && key.decrypt_str(tenant, field, ct).is_err()
+    {
+        report.value(
+            pointer,
+            format!("does not decrypt as {field} of tenant {tenant}: another key, or copied from another tenant or field"),
+        );
+    }
+}
+
+fn check_tenant_secrets(json: &Value, slug: &str, key: &SecretBox, report: &mut Report<'_>) {
+    check_secret_opens(json, "/settings/user_db/dsn", slug, fields::USER_DB_DSN, key, report);
+    check_secret_opens(json, "/settings/cache/password", slug, fields::CACHE_PASSWORD, key, report);
+    check_secret_opens(json, "/settings/smtp/password", slug, fields::SMTP_PASSWORD, key, report);
+    if let Some(providers) = json.pointer("/settings/social_providers").and_then(Value::as_object) {
+        for name in providers.keys() {
+            let pointer =
+                format!("/settings/social_providers/{}/client_secret", super::positions::escape_token(name));
+            check_secret_opens(json, &pointer, slug, &fields::social_provider_secret(name), key, report);
+        }
+    }
+}
+
+fn check_client_secrets(json: &Value, slug: &str, key: &SecretBox, report: &mut Report<'_>) {
+    let clients = json.get("clients").and_then(Value::as_array).into_iter().flatten().enumerate();
+    for (i, client) in clients {
+        if let Some(id) = client.get("client_id").and_then(Value::as_str) {
+            let pointer = format!("/clients/{i}/secret");
+            check_secret_opens(json, &pointer, slug, &fields::client_secret(id), key, report);
+        }
+    }
 }

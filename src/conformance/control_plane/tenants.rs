@@ -97,6 +97,12 @@ pub async fn tenants_update_settings_replaces_settings_only(cp: &ControlPlane) {
     assert_eq!(updated.name, created.name);
     assert_eq!(updated.id, created.id);
     assert_eq!(cp.tenants().get_by_slug("acme").await.expect("get").settings, settings);
+
+    // Settings that break the schema are refused and nothing changes.
+    let bad = TenantSettings { brand_color: Some("blue".into()), ..Default::default() };
+    let err = cp.tenants().update_settings("acme", bad).await.expect_err("bad color");
+    assert!(matches!(err, crate::StoreError::InvalidInput { .. }), "{err}");
+    assert_eq!(cp.tenants().get_by_slug("acme").await.expect("get").settings, settings);
 }
 
 /// Secrets in settings come back sealed; they open for their tenant and field only.
