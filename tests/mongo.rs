@@ -1,7 +1,8 @@
-//! The data-plane conformance suite on MongoDB (`HJ_TEST_MONGO_URL`, default
-//! `mongodb://127.0.0.1:27017/?directConnection=true`; the test server is SecantusDB, started
-//! by `scripts/mongo-service.sh`): a fresh database `hj_t_<uuid>` per case, dropped
-//! afterwards. An unreachable server fails the case, naming the URL and the script.
+//! The data-plane conformance suite and the isolation suite on MongoDB (`HJ_TEST_MONGO_URL`,
+//! default `mongodb://127.0.0.1:27017/?directConnection=true`; the test server is SecantusDB,
+//! started by `scripts/mongo-service.sh`): a fresh database `hj_t_<uuid>` per conformance
+//! case, two fresh tenant databases `hj_i<id>_acme`/`hj_i<id>_globex` per isolation case,
+//! dropped afterwards. An unreachable server fails the case, naming the URL and the script.
 
 #![cfg(feature = "mongo")]
 
@@ -71,7 +72,21 @@ async fn fresh() -> Fixture {
     Fixture::with_cleanup(conn, drop_database(database))
 }
 
+/// Two tenants through a `Manager` whose default tenant database is a `{tenant}` template
+/// on the test server.
+async fn two_tenants() -> hellojohn_store::conformance::isolation::IsolationFixture {
+    let prefix = format!("hj_i{}", &uuid::Uuid::new_v4().simple().to_string()[..16]);
+    let template = DbConfig::new("mongodb", with_database(&mongo_url(), &format!("{prefix}_{{tenant}}")));
+    hellojohn_store::conformance::isolation::two_tenants(template, async move {
+        for slug in ["acme", "globex"] {
+            drop_database(format!("{prefix}_{slug}")).await;
+        }
+    })
+    .await
+}
+
 hellojohn_store::data_plane_conformance!(fresh);
+hellojohn_store::isolation_conformance!(two_tenants);
 
 #[test]
 fn database_is_replaced_in_urls() {
