@@ -253,3 +253,100 @@ async fn two_tenants_through_the_manager_get_their_own_databases() {
         drop_db(&format!("{prefix}{slug}")).await;
     }
 }
+
+/// Forwards 127.0.0.1:<port> to `target` while up; when cut, drops every open connection
+/// and closes new ones at once.
+struct Proxy {
+    port: u16,
+    up: tokio::sync::watch::Sender<bool>,
+}
+
+impl Proxy {
+    async fn start(target: String) -> Proxy {
+        use tokio::net::{TcpListener, TcpStream};
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
+        let port = listener.local_addr().expect("addr").port();
+        let (up, _) = tokio::sync::watch::channel(true);
+        let state = up.subscribe();
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut client, _)) = listener.accept().await else { return };
+                let mut state = state.clone();
+                if !*state.borrow() {
+                    drop(client);
+                    continue;
+                }
+                let target = target.clone();
+                tokio::spawn(async move {
+                    let Ok(mut server) = TcpStream::connect(&target).await else { return };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                        _ = state.wait_for(|up| !*up) => {}
+                    }
+                });
+            }
+        });
+        Proxy { port, up }
+    }
+}
+
+/// The `host:port` of the test server.
+fn mongo_target() -> String {
+    let url = mongo_url();
+    let rest = url.split_once("://").map(|x| x.1).unwrap_or(&url);
+    let authority = rest.split(['/', '?']).next().unwrap_or(rest);
+    authority.rsplit_once('@').map(|x| x.1).unwrap_or(authority).to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn cutting_the_server_gives_unavailable_and_restoring_it_brings_calls_back() {
+    use std::time::Instant;
+    let target = mongo_target();
+    if tokio::net::TcpStream::connect(&target).await.is_err() {
+        panic!("MongoDB at {target} is not reachable; start it with scripts/mongo-service.sh");
+    }
+    let proxy = Proxy::start(target).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let prefix = format!("hj_f{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let template = format!("mongodb://127.0.0.1:{}/{prefix}_{{tenant}}?directConnection=true", proxy.port);
+    let acquire_timeout = Duration::from_secs(2);
+    let manager = Manager::new(
+        ManagerConfig::from_fs_root(dir.path())
+            .default_tenant_db(DbConfig::new("mongodb", template))
+            .per_tenant_pool(2, acquire_timeout),
+    )
+    .await
+    .expect("manager");
+    manager.config().tenants().create(Tenant::new("acme", "Acme")).await.expect("tenant");
+    let acme = manager.for_tenant("acme").await.expect("resolve");
+    let users = acme.users().expect("data plane");
+    users.create(CreateUserInput::new("ana@example.com")).await.expect("create before the cut");
+
+    proxy.up.send_replace(false);
+    let started = Instant::now();
+    let err = users.get_by_email("ana@example.com").await.expect_err("fails while cut");
+    let took = started.elapsed();
+    assert!(matches!(err, StoreError::Unavailable { .. }), "{err:?}");
+    assert!(took < acquire_timeout * 2 + Duration::from_secs(3), "Unavailable took {took:?}");
+    assert!(users.count(None).await.expect_err("still cut").is_retryable());
+    assert!(
+        manager.config().clients("acme").expect("clients").list("").await.is_ok(),
+        "control plane answers"
+    );
+
+    proxy.up.send_replace(true);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match users.get_by_email("ana@example.com").await {
+            Ok((user, _)) => {
+                assert_eq!(user.email, "ana@example.com");
+                break;
+            }
+            Err(e) if e.is_retryable() && Instant::now() < deadline => {}
+            Err(e) => panic!("after restore: {e:?}"),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    manager.close().await;
+    drop_db(&format!("{prefix}_acme")).await;
+}
