@@ -416,16 +416,34 @@ impl UserRepository for MongoUsers {
         fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "users.set_email_verified")
     )]
     async fn set_email_verified(&self, user_id: Uuid, verified: bool) -> StoreResult<()> {
-        self.set_fields(user_id, doc! { "email_verified": verified }).await?;
-        self.ctx
-            .raw(docs::IDENTITIES)?
-            .update_many(
-                doc! { "user_id": docs::id(user_id), "provider": PASSWORD_PROVIDER },
-                doc! { "$set": { "email_verified": verified, "updated_at": docs::ts(crate::model::now()) } },
-            )
-            .await
-            .map_err(error::on("identity"))?;
-        Ok(())
+        // User and password identity change together.
+        let ctx = self.ctx.clone();
+        txn::run(&self.ctx, "user", move |s| {
+            let ctx = ctx.clone();
+            Box::pin(async move {
+                let now = docs::ts(crate::model::now());
+                let res = ctx
+                    .raw(docs::USERS)?
+                    .update_one(
+                        doc! { "_id": docs::id(user_id) },
+                        doc! { "$set": { "email_verified": verified, "updated_at": now.clone() } },
+                    )
+                    .session(&mut *s)
+                    .await?;
+                if res.matched_count == 0 {
+                    return Err(StoreError::not_found("user", user_id).into());
+                }
+                ctx.raw(docs::IDENTITIES)?
+                    .update_many(
+                        doc! { "user_id": docs::id(user_id), "provider": PASSWORD_PROVIDER },
+                        doc! { "$set": { "email_verified": verified, "updated_at": now } },
+                    )
+                    .session(&mut *s)
+                    .await?;
+                Ok(())
+            })
+        })
+        .await
     }
 
     #[tracing::instrument(
