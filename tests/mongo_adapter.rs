@@ -91,6 +91,16 @@ async fn dsns_without_a_valid_database_are_invalid_input() {
 }
 
 #[tokio::test]
+async fn a_schema_is_refused_rather_than_ignored() {
+    let mut cfg = config(with_database(&mongo_url(), "hj_shared"));
+    cfg.db.schema = Some("hj_acme".into());
+    match Registry::with_builtins().connect(&cfg).await {
+        Err(StoreError::InvalidInput { field, .. }) => assert_eq!(field, "schema"),
+        other => panic!("expected InvalidInput on schema, got {:?}", other.map(|c| c.name().to_string())),
+    }
+}
+
+#[tokio::test]
 async fn a_server_that_is_not_there_is_unavailable() {
     let mut cfg = config("mongodb://127.0.0.1:1/hj_nowhere?directConnection=true".into());
     cfg.acquire_timeout = Duration::from_millis(300);

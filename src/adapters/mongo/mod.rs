@@ -83,6 +83,13 @@ impl Adapter for MongoAdapter {
     }
 
     async fn connect(&self, cfg: &ConnectConfig) -> StoreResult<Arc<dyn AdapterConnection>> {
+        if cfg.db.schema.as_deref().is_some_and(|s| !s.trim().is_empty()) {
+            // Ignoring it could put every tenant of a template in one database.
+            return Err(StoreError::invalid(
+                "schema",
+                "MongoDB has no schemas: name the tenant database in the DSN path, e.g. mongodb://host/hj_{tenant}",
+            ));
+        }
         let dsn = dsn::parse(&cfg.db.dsn)?;
         let shared = shared_client(&dsn, cfg).await?;
         let db = shared.client.database(&dsn.database);
