@@ -88,7 +88,7 @@ pub(crate) fn str_opt(s: Option<&str>) -> Bson {
 ///
 /// Errors: `InvalidInput` on `field` for a value BSON cannot hold (an integer above `i64::MAX`).
 pub(crate) fn json(field: &str, value: &serde_json::Value) -> StoreResult<Bson> {
-    mongodb::bson::to_bson(value).map_err(|e| StoreError::invalid(field, format!("cannot be stored: {e}")))
+    mongodb::bson::serialize_to_bson(value).map_err(|e| StoreError::invalid(field, format!("cannot be stored: {e}")))
 }
 
 /// A case-insensitive "contains `needle`" filter on `field` (regex metacharacters escaped).
@@ -403,10 +403,10 @@ mod tests {
             created_at: t,
             updated_at: t,
         };
-        let stored = mongodb::bson::to_document(&role).expect("serialize");
+        let stored = mongodb::bson::serialize_to_document(&role).expect("serialize");
         assert_eq!(stored.get_i64("created_at").ok(), Some(1_795_814_324_123_456));
         assert_eq!(stored.get_str("_id").ok(), Some(role.id.to_string().as_str()));
-        let back: RoleDoc = mongodb::bson::from_document(stored).expect("deserialize");
+        let back: RoleDoc = mongodb::bson::deserialize_from_document(stored).expect("deserialize");
         assert_eq!(back.created_at, t);
         assert_eq!(back.id, role.id);
     }
