@@ -1,5 +1,6 @@
 //! Opening SQL namespaces: drivers and aliases, name and DSN validation, unreachable servers,
 //! closed pools, and replicas that connect (and migrate) the same new namespace at once.
+#![cfg(all(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 
 use std::sync::Arc;
 
