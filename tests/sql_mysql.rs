@@ -1,6 +1,7 @@
 //! The data-plane conformance suite on MySQL/MariaDB (`HJ_TEST_MYSQL_URL`, default
 //! `mysql://root@127.0.0.1:3306/test`): a fresh database `hj_t_<uuid>` per case, dropped
 //! afterwards.
+#![cfg(feature = "mysql")]
 
 async fn fresh() -> hellojohn_store::conformance::Fixture {
     hellojohn_store::conformance::sql::mysql_fixture().await

@@ -1,4 +1,5 @@
 //! The data-plane conformance suite on SQLite: a fresh temporary file per case.
+#![cfg(feature = "sqlite")]
 
 async fn fresh() -> hellojohn_store::conformance::Fixture {
     let dir = tempfile::tempdir().expect("temporary directory");

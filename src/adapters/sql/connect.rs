@@ -24,6 +24,7 @@ use crate::error::{StoreError, StoreResult};
 use crate::registry::ConnectConfig;
 
 /// How long SQLite waits for a lock held by another connection before `SQLITE_BUSY`.
+#[cfg(feature = "sqlite")]
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a replica waits for another one's migrations.
 const MIGRATION_LOCK_TIMEOUT_SECS: u32 = 300;
@@ -91,7 +92,7 @@ fn admin_options(dsn: &str, cfg: &ConnectConfig) -> ConnectOptions {
     let mut opts = ConnectOptions::new(dsn.to_string());
     opts.max_connections(1)
         .min_connections(1)
-        .acquire_timeout(cfg.acquire_timeout.max(Duration::from_secs(MIGRATION_LOCK_TIMEOUT_SECS as u64)))
+        .acquire_timeout(cfg.acquire_timeout)
         .connect_timeout(cfg.acquire_timeout)
         .sqlx_logging(false);
     opts
@@ -166,6 +167,11 @@ async fn open_postgres(dsn: &str, cfg: &ConnectConfig) -> StoreResult<DatabaseCo
     let admin = connect_pool(backend, admin_options(dsn, cfg), cfg).await?;
     let (key, _) = lock_key(schema.unwrap_or("public"));
     let result = async {
+        // Wait for another replica's migrations at most this long.
+        admin
+            .execute_unprepared(&format!("SET lock_timeout = '{MIGRATION_LOCK_TIMEOUT_SECS}s'"))
+            .await
+            .map_err(|e| ddl_error(backend, "setting the lock timeout", e))?;
         admin
             .execute_raw(Statement::from_sql_and_values(
                 admin.get_database_backend(),
@@ -268,6 +274,7 @@ async fn open_mysql(dsn: &str, cfg: &ConnectConfig) -> StoreResult<DatabaseConne
 }
 
 /// The file of a SQLite DSN (`None` for an in-memory database).
+#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
 fn sqlite_path(dsn: &str) -> Option<std::path::PathBuf> {
     let rest = dsn.strip_prefix("sqlite://").or_else(|| dsn.strip_prefix("sqlite:"))?;
     let (path, query) = match rest.split_once('?') {
@@ -282,8 +289,15 @@ fn sqlite_path(dsn: &str) -> Option<std::path::PathBuf> {
 
 /// Serialises SQLite migrations in this process (other processes are held off by SQLite's
 /// own file locks and the busy timeout).
+#[cfg(feature = "sqlite")]
 static SQLITE_MIGRATIONS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
+#[cfg(not(feature = "sqlite"))]
+async fn open_sqlite(_dsn: &str, _cfg: &ConnectConfig) -> StoreResult<DatabaseConnection> {
+    Err(StoreError::NotSupported { operation: "connect".into(), backend: "sqlite (feature off)".into() })
+}
+
+#[cfg(feature = "sqlite")]
 async fn open_sqlite(dsn: &str, cfg: &ConnectConfig) -> StoreResult<DatabaseConnection> {
     use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
     let backend = SqlBackend::Sqlite;

@@ -62,6 +62,10 @@ pub(crate) fn map_db_err(ctx: &ErrCtx, err: DbErr) -> StoreError {
     }
     match &err {
         DbErr::RecordNotFound(key) => StoreError::NotFound { entity: ctx.entity, key: key.clone() },
+        // An update by primary key that matched no row: the row went away meanwhile.
+        DbErr::RecordNotUpdated => {
+            StoreError::NotFound { entity: ctx.entity, key: "(deleted concurrently)".into() }
+        }
         DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => unavailable(ctx.backend, err),
         DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))
             if is_connection_error(e) =>
@@ -84,10 +88,14 @@ fn unavailable(backend: &str, err: DbErr) -> StoreError {
     }
 }
 
-/// Constraint messages can quote the offending value (a token hash on MySQL); keep only the
-/// first line and cut it short.
+/// Constraint messages can quote the offending value (MySQL: `Duplicate entry '<token
+/// hash>' for key '…'`): drop the value, keep the first line, cut it short.
 fn redact(message: &str) -> String {
     let line = message.lines().next().unwrap_or_default();
+    let line = match (line.strip_prefix("Duplicate entry '"), line.rfind("' for key ")) {
+        (Some(_), Some(at)) => format!("Duplicate entry for key {}", &line[at + "' for key ".len()..]),
+        _ => line.to_string(),
+    };
     line.chars().take(200).collect()
 }
 
@@ -155,5 +163,22 @@ pub(crate) fn is_retryable(err: &StoreError) -> bool {
             source.downcast_ref::<DbErr>().is_some_and(is_retryable_db_err)
         }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn duplicate_values_are_not_repeated_in_messages() {
+        assert_eq!(
+            redact("Duplicate entry 'secret-hash' for key 'uq_refresh_tokens_token_hash'"),
+            "Duplicate entry for key 'uq_refresh_tokens_token_hash'"
+        );
+        assert_eq!(
+            redact("UNIQUE constraint failed: refresh_tokens.token_hash"),
+            "UNIQUE constraint failed: refresh_tokens.token_hash"
+        );
     }
 }
