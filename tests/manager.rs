@@ -186,3 +186,23 @@ async fn a_tenant_whose_database_is_down_resolves_and_recovers_without_restart()
     up.ping().await.expect("database back");
     assert_eq!(s.adapter.connects.load(Ordering::SeqCst), 2);
 }
+
+#[test]
+fn long_slugs_map_to_distinct_names_within_the_engines_limit() {
+    use hellojohn_store::manager::{MAX_NAMESPACE_LEN, substitute};
+    let long_a = format!("a{}", "b".repeat(62));
+    let long_b = format!("a{}c", "b".repeat(61));
+    let pg = DbConfig::new("postgres", "postgres://u@h/db").with_schema("hj_{tenant}");
+    let (sa, sb) =
+        (substitute(&pg, &long_a).schema.expect("schema"), substitute(&pg, &long_b).schema.expect("schema"));
+    assert!(sa.len() <= MAX_NAMESPACE_LEN && sb.len() <= MAX_NAMESPACE_LEN, "{sa} {sb}");
+    assert_ne!(sa, sb);
+    assert!(sa.starts_with("hj_abbb"));
+    let my = DbConfig::new("mysql", "mysql://root@h:3306/hj_{tenant}?ssl-mode=disabled");
+    let dsn = substitute(&my, &long_a).dsn;
+    let database = dsn.rsplit('/').next().and_then(|s| s.split('?').next()).expect("database");
+    assert!(database.len() <= MAX_NAMESPACE_LEN, "{database}");
+    assert!(dsn.ends_with("?ssl-mode=disabled"));
+    // Short slugs are untouched; dashes become underscores.
+    assert_eq!(substitute(&pg, "acme-eu").schema.as_deref(), Some("hj_acme_eu"));
+}

@@ -20,7 +20,9 @@ use uuid::Uuid;
 
 pub use access::ConfigAccess;
 pub use config::ManagerConfig;
-pub use resolve::{TENANT_PLACEHOLDER, check_default_template, namespace_name, substitute};
+pub use resolve::{
+    MAX_NAMESPACE_LEN, TENANT_PLACEHOLDER, check_default_template, namespace_name, substitute,
+};
 use tenant::DataPlaneState;
 pub use tenant::TenantDataAccess;
 

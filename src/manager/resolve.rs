@@ -36,12 +36,41 @@ pub fn namespace_name(slug: &str) -> String {
     slug.replace('-', "_")
 }
 
+/// Longest schema or database name the engines accept (PostgreSQL's and MySQL's limit).
+pub const MAX_NAMESPACE_LEN: usize = 63;
+
 /// `db` with every `{tenant}` in its DSN and schema replaced by the tenant's namespace name.
+/// When the name with its template around it (`hj_{tenant}`, a database or file name) would
+/// pass [`MAX_NAMESPACE_LEN`], the slug part is cut and suffixed with 8 hex digits of its
+/// SHA-256, so long slugs still map to distinct, valid names.
 pub fn substitute(db: &DbConfig, slug: &str) -> DbConfig {
     let name = namespace_name(slug);
     DbConfig {
         driver: db.driver.clone(),
-        dsn: db.dsn.replace(TENANT_PLACEHOLDER, &name),
-        schema: db.schema.as_ref().map(|s| s.replace(TENANT_PLACEHOLDER, &name)),
+        dsn: fill(&db.dsn, &name),
+        schema: db.schema.as_ref().map(|s| fill(s, &name)),
     }
+}
+
+fn fill(template: &str, name: &str) -> String {
+    let Some(pos) = template.find(TENANT_PLACEHOLDER) else {
+        return template.to_string();
+    };
+    let after = pos + TENANT_PLACEHOLDER.len();
+    let start = template[..pos].rfind(['/', '?', '&', '=', ':']).map(|i| i + 1).unwrap_or(0);
+    let end = template[after..].find(['/', '?', '&', '#']).map(|i| after + i).unwrap_or(template.len());
+    let fixed = (end - start) - TENANT_PLACEHOLDER.len();
+    let fitted = if fixed + name.len() > MAX_NAMESPACE_LEN {
+        shorten(name, MAX_NAMESPACE_LEN.saturating_sub(fixed))
+    } else {
+        name.to_string()
+    };
+    template.replace(TENANT_PLACEHOLDER, &fitted)
+}
+
+fn shorten(name: &str, room: usize) -> String {
+    use sha2::{Digest, Sha256};
+    let hash: String = Sha256::digest(name.as_bytes()).iter().take(4).map(|b| format!("{b:02x}")).collect();
+    let keep = room.saturating_sub(hash.len() + 1).min(name.len());
+    format!("{}_{hash}", &name[..keep])
 }

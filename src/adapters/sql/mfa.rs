@@ -42,6 +42,23 @@ impl SqlMfa {
     fn err(&self, entity: &'static str) -> ErrCtx {
         self.ctx.err(entity)
     }
+
+    /// Sets `column` (and `updated_at`) of the user's TOTP enrolment to now.
+    /// Errors: `NotFound` when the user has no enrolment.
+    async fn stamp_totp(&self, user_id: Uuid, column: mfa_totp::Column) -> StoreResult<()> {
+        let now = now_db();
+        let result = mfa_totp::Entity::update_many()
+            .col_expr(column, now.into())
+            .col_expr(mfa_totp::Column::UpdatedAt, now.into())
+            .filter(mfa_totp::Column::UserId.eq(user_id))
+            .exec(&self.ctx.db)
+            .await
+            .map_err(|e| self.err("mfa_totp").map(e))?;
+        if result.rows_affected == 0 {
+            return Err(StoreError::not_found("mfa_totp", user_id));
+        }
+        Ok(())
+    }
 }
 
 fn totp_from_row(row: mfa_totp::Model) -> MfaTotp {
@@ -90,22 +107,9 @@ impl MfaRepository for SqlMfa {
     }
 
     async fn confirm_totp(&self, user_id: Uuid) -> StoreResult<()> {
-        async move {
-            let now = now_db();
-            let result = mfa_totp::Entity::update_many()
-                .col_expr(mfa_totp::Column::ConfirmedAt, now.into())
-                .col_expr(mfa_totp::Column::UpdatedAt, now.into())
-                .filter(mfa_totp::Column::UserId.eq(user_id))
-                .exec(&self.ctx.db)
-                .await
-                .map_err(|e| self.err("mfa_totp").map(e))?;
-            if result.rows_affected == 0 {
-                return Err(StoreError::not_found("mfa_totp", user_id));
-            }
-            Ok(())
-        }
-        .instrument(self.ctx.span("mfa.confirm_totp"))
-        .await
+        self.stamp_totp(user_id, mfa_totp::Column::ConfirmedAt)
+            .instrument(self.ctx.span("mfa.confirm_totp"))
+            .await
     }
 
     async fn get_totp(&self, user_id: Uuid) -> StoreResult<MfaTotp> {
@@ -122,22 +126,9 @@ impl MfaRepository for SqlMfa {
     }
 
     async fn touch_totp(&self, user_id: Uuid) -> StoreResult<()> {
-        async move {
-            let now = now_db();
-            let result = mfa_totp::Entity::update_many()
-                .col_expr(mfa_totp::Column::LastUsedAt, now.into())
-                .col_expr(mfa_totp::Column::UpdatedAt, now.into())
-                .filter(mfa_totp::Column::UserId.eq(user_id))
-                .exec(&self.ctx.db)
-                .await
-                .map_err(|e| self.err("mfa_totp").map(e))?;
-            if result.rows_affected == 0 {
-                return Err(StoreError::not_found("mfa_totp", user_id));
-            }
-            Ok(())
-        }
-        .instrument(self.ctx.span("mfa.touch_totp"))
-        .await
+        self.stamp_totp(user_id, mfa_totp::Column::LastUsedAt)
+            .instrument(self.ctx.span("mfa.touch_totp"))
+            .await
     }
 
     async fn disable_totp(&self, user_id: Uuid) -> StoreResult<()> {
