@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::TryStreamExt;
+use futures_util::TryStreamExt;
 use hellojohn_store::manager::{Manager, ManagerConfig};
 use hellojohn_store::model::{CreateUserInput, Tenant};
 use hellojohn_store::{AdapterConnection, ConnectConfig, DbConfig, Registry, StoreError, StoreResult};

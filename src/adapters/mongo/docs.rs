@@ -88,7 +88,8 @@ pub(crate) fn str_opt(s: Option<&str>) -> Bson {
 ///
 /// Errors: `InvalidInput` on `field` for a value BSON cannot hold (an integer above `i64::MAX`).
 pub(crate) fn json(field: &str, value: &serde_json::Value) -> StoreResult<Bson> {
-    mongodb::bson::serialize_to_bson(value).map_err(|e| StoreError::invalid(field, format!("cannot be stored: {e}")))
+    mongodb::bson::serialize_to_bson(value)
+        .map_err(|e| StoreError::invalid(field, format!("cannot be stored: {e}")))
 }
 
 /// A case-insensitive "contains `needle`" filter on `field` (regex metacharacters escaped).

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use futures::TryStreamExt;
+use futures_util::TryStreamExt;
 use mongodb::bson::doc;
 use mongodb::options::ReturnDocument;
 use uuid::Uuid;

@@ -10,7 +10,7 @@
 
 use std::collections::BTreeSet;
 
-use futures::TryStreamExt;
+use futures_util::TryStreamExt;
 use mongodb::IndexModel;
 use mongodb::bson::{Document, doc};
 use mongodb::options::IndexOptions;

@@ -310,7 +310,7 @@ pub(crate) async fn purge_in_batches(
     filter: Document,
     batch_size: u64,
 ) -> StoreResult<u64> {
-    use futures::TryStreamExt;
+    use futures_util::TryStreamExt;
     let batch = if batch_size == 0 { DEFAULT_PURGE_BATCH } else { batch_size };
     let coll = ctx.raw(collection)?;
     let mut total = 0;

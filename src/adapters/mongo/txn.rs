@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use futures::future::BoxFuture;
+use futures_util::future::BoxFuture;
 use mongodb::ClientSession;
 use mongodb::error::UNKNOWN_TRANSACTION_COMMIT_RESULT;
 
