@@ -13,7 +13,7 @@ build: ## Build the workspace (library, CLI, entity, migration)
 demo: ## The main job on the embedded default (SQLite under ./data, no server needed)
 	$(CARGO) run -q -- demo
 
-services: ## Check (and start) the servers the tests need: PostgreSQL, MariaDB, Redis
+services: ## Check (and start) the servers the tests need: PostgreSQL, MariaDB, Redis, MongoDB (SecantusDB)
 	scripts/test-services.sh
 
 test: services ## Run every test: unit, CLI and the conformance suite on every backend

@@ -2,9 +2,10 @@
 # Makes sure every server the test suite talks to is up on loopback, starting the ones that
 # are installed but stopped. Prints what is missing and exits 1 when a server cannot be had.
 #
-#   scripts/test-services.sh          check and start PostgreSQL, MariaDB, Redis
+#   scripts/test-services.sh          check and start PostgreSQL, MariaDB, Redis, SecantusDB
 #
-# Addresses can be changed with HJ_TEST_POSTGRES_URL / HJ_TEST_MYSQL_URL / HJ_TEST_REDIS_URL
+# Addresses can be changed with HJ_TEST_POSTGRES_URL / HJ_TEST_MYSQL_URL / HJ_TEST_REDIS_URL /
+# HJ_TEST_MONGO_URL
 # (the tests read the same variables); this script only checks the default ports.
 set -u
 
@@ -57,13 +58,19 @@ ensure_redis() {
   missing+=("Redis on 127.0.0.1:6379 (Debian: apt-get install redis-server)")
 }
 
+ensure_mongo() {
+  "$(dirname "$0")/mongo-service.sh" ||
+    missing+=("SecantusDB (MongoDB wire protocol) on 127.0.0.1:27017: scripts/mongo-service.sh failed (needs python3 with venv; pip downloads secantusdb the first time)")
+}
+
 ensure_postgres
 ensure_mariadb
 ensure_redis
+ensure_mongo
 
 if [ ${#missing[@]} -gt 0 ]; then
   log "cannot run the test suite; missing servers:"
   for m in "${missing[@]}"; do log "  - $m"; done
   exit 1
 fi
-log "PostgreSQL, MariaDB and Redis are up"
+log "PostgreSQL, MariaDB, Redis and SecantusDB (MongoDB) are up"

@@ -31,6 +31,7 @@ fn builtins_are_registered_per_feature() {
         (cfg!(feature = "postgres"), &["postgres", "postgresql"][..]),
         (cfg!(feature = "mysql"), &["mysql", "mariadb"][..]),
         (cfg!(feature = "sqlite"), &["sqlite"][..]),
+        (cfg!(feature = "mongo"), &["mongo", "mongodb"][..]),
     ] {
         for name in names {
             assert_eq!(drivers.iter().any(|d| d == name), feature_on, "{name} in {drivers:?}");
