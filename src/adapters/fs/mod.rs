@@ -19,7 +19,7 @@
 //!
 //! This module owns the files under the root and nothing else; it never touches a database.
 
-mod admin;
+pub(crate) mod admin;
 mod client;
 pub(crate) mod document;
 mod positions;
@@ -27,7 +27,7 @@ mod rules;
 pub mod schema;
 mod scope;
 mod storage;
-mod tenant;
+pub(crate) mod tenant;
 pub mod tree;
 
 use std::path::{Path, PathBuf};

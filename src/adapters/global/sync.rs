@@ -1,0 +1,1 @@
+//! FS ⇄ global database: `sync export` and `sync import`.
