@@ -71,3 +71,186 @@ pub async fn mysql_global_fixture() -> ControlPlaneFixture {
         drop_mysql_global_db(&database).await;
     })
 }
+
+/// Waits up to `within` for `check` to hold, polling every 20 ms; returns how long it took.
+///
+/// Panics with `what` when it does not hold in time.
+pub async fn eventually<F, Fut>(what: &str, within: Duration, mut check: F) -> Duration
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = std::time::Instant::now();
+    loop {
+        if check().await {
+            return started.elapsed();
+        }
+        if started.elapsed() > within {
+            panic!("{what}: not within {within:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Two `Manager`s (replicas A and B) on the global database `db`: a client created through
+/// A is visible through B, a settings change (the tenant's own database) takes effect in B
+/// without a restart, and a tenant deleted through A makes B's `for_tenant` return
+/// `TenantNotFound` — each within one second.
+pub async fn two_replicas_stay_consistent(db: DbConfig) {
+    use crate::error::StoreError;
+    use crate::manager::{Manager, ManagerConfig};
+    use crate::mode::OperationalMode;
+    use crate::model::{ClientInput, Secret, Tenant, TenantDbSettings};
+
+    let key = random_key();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let config = |name: &str| {
+        ManagerConfig::from_fs_root(dir.path().join(name))
+            .global_db(db.clone())
+            .secrets(key.clone())
+            .global_poll_interval(TEST_POLL_INTERVAL)
+    };
+    let a = Manager::new(config("a")).await.unwrap_or_else(|e| panic!("replica A: {e}"));
+    let b = Manager::new(config("b")).await.unwrap_or_else(|e| panic!("replica B: {e}"));
+    assert_eq!(a.mode(), OperationalMode::FsGlobalDb);
+    assert!(b.capabilities().global_sync);
+    assert!(format!("{a:?}").contains("\"global\""), "the global database holds the control plane: {a:?}");
+
+    // A tenant created through A resolves through B.
+    a.config().tenants().create(Tenant::new("acme", "Acme")).await.unwrap_or_else(|e| panic!("create: {e}"));
+    let took = eventually("tenant created through A visible in B", Duration::from_secs(1), || async {
+        b.for_tenant("acme").await.is_ok()
+    })
+    .await;
+    println!("tenant visible in B after {took:?}");
+    let before = b.for_tenant("acme").await.unwrap_or_else(|e| panic!("for_tenant: {e}"));
+    assert!(!before.has_db(), "no database yet");
+
+    // A client created through A is visible through B.
+    let clients_a = a.config().clients("acme").unwrap_or_else(|e| panic!("clients: {e}"));
+    let mut input = ClientInput::new("web-app", "Web");
+    input.redirect_uris = vec!["https://app.example.com/cb".into()];
+    clients_a.create(input).await.unwrap_or_else(|e| panic!("create client: {e}"));
+    let clients_b = b.config().clients("acme").unwrap_or_else(|e| panic!("clients: {e}"));
+    let took = eventually("client created through A visible in B", Duration::from_secs(1), || async {
+        clients_b.get("web-app").await.is_ok()
+    })
+    .await;
+    println!("client visible in B after {took:?}");
+
+    // A settings change (the tenant's own database) takes effect in B without a restart.
+    let db_file = dir.path().join("acme.db");
+    let mut settings = a.config().tenants().get_by_slug("acme").await.map(|t| t.settings).unwrap_or_default();
+    settings.user_db = Some(TenantDbSettings {
+        driver: "sqlite".into(),
+        dsn: Secret::plain(format!("sqlite://{}?mode=rwc", db_file.display())),
+        schema: None,
+    });
+    a.config().tenants().update_settings("acme", settings).await.unwrap_or_else(|e| panic!("settings: {e}"));
+    let took = eventually("settings change through A in effect in B", Duration::from_secs(1), || async {
+        matches!(b.tenant_db("acme").await, Ok(Some(_)))
+    })
+    .await;
+    println!("settings change in effect in B after {took:?}");
+    let after = b.for_tenant("acme").await.unwrap_or_else(|e| panic!("for_tenant: {e}"));
+    assert!(after.has_db(), "B uses the new database without a restart");
+
+    // A tenant deleted through A is gone from B.
+    a.config().tenants().delete("acme").await.unwrap_or_else(|e| panic!("delete: {e}"));
+    let took = eventually("tenant deleted through A gone from B", Duration::from_secs(1), || async {
+        matches!(b.for_tenant("acme").await, Err(StoreError::TenantNotFound { .. }))
+    })
+    .await;
+    println!("deletion in effect in B after {took:?}");
+    assert_eq!(a.stats().await.control_plane_version, b.stats().await.control_plane_version);
+    a.close().await;
+    b.close().await;
+}
+
+async fn count_listeners(application_name: &str) -> i64 {
+    use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
+    let db = Database::connect(postgres_url()).await.unwrap_or_else(|e| panic!("connect: {e}"));
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = $1",
+            [application_name.into()],
+        ))
+        .await
+        .unwrap_or_else(|e| panic!("count listeners: {e}"))
+        .unwrap_or_else(|| panic!("no row"));
+    let n: i64 = row.try_get("", "n").unwrap_or_else(|e| panic!("count: {e}"));
+    let _ = db.close().await;
+    n
+}
+
+/// Two replicas on a fresh PostgreSQL schema; the listener sessions are terminated
+/// (`pg_terminate_backend`) and writes go through A meanwhile: B reconnects, catches up by
+/// version, and receives notifications again.
+pub async fn postgres_listener_cut_and_restored_converges() {
+    use crate::adapters::global::listener_application_name;
+    use crate::model::{ClientInput, Tenant};
+    use crate::repository::ControlPlaneStore;
+
+    let (db, schema) = fresh_postgres_global_db().await;
+    let key = random_key();
+    let a = open_global(&db, &key).await;
+    let b = open_global(&db, &key).await;
+    let app = listener_application_name(Some(&schema));
+    eventually("both listeners connected", Duration::from_secs(5), || async {
+        count_listeners(&app).await == 2
+    })
+    .await;
+    ControlPlaneStore::tenants(&a)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .create(Tenant::new("acme", "Acme"))
+        .await
+        .unwrap_or_else(|e| panic!("create: {e}"));
+    eventually("B sees acme", Duration::from_secs(1), || async { b.state().tenants.contains_key("acme") })
+        .await;
+
+    // Cut B's (and A's) notification connection, and write through A meanwhile.
+    execute_on(
+        &postgres_url(),
+        &format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '{app}'"),
+    )
+    .await;
+    let mut input = ClientInput::new("web-app", "Web");
+    input.redirect_uris = vec!["https://app.example.com/cb".into()];
+    ControlPlaneStore::clients(&a, "acme")
+        .unwrap_or_else(|e| panic!("{e}"))
+        .create(input)
+        .await
+        .unwrap_or_else(|e| panic!("create client: {e}"));
+    ControlPlaneStore::tenants(&a)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .create(Tenant::new("globex", "Globex"))
+        .await
+        .unwrap_or_else(|e| panic!("create: {e}"));
+    let took = eventually("B converges after its listener was cut", Duration::from_secs(1), || async {
+        b.current_version() == a.current_version()
+    })
+    .await;
+    println!("B converged {took:?} after the cut");
+    let state = b.state();
+    assert!(state.tenants.contains_key("globex"));
+    assert!(state.clients.get("acme").is_some_and(|c| c.iter().any(|c| c.client_id == "web-app")));
+
+    // Restored: the listeners are back and notifications flow again.
+    eventually("listeners reconnected", Duration::from_secs(5), || async {
+        count_listeners(&app).await == 2
+    })
+    .await;
+    ControlPlaneStore::tenants(&a)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .delete("globex")
+        .await
+        .unwrap_or_else(|e| panic!("delete: {e}"));
+    eventually("B hears of writes again", Duration::from_secs(1), || async {
+        !b.state().tenants.contains_key("globex")
+    })
+    .await;
+    drop(a);
+    drop(b);
+    drop_postgres_global_db(&schema).await;
+}

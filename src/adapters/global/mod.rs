@@ -51,6 +51,18 @@ use crate::repository::{
 /// The PostgreSQL notification channel of control-plane writes (payload: the new version).
 pub const CHANNEL: &str = "hj_control_plane";
 
+/// The `application_name` of the PostgreSQL listener session of a global database in
+/// `schema` (`hj_cp_listener` in the default schema).
+pub fn listener_application_name(schema: Option<&str>) -> String {
+    match schema.filter(|s| !s.is_empty()) {
+        Some(schema) => format!(
+            "hj_cp_{}",
+            schema.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(50).collect::<String>()
+        ),
+        None => "hj_cp_listener".to_string(),
+    }
+}
+
 /// Default interval of the version poll on MySQL/MariaDB.
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(500);
 
@@ -100,6 +112,9 @@ pub(crate) struct Snapshot {
 
 pub(crate) struct Shared {
     db: DatabaseConnection,
+    /// The DSN the PostgreSQL listener connects with (`application_name` set to
+    /// [`listener_application_name`], so operators and tests can find its session).
+    listener_dsn: String,
     backend: DbBackend,
     secrets: Option<SecretBox>,
     snapshot: RwLock<Arc<Snapshot>>,
@@ -172,8 +187,15 @@ impl GlobalControlPlane {
             migrate(&db, backend).await?;
         }
         let (tx, _) = broadcast::channel(256);
+        let separator = if config.db.dsn.contains('?') { '&' } else { '?' };
+        let listener_dsn = format!(
+            "{}{separator}application_name={}",
+            config.db.dsn,
+            listener_application_name(config.db.schema.as_deref())
+        );
         let shared = Arc::new(Shared {
             db,
+            listener_dsn,
             backend,
             secrets: config.secrets,
             snapshot: RwLock::new(Arc::new(Snapshot::default())),
@@ -383,16 +405,15 @@ mod watcher {
         let safety = interval.max(Duration::from_secs(5));
         let mut backoff = Duration::from_millis(50);
         loop {
-            let Some(pool) = shared.upgrade().map(|s| s.db.get_postgres_connection_pool().clone()) else {
+            let Some(dsn) = shared.upgrade().map(|s| s.listener_dsn.clone()) else {
                 return;
             };
             let connected = async {
-                let mut l = PgListener::connect_with(&pool).await?;
+                let mut l = PgListener::connect(&dsn).await?;
                 l.listen(CHANNEL).await?;
                 Ok::<_, sea_orm::sqlx::Error>(l)
             }
             .await;
-            drop(pool);
             let mut listener = match connected {
                 Ok(l) => l,
                 Err(e) => {
