@@ -26,7 +26,7 @@ mod positions;
 mod rules;
 pub mod schema;
 mod scope;
-mod storage;
+pub(crate) mod storage;
 pub(crate) mod tenant;
 pub mod tree;
 
