@@ -12,3 +12,10 @@ async fn two_replicas_stay_consistent_through_polling() {
     hellojohn_store::conformance::global::two_replicas_stay_consistent(db).await;
     hellojohn_store::conformance::global::drop_mysql_global_db(&database).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_writes_from_two_replicas_lose_nothing() {
+    let (db, database) = hellojohn_store::conformance::global::fresh_mysql_global_db().await;
+    hellojohn_store::conformance::global::parallel_writes_from_two_replicas_lose_nothing(db).await;
+    hellojohn_store::conformance::global::drop_mysql_global_db(&database).await;
+}

@@ -18,3 +18,10 @@ async fn two_replicas_stay_consistent_through_notify() {
 async fn listener_cut_and_restored_converges() {
     hellojohn_store::conformance::global::postgres_listener_cut_and_restored_converges().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_writes_from_two_replicas_lose_nothing() {
+    let (db, schema) = hellojohn_store::conformance::global::fresh_postgres_global_db().await;
+    hellojohn_store::conformance::global::parallel_writes_from_two_replicas_lose_nothing(db).await;
+    hellojohn_store::conformance::global::drop_postgres_global_db(&schema).await;
+}
