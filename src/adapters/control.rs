@@ -14,7 +14,9 @@ use crate::model::{
     validate_redirect_uri, validate_scope_name,
 };
 
-pub(crate) use super::fs::tenant::{check_tenant_input, seal_settings, system_scope};
+pub(crate) use super::fs::tenant::system_scope;
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+pub(crate) use super::fs::tenant::{check_tenant_input, seal_settings};
 
 /// The stored scopes of a tenant plus any system scope they lack, sorted by name.
 pub(crate) fn scopes_with_system(tenant: &Tenant, mut scopes: Vec<Scope>) -> Vec<Scope> {

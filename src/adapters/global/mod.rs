@@ -114,6 +114,7 @@ pub(crate) struct Shared {
     db: DatabaseConnection,
     /// The DSN the PostgreSQL listener connects with (`application_name` set to
     /// [`listener_application_name`], so operators and tests can find its session).
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     listener_dsn: String,
     backend: DbBackend,
     secrets: Option<SecretBox>,
