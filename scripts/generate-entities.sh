@@ -43,16 +43,21 @@ trap cleanup EXIT
 
 psql "$maint" -qAtc "CREATE DATABASE \"$db\"" >/dev/null
 # Apply every migration (the migration crate's own CLI, as `sea-orm-cli migrate` does).
-(cd "$root" && cargo run --quiet -p migration -- up -u "$url") >"$tmp/migrate.log" 2>&1 || {
+# Both migrators: the data plane (Migrator) and the control plane of the global database
+# (GlobalMigrator, HJ_MIGRATOR=global), so entity/ holds the tables of both.
+(cd "$root" && cargo run --quiet -p migration -- up -u "$url" &&
+  HJ_MIGRATOR=global cargo run --quiet -p migration -- up -u "$url") >"$tmp/migrate.log" 2>&1 || {
   cat "$tmp/migrate.log" >&2
   exit 1
 }
 
 out="$tmp/entity"
 mkdir -p "$out"
-# `seaql_migrations` is skipped by sea-orm-cli's default --ignore-tables.
+# `seaql_migrations` is skipped by sea-orm-cli's default --ignore-tables; the global
+# migrator's history table is skipped explicitly.
 env -u DATABASE_SCHEMA -u DATABASE_URL "$cli" generate entity \
-  -u "$url" -o "$out" --with-serde both >"$tmp/generate.log" 2>&1 || {
+  -u "$url" -o "$out" --with-serde both \
+  --ignore-tables seaql_migrations,seaql_migrations_global >"$tmp/generate.log" 2>&1 || {
   cat "$tmp/generate.log" >&2
   exit 1
 }

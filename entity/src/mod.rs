@@ -3,6 +3,12 @@
 pub mod prelude;
 
 pub mod consents;
+pub mod cp_admin_refresh_tokens;
+pub mod cp_admins;
+pub mod cp_clients;
+pub mod cp_scopes;
+pub mod cp_tenants;
+pub mod cp_version;
 pub mod email_tokens;
 pub mod identities;
 pub mod mfa_recovery_codes;

@@ -17,6 +17,7 @@ mod m20261127_000005_consents;
 mod m20261127_000006_rbac;
 mod m20261127_000007_sessions;
 mod m20261127_000008_email_tokens;
+mod m20261127_100001_control_plane;
 
 /// Every migration of the data plane, in order.
 pub struct Migrator;
@@ -34,5 +35,22 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000007_sessions::Migration),
             Box::new(m20261127_000008_email_tokens::Migration),
         ]
+    }
+}
+
+/// The control plane in the global database (modes `fs_global_db` and `full_db`): tenants,
+/// clients, scopes, admins, admin refresh tokens and the `cp_version` row. A migrator of its
+/// own, with its own history table (`seaql_migrations_global`), so that tenant namespaces
+/// (migrated by [`Migrator`]) never get control-plane tables.
+pub struct GlobalMigrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for GlobalMigrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261127_100001_control_plane::Migration)]
+    }
+
+    fn migration_table_name() -> DynIden {
+        Alias::new("seaql_migrations_global").into_iden()
     }
 }

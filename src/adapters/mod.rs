@@ -1,7 +1,11 @@
-//! Backends, one folder each. SQL (SeaORM) and MongoDB implement the data plane; `fs`
-//! implements the control plane; `noop` stands for a tenant without a database.
+//! Backends, one folder each. SQL (SeaORM) and MongoDB implement the data plane; `fs` (YAML
+//! files) and `global` (the global database) implement the control plane, sharing the write
+//! rules of `control`; `noop` stands for a tenant without a database.
 
+pub(crate) mod control;
 pub mod fs;
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+pub mod global;
 #[cfg(feature = "mongo")]
 pub mod mongo;
 pub mod noop;

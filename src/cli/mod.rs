@@ -8,6 +8,8 @@ mod migrate;
 mod mode;
 mod schema;
 mod status;
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+mod sync;
 mod tenants;
 mod validate;
 
@@ -62,6 +64,9 @@ enum Command {
     Migrate(migrate::MigrateArgs),
     /// Mode, tenants, which have a database, and a ping of each.
     Status,
+    /// Move the control plane between an FS tree and the global database.
+    #[cfg(any(feature = "postgres", feature = "mysql"))]
+    Sync(sync::SyncArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -84,6 +89,8 @@ pub fn main() -> ExitCode {
         Command::Tenant { command } => tenants::run(&cli.store, command),
         Command::Migrate(args) => migrate::run(&cli.store, args),
         Command::Status => status::run(&cli.store),
+        #[cfg(any(feature = "postgres", feature = "mysql"))]
+        Command::Sync(args) => sync::run(&cli.store, args),
     }
 }
 

@@ -10,6 +10,9 @@ pub(crate) fn run(store: &StoreArgs) -> ExitCode {
         let manager = Manager::new(store.manager_config()?).await?;
         let tenants = manager.config().tenants().list().await?;
         println!("mode:    {}", manager.mode());
+        if let Some(version) = manager.stats().await.control_plane_version {
+            println!("control plane: global database, version {version}");
+        }
         println!("tenants: {}", tenants.len());
         println!();
         println!("{:<24} {:<10} ping", "tenant", "database");

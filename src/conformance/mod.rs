@@ -15,6 +15,8 @@
 pub mod cache;
 pub mod control_plane;
 pub mod data_plane;
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+pub mod global;
 pub mod isolation;
 #[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
 pub mod sql;

@@ -15,8 +15,12 @@ use crate::repository::ControlPlaneStore;
 pub struct ManagerConfig {
     /// Root of the control-plane YAML tree.
     pub fs_root: PathBuf,
-    /// Global database (control plane shared by replicas).
+    /// Global database (control plane shared by replicas). Set, and without an explicit
+    /// `control_plane`, it holds the control plane (modes `fs_global_db` and `full_db`).
     pub global_db: Option<DbConfig>,
+    /// How often a replica polls the global database's control-plane version on MySQL
+    /// (PostgreSQL is notified; default 500 ms).
+    pub global_poll_interval: Duration,
     /// Default tenant database: a template whose DSN or schema contains `{tenant}`.
     pub default_tenant_db: Option<DbConfig>,
     /// Key sealing control-plane secrets (default: `HJ_SECRET_KEY` when set).
@@ -61,6 +65,7 @@ impl ManagerConfig {
         ManagerConfig {
             fs_root: fs_root.into(),
             global_db: None,
+            global_poll_interval: Duration::from_millis(500),
             default_tenant_db: None,
             secrets: None,
             registry: None,
@@ -90,6 +95,12 @@ impl ManagerConfig {
     /// Sets the default tenant database (a `{tenant}` template).
     pub fn default_tenant_db(mut self, db: DbConfig) -> Self {
         self.default_tenant_db = Some(db);
+        self
+    }
+
+    /// Sets the control-plane version poll interval (MySQL global database).
+    pub fn global_poll_interval(mut self, interval: Duration) -> Self {
+        self.global_poll_interval = interval;
         self
     }
 

@@ -45,6 +45,8 @@ pub struct ManagerStats {
     pub cached_tenants: u64,
     /// The connection pool.
     pub pool: PoolStats,
+    /// The version of the control plane this replica reads (global database modes), or `None`.
+    pub control_plane_version: Option<u64>,
 }
 
 /// The store of a HelloJohn service: control plane, per-tenant data planes, caches.
@@ -89,9 +91,19 @@ impl Manager {
         }
         let control: Arc<dyn ControlPlaneStore> = match &config.control_plane {
             Some(cp) => cp.clone(),
-            None => {
-                Arc::new(crate::adapters::fs::FsControlPlane::new(&config.fs_root, config.secrets.clone()))
-            }
+            None => match config.global_db.as_ref().filter(|db| db.is_valid()) {
+                #[cfg(any(feature = "postgres", feature = "mysql"))]
+                Some(db) => {
+                    let global =
+                        crate::adapters::global::GlobalConfig::new(db.clone(), config.secrets.clone())
+                            .poll_interval(config.global_poll_interval);
+                    Arc::new(crate::adapters::global::GlobalControlPlane::open(global).await?)
+                }
+                _ => Arc::new(crate::adapters::fs::FsControlPlane::new(
+                    &config.fs_root,
+                    config.secrets.clone(),
+                )),
+            },
         };
         let tenants: Moka<String, TenantDataAccess> =
             Moka::builder().max_capacity(config.tenant_cache_capacity.max(1)).build();
@@ -106,9 +118,12 @@ impl Manager {
         let ids = Moka::builder().max_capacity(config.tenant_cache_capacity.max(1)).build();
         let memory_caches = Moka::builder().max_capacity(config.tenant_cache_capacity.max(1)).build();
         tracing::info!(%mode, control_plane = control.backend(), "store manager ready");
-        Ok(Manager {
-            inner: Arc::new(Inner { mode, config, registry, control, pool, tenants, ids, memory_caches }),
-        })
+        let changes = control.subscribe();
+        let inner = Arc::new(Inner { mode, config, registry, control, pool, tenants, ids, memory_caches });
+        if let Some(changes) = changes {
+            follow_changes(Arc::downgrade(&inner), changes);
+        }
+        Ok(Manager { inner })
     }
 
     /// The operational mode.
@@ -214,6 +229,7 @@ impl Manager {
             mode: self.inner.mode,
             cached_tenants: self.inner.tenants.entry_count(),
             pool: self.inner.pool.stats().await,
+            control_plane_version: self.inner.control.version(),
         }
     }
 
@@ -374,6 +390,39 @@ fn percent_encode(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+/// Drops the cached accesses of tenants another replica (or this one) changed: a changed
+/// tenant is refreshed (its connection closed, so a new `user_db` takes effect), a removed
+/// one forgotten. Stops when the manager is gone.
+fn follow_changes(
+    inner: std::sync::Weak<Inner>,
+    mut changes: tokio::sync::broadcast::Receiver<crate::repository::ControlPlaneChange>,
+) {
+    use tokio::sync::broadcast::error::RecvError;
+    tokio::spawn(async move {
+        loop {
+            let received = changes.recv().await;
+            let Some(inner) = inner.upgrade() else { return };
+            match received {
+                Ok(change) => {
+                    for slug in &change.changed {
+                        inner.refresh(slug).await;
+                    }
+                    for slug in &change.removed {
+                        inner.forget(slug).await;
+                    }
+                }
+                Err(RecvError::Lagged(missed)) => {
+                    tracing::warn!(missed, "control-plane changes missed; dropping every cached tenant");
+                    inner.tenants.invalidate_all();
+                    inner.ids.invalidate_all();
+                    inner.pool.close_all().await;
+                }
+                Err(RecvError::Closed) => return,
+            }
+        }
+    });
 }
 
 /// Rebuilds an error shared by moka between single-flight waiters.

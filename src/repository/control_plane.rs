@@ -36,4 +36,25 @@ pub trait ControlPlaneStore: Send + Sync {
     ///
     /// Errors: `NotSupported` when the backend lacks it.
     fn admin_refresh_tokens(&self) -> StoreResult<Arc<dyn AdminRefreshTokenRepository>>;
+
+    /// The version of the control plane this store reads from (`None` for a backend without
+    /// versions, such as the FS tree).
+    fn version(&self) -> Option<u64> {
+        None
+    }
+
+    /// Announcements of tenants changed by any replica (`None` when the backend has no
+    /// replicas to hear from). The `Manager` drops the cached accesses they name.
+    fn subscribe(&self) -> Option<tokio::sync::broadcast::Receiver<ControlPlaneChange>> {
+        None
+    }
+}
+
+/// Tenants whose control-plane documents (tenant, clients or scopes) changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ControlPlaneChange {
+    /// Slugs of tenants that were created or changed.
+    pub changed: Vec<String>,
+    /// Slugs of tenants that were deleted.
+    pub removed: Vec<String>,
 }

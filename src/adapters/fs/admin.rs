@@ -8,10 +8,9 @@ use uuid::Uuid;
 
 use super::FsControlPlane;
 use super::schema::{AdminRefreshTokensFile, AdminsFile, FileKind};
+use crate::adapters::control;
 use crate::error::{StoreError, StoreResult};
-use crate::model::{
-    Admin, AdminFilter, AdminInput, AdminRefreshToken, AdminType, AdminUpdate, Timestamp, new_id, now,
-};
+use crate::model::{Admin, AdminFilter, AdminInput, AdminRefreshToken, AdminUpdate, Timestamp, now};
 use crate::repository::{AdminRefreshTokenRepository, AdminRepository};
 
 impl FsControlPlane {
@@ -29,7 +28,7 @@ impl FsControlPlane {
 
     fn save_admins(&self, mut file: AdminsFile) -> StoreResult<()> {
         super::storage::create_dir_private(&self.admins_dir())?;
-        file.admins.sort_by_key(|a| a.email.to_lowercase());
+        control::sort_admins(&mut file.admins);
         self.store(FileKind::Admins, &self.admins_path(), &file, None)
     }
 
@@ -39,12 +38,13 @@ impl FsControlPlane {
 
     fn save_tokens(&self, mut file: AdminRefreshTokensFile) -> StoreResult<()> {
         super::storage::create_dir_private(&self.admins_dir())?;
-        file.refresh_tokens.sort_by(|a, b| (a.created_at, &a.token_hash).cmp(&(b.created_at, &b.token_hash)));
+        control::sort_tokens(&mut file.refresh_tokens);
         self.store(FileKind::AdminRefreshTokens, &self.tokens_path(), &file, None)
     }
 }
 
-fn validate_email(email: &str) -> StoreResult<()> {
+/// Input check shared by the control-plane backends.
+pub(crate) fn validate_email(email: &str) -> StoreResult<()> {
     let ok = match email.split_once('@') {
         Some((local, domain)) => {
             !local.is_empty()
@@ -58,7 +58,8 @@ fn validate_email(email: &str) -> StoreResult<()> {
     if ok { Ok(()) } else { Err(StoreError::invalid("email", format!("{email:?} is not an e-mail address"))) }
 }
 
-fn validate_hash(hash: &str) -> StoreResult<()> {
+/// Input check shared by the control-plane backends.
+pub(crate) fn validate_hash(hash: &str) -> StoreResult<()> {
     let argon =
         ["$argon2id$", "$argon2i$", "$argon2d$"].iter().any(|p| hash.starts_with(p) && hash.len() > p.len());
     let bcrypt = ["$2a$", "$2b$", "$2y$"].iter().any(|p| hash.starts_with(p)) && hash.len() == 60;
@@ -69,7 +70,8 @@ fn validate_hash(hash: &str) -> StoreResult<()> {
     }
 }
 
-fn validate_token_hash(hash: &str) -> StoreResult<()> {
+/// Input check shared by the control-plane backends.
+pub(crate) fn validate_token_hash(hash: &str) -> StoreResult<()> {
     let ok = (16..=256).contains(&hash.len())
         && hash.bytes().all(|b| b.is_ascii_alphanumeric() || b"_=+/-".contains(&b));
     if ok {
@@ -95,10 +97,7 @@ impl FsAdminRepository {
     async fn modify(&self, id: Uuid, change: impl FnOnce(&mut Admin) + Send) -> StoreResult<Admin> {
         let _guard = self.cp.lock("admins").await?;
         let mut file = self.cp.load_admins()?;
-        let admin =
-            file.admins.iter_mut().find(|a| a.id == id).ok_or_else(|| StoreError::not_found("admin", id))?;
-        change(admin);
-        let updated = admin.clone();
+        let updated = control::modify_admin(&mut file.admins, id, change)?;
         self.cp.save_admins(file)?;
         Ok(updated)
     }
@@ -108,19 +107,7 @@ impl FsAdminRepository {
 impl AdminRepository for FsAdminRepository {
     #[tracing::instrument(level = "debug", skip_all, fields(backend = "fs"))]
     async fn list(&self, filter: &AdminFilter) -> StoreResult<Vec<Admin>> {
-        let mut admins: Vec<Admin> = self
-            .cp
-            .load_admins()?
-            .admins
-            .into_iter()
-            .filter(|a| filter.admin_type.is_none_or(|t| a.admin_type == t))
-            .filter(|a| filter.disabled.is_none_or(|d| a.disabled_at.is_some() == d))
-            .collect();
-        admins.sort_by_key(|a| a.email.to_lowercase());
-        let offset = usize::try_from(filter.offset).unwrap_or(usize::MAX);
-        let limit =
-            if filter.limit == 0 { usize::MAX } else { usize::try_from(filter.limit).unwrap_or(usize::MAX) };
-        Ok(admins.into_iter().skip(offset).take(limit).collect())
+        Ok(control::list_admins(self.cp.load_admins()?.admins, filter))
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(backend = "fs"))]
@@ -150,25 +137,7 @@ impl AdminRepository for FsAdminRepository {
         validate_hash(&input.password_hash)?;
         let _guard = self.cp.lock("admins").await?;
         let mut file = self.cp.load_admins()?;
-        let wanted = input.email.to_lowercase();
-        if file.admins.iter().any(|a| a.email.to_lowercase() == wanted) {
-            return Err(StoreError::conflict("admin", format!("e-mail {:?} exists", input.email)));
-        }
-        let at = now();
-        let admin = Admin {
-            id: new_id(),
-            email: input.email,
-            password_hash: input.password_hash,
-            name: input.name,
-            admin_type: input.admin_type,
-            assigned_tenants: input.assigned_tenants,
-            created_at: at,
-            updated_at: at,
-            last_seen_at: None,
-            disabled_at: None,
-            created_by: input.created_by,
-        };
-        file.admins.push(admin.clone());
+        let admin = control::create_admin(&mut file.admins, input)?;
         self.cp.save_admins(file)?;
         Ok(admin)
     }
@@ -183,34 +152,7 @@ impl AdminRepository for FsAdminRepository {
         }
         let _guard = self.cp.lock("admins").await?;
         let mut file = self.cp.load_admins()?;
-        if let Some(email) = &input.email {
-            let wanted = email.to_lowercase();
-            if file.admins.iter().any(|a| a.id != id && a.email.to_lowercase() == wanted) {
-                return Err(StoreError::conflict("admin", format!("e-mail {email:?} exists")));
-            }
-        }
-        let admin =
-            file.admins.iter_mut().find(|a| a.id == id).ok_or_else(|| StoreError::not_found("admin", id))?;
-        let at = now();
-        if let Some(email) = input.email {
-            admin.email = email;
-        }
-        if let Some(hash) = input.password_hash {
-            admin.password_hash = hash;
-        }
-        if let Some(name) = input.name {
-            admin.name = name;
-        }
-        if let Some(t) = input.admin_type {
-            admin.admin_type = t;
-        }
-        match input.disabled {
-            Some(true) if admin.disabled_at.is_none() => admin.disabled_at = Some(at),
-            Some(false) => admin.disabled_at = None,
-            _ => {}
-        }
-        admin.updated_at = at;
-        let updated = admin.clone();
+        let updated = control::update_admin(&mut file.admins, id, input)?;
         self.cp.save_admins(file)?;
         Ok(updated)
     }
@@ -255,14 +197,7 @@ impl AdminRepository for FsAdminRepository {
 
     #[tracing::instrument(level = "debug", skip_all, fields(backend = "fs"))]
     async fn has_access_to_tenant(&self, id: Uuid, tenant_id: Uuid) -> StoreResult<bool> {
-        let admin = self.get_by_id(id).await?;
-        if admin.disabled_at.is_some() {
-            return Ok(false);
-        }
-        Ok(match admin.admin_type {
-            AdminType::Global => true,
-            AdminType::Tenant => admin.assigned_tenants.contains(&tenant_id),
-        })
+        Ok(control::admin_has_access(&self.get_by_id(id).await?, tenant_id))
     }
 }
 
@@ -302,20 +237,15 @@ impl AdminRefreshTokenRepository for FsAdminRefreshTokenRepository {
     ) -> StoreResult<AdminRefreshToken> {
         validate_token_hash(token_hash)?;
         let _guard = self.cp.lock("admins").await?;
-        if !self.cp.load_admins()?.admins.iter().any(|a| a.id == admin_id) {
-            return Err(StoreError::not_found("admin", admin_id));
-        }
+        let admins = self.cp.load_admins()?;
         let mut file = self.cp.load_tokens()?;
-        if file.refresh_tokens.iter().any(|t| t.token_hash == token_hash) {
-            return Err(StoreError::conflict("admin_refresh_token", "token hash exists"));
-        }
-        let token = AdminRefreshToken {
-            token_hash: token_hash.to_string(),
+        let token = control::create_token(
+            &admins.admins,
+            &mut file.refresh_tokens,
             admin_id,
-            created_at: now(),
-            expires_at: crate::model::truncate_micros(expires_at),
-        };
-        file.refresh_tokens.push(token.clone());
+            token_hash,
+            expires_at,
+        )?;
         self.cp.save_tokens(file)?;
         Ok(token)
     }

@@ -19,15 +19,15 @@
 //!
 //! This module owns the files under the root and nothing else; it never touches a database.
 
-mod admin;
+pub(crate) mod admin;
 mod client;
 pub(crate) mod document;
 mod positions;
 mod rules;
 pub mod schema;
 mod scope;
-mod storage;
-mod tenant;
+pub(crate) mod storage;
+pub(crate) mod tenant;
 pub mod tree;
 
 use std::path::{Path, PathBuf};

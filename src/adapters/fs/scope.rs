@@ -5,11 +5,9 @@ use async_trait::async_trait;
 
 use super::FsControlPlane;
 use super::schema::{ClientsFile, FileKind, ScopesFile};
-use super::tenant::system_scope;
+use crate::adapters::control;
 use crate::error::{StoreError, StoreResult};
-use crate::model::{
-    SYSTEM_SCOPES, Scope, ScopeInput, Tenant, is_system_scope, new_id, now, validate_scope_name,
-};
+use crate::model::{Scope, ScopeInput, Tenant, validate_scope_name};
 use crate::repository::ScopeRepository;
 
 /// The scopes of one tenant.
@@ -34,60 +32,12 @@ impl FsScopeRepository {
         let tenant = self.cp.require_tenant(&self.slug)?;
         let file: ScopesFile =
             self.cp.load(FileKind::Scopes, &self.path(FileKind::Scopes)?, None)?.unwrap_or_default();
-        let mut scopes = file.scopes;
-        for name in SYSTEM_SCOPES {
-            if !scopes.iter().any(|s| s.name == name) {
-                scopes.push(system_scope(tenant.id, name, tenant.created_at));
-            }
-        }
-        scopes.sort_by(|a, b| a.name.cmp(&b.name));
+        let scopes = control::scopes_with_system(&tenant, file.scopes);
         Ok((tenant, scopes))
     }
 
-    fn save(&self, mut scopes: Vec<Scope>) -> StoreResult<()> {
-        scopes.sort_by(|a, b| a.name.cmp(&b.name));
+    fn save(&self, scopes: Vec<Scope>) -> StoreResult<()> {
         self.cp.store(FileKind::Scopes, &self.path(FileKind::Scopes)?, &ScopesFile { scopes }, None)
-    }
-
-    fn check_depends_on(input: &ScopeInput, scopes: &[Scope]) -> StoreResult<()> {
-        for dep in &input.depends_on {
-            if dep == &input.name {
-                return Err(StoreError::invalid("depends_on", "a scope cannot depend on itself"));
-            }
-            if !scopes.iter().any(|s| &s.name == dep) {
-                return Err(StoreError::invalid("depends_on", format!("scope {dep:?} does not exist")));
-            }
-        }
-        Ok(())
-    }
-
-    fn insert(scopes: &mut Vec<Scope>, input: ScopeInput) -> StoreResult<Scope> {
-        Self::check_depends_on(&input, scopes)?;
-        let at = now();
-        let scope = Scope {
-            id: new_id(),
-            name: input.name,
-            description: input.description,
-            display_name: input.display_name,
-            claims: input.claims,
-            depends_on: input.depends_on,
-            system: false,
-            created_at: at,
-            updated_at: at,
-        };
-        scopes.push(scope.clone());
-        Ok(scope)
-    }
-
-    fn replace(scopes: &mut [Scope], index: usize, input: ScopeInput) -> StoreResult<Scope> {
-        Self::check_depends_on(&input, scopes)?;
-        let scope = &mut scopes[index];
-        scope.description = input.description;
-        scope.display_name = input.display_name;
-        scope.claims = input.claims;
-        scope.depends_on = input.depends_on;
-        scope.updated_at = now();
-        Ok(scope.clone())
     }
 }
 
@@ -98,10 +48,7 @@ impl ScopeRepository for FsScopeRepository {
         validate_scope_name(&input.name)?;
         let _guard = self.cp.lock(&format!("tenant-{}", self.slug)).await?;
         let (_, mut scopes) = self.load()?;
-        if scopes.iter().any(|s| s.name == input.name) {
-            return Err(StoreError::conflict("scope", format!("scope {:?} exists", input.name)));
-        }
-        let scope = Self::insert(&mut scopes, input)?;
+        let scope = control::create_scope(&mut scopes, input)?;
         self.save(scopes)?;
         Ok(scope)
     }
@@ -124,43 +71,19 @@ impl ScopeRepository for FsScopeRepository {
     async fn update(&self, input: ScopeInput) -> StoreResult<Scope> {
         let _guard = self.cp.lock(&format!("tenant-{}", self.slug)).await?;
         let (_, mut scopes) = self.load()?;
-        let index = scopes
-            .iter()
-            .position(|s| s.name == input.name)
-            .ok_or_else(|| StoreError::not_found("scope", &input.name))?;
-        let scope = Self::replace(&mut scopes, index, input)?;
+        let scope = control::update_scope(&mut scopes, input)?;
         self.save(scopes)?;
         Ok(scope)
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(backend = "fs", tenant = %self.slug))]
     async fn delete(&self, name: &str) -> StoreResult<()> {
-        if is_system_scope(name) {
-            return Err(StoreError::invalid(
-                "scope",
-                format!("{name:?} is a system scope and cannot be deleted"),
-            ));
-        }
+        control::check_scope_deletable_name(name)?;
         let _guard = self.cp.lock(&format!("tenant-{}", self.slug)).await?;
         let (_, mut scopes) = self.load()?;
-        let Some(index) = scopes.iter().position(|s| s.name == name) else {
-            return Err(StoreError::not_found("scope", name));
-        };
         let clients: ClientsFile =
             self.cp.load(FileKind::Clients, &self.path(FileKind::Clients)?, None)?.unwrap_or_default();
-        if let Some(c) = clients.clients.iter().find(|c| c.is_scope_allowed(name)) {
-            return Err(StoreError::invalid(
-                "scope",
-                format!("scope {name:?} is used by client {:?} and cannot be deleted", c.client_id),
-            ));
-        }
-        if let Some(s) = scopes.iter().find(|s| s.depends_on.iter().any(|d| d == name)) {
-            return Err(StoreError::invalid(
-                "scope",
-                format!("scope {name:?} is a dependency of scope {:?} and cannot be deleted", s.name),
-            ));
-        }
-        scopes.remove(index);
+        control::delete_scope(&mut scopes, &clients.clients, name)?;
         self.save(scopes)
     }
 
@@ -169,10 +92,7 @@ impl ScopeRepository for FsScopeRepository {
         validate_scope_name(&input.name)?;
         let _guard = self.cp.lock(&format!("tenant-{}", self.slug)).await?;
         let (_, mut scopes) = self.load()?;
-        let scope = match scopes.iter().position(|s| s.name == input.name) {
-            Some(index) => Self::replace(&mut scopes, index, input)?,
-            None => Self::insert(&mut scopes, input)?,
-        };
+        let scope = control::upsert_scope(&mut scopes, input)?;
         self.save(scopes)?;
         Ok(scope)
     }

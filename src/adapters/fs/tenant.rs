@@ -139,7 +139,8 @@ impl FsControlPlane {
     }
 }
 
-fn check_tenant_input(tenant: &Tenant) -> StoreResult<()> {
+/// Checks a tenant before it is written: a valid slug and a name.
+pub(crate) fn check_tenant_input(tenant: &Tenant) -> StoreResult<()> {
     validate_slug(&tenant.slug)?;
     if tenant.name.trim().is_empty() {
         return Err(StoreError::invalid("name", "a tenant needs a name"));
