@@ -2,7 +2,7 @@
 CARGO ?= cargo
 DATABASE_URL ?=
 
-.PHONY: help build demo test services lint fmt migrate entities entities-check schemas schemas-check validate ci
+.PHONY: help build demo test services lint fmt migrate migrate-global entities entities-check schemas schemas-check validate ci
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -30,6 +30,10 @@ fmt: ## Format the code
 migrate: ## Apply pending migrations: make migrate DATABASE_URL=postgres://… [ARGS="-s schema"]
 	@test -n "$(DATABASE_URL)" || { echo "usage: make migrate DATABASE_URL=<url> [CMD=up|status|down] [ARGS=…]"; exit 2; }
 	$(CARGO) run -q -p migration -- $(or $(CMD),up) -u "$(DATABASE_URL)" $(ARGS)
+
+migrate-global: ## Control-plane tables on the global database: make migrate-global DATABASE_URL=…
+	@test -n "$(DATABASE_URL)" || { echo "usage: make migrate-global DATABASE_URL=<url> [CMD=up|status|down]"; exit 2; }
+	HJ_MIGRATOR=global $(CARGO) run -q -p migration -- $(or $(CMD),up) -u "$(DATABASE_URL)" $(ARGS)
 
 entities: ## Regenerate entity/ from the migrations (scratch PostgreSQL database, sea-orm-cli)
 	scripts/generate-entities.sh
