@@ -2,6 +2,8 @@
 //! subcommand lives in its own file and only calls the library's public API.
 
 mod args;
+#[cfg(all(feature = "bench", any(feature = "postgres", feature = "mysql", feature = "sqlite")))]
+mod bench;
 mod demo;
 mod internal;
 mod migrate;
@@ -62,6 +64,9 @@ enum Command {
     Migrate(migrate::MigrateArgs),
     /// Mode, tenants, which have a database, and a ping of each.
     Status,
+    /// Benchmarks against baselines measured in the same run; prints one table.
+    #[cfg(all(feature = "bench", any(feature = "postgres", feature = "mysql", feature = "sqlite")))]
+    Bench(bench::BenchArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -84,6 +89,8 @@ pub fn main() -> ExitCode {
         Command::Tenant { command } => tenants::run(&cli.store, command),
         Command::Migrate(args) => migrate::run(&cli.store, args),
         Command::Status => status::run(&cli.store),
+        #[cfg(all(feature = "bench", any(feature = "postgres", feature = "mysql", feature = "sqlite")))]
+        Command::Bench(args) => bench::run(args),
     }
 }
 
