@@ -28,7 +28,7 @@ use crate::repository::{RbacRepository, TokenRepository, UserRepository};
 /// A hot path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
-    /// `users.get_by_email` (user and password identity).
+    /// `users.get_by_email` (user joined with its password identity).
     GetByEmail,
     /// `tokens.get_by_hash` (token joined with its user).
     GetByHash,
@@ -36,7 +36,8 @@ pub enum Op {
     TokenCreate,
     /// `tokens.rotate` (claim, read, insert in a transaction; then the user).
     TokenRotate,
-    /// `rbac.get_user_permissions` (roles of the user, then the role tree).
+    /// `rbac.get_user_permissions` (every role with the user's assignment, then the walk up
+    /// the parents in memory).
     Permissions,
 }
 
@@ -251,10 +252,10 @@ macro_rules! user_row {
     };
 }
 macro_rules! identity_row {
-    ($r:expr) => {
+    ($r:expr, $o:expr) => {
         decode!(
             $r,
-            0,
+            $o,
             IdentityRow {
                 id,
                 user_id,
@@ -303,15 +304,13 @@ macro_rules! role_row {
 
 /// The hand-written statements, in the engine's dialect.
 struct Stmts {
-    user_by_email: Arc<str>,
-    identity_of_user: Arc<str>,
+    user_with_identity: Arc<str>,
     token_by_hash: Arc<str>,
     insert_token: Arc<str>,
     claim_token: Arc<str>,
     token_row_by_hash: Arc<str>,
     user_by_id: Arc<str>,
-    roles_of_user: Arc<str>,
-    all_roles: Arc<str>,
+    roles_with_assignment: Arc<str>,
     floor: Arc<str>,
 }
 
@@ -351,11 +350,8 @@ impl Stmts {
         let user_cols = cols(Some("users"), USER_COLS);
         let token_cols = cols(Some("refresh_tokens"), TOKEN_COLS);
         Stmts {
-            user_by_email: dialect(format!(
-                "SELECT {user_cols} FROM \"users\" WHERE \"users\".\"email_normalized\" = ? LIMIT 1"
-            )),
-            identity_of_user: dialect(format!(
-                "SELECT {} FROM \"identities\" WHERE \"identities\".\"user_id\" = ? AND \"identities\".\"provider\" = ? LIMIT 1",
+            user_with_identity: dialect(format!(
+                "SELECT {user_cols}, {} FROM \"users\" LEFT JOIN \"identities\" ON \"users\".\"id\" = \"identities\".\"user_id\" AND \"identities\".\"provider\" = ? WHERE \"users\".\"email_normalized\" = ? LIMIT 1",
                 cols(Some("identities"), IDENTITY_COLS)
             )),
             token_by_hash: dialect(format!(
@@ -372,10 +368,10 @@ impl Stmts {
                 "SELECT {token_cols} FROM \"refresh_tokens\" WHERE \"refresh_tokens\".\"token_hash\" = ? LIMIT 1"
             )),
             user_by_id: dialect(format!("SELECT {user_cols} FROM \"users\" WHERE \"users\".\"id\" = ? LIMIT 1")),
-            roles_of_user: dialect(
-                "SELECT \"roles\".\"name\" FROM \"roles\" INNER JOIN \"user_roles\" ON \"roles\".\"id\" = \"user_roles\".\"role_id\" WHERE \"user_roles\".\"user_id\" = ? ORDER BY \"roles\".\"name\" ASC".into(),
-            ),
-            all_roles: dialect(format!("SELECT {} FROM \"roles\"", cols(Some("roles"), ROLE_COLS))),
+            roles_with_assignment: dialect(format!(
+                "SELECT {}, \"user_roles\".\"user_id\", \"user_roles\".\"role_id\", \"user_roles\".\"assigned_at\" FROM \"roles\" LEFT JOIN \"user_roles\" ON \"roles\".\"id\" = \"user_roles\".\"role_id\" AND \"user_roles\".\"user_id\" = ?",
+                cols(Some("roles"), ROLE_COLS)
+            )),
             floor: dialect("SELECT 1".into()),
         }
     }
@@ -569,21 +565,17 @@ impl HotPaths {
         match op {
             Op::GetByEmail => on_raw!(&self.raw, p => {
                 let normalized = self.email.trim().to_lowercase();
-                let row = sqlx::query(AssertSqlSafe(sql.user_by_email.clone()))
+                let row = sqlx::query(AssertSqlSafe(sql.user_with_identity.clone()))
+                    .bind("password")
                     .bind(normalized.as_str())
                     .fetch_optional(p)
                     .await
                     .map_err(raw_err)?
                     .ok_or_else(|| StoreError::not_found("user", &self.email))?;
                 let user = user_row!(row, 0).map_err(raw_err)?;
-                let identity = sqlx::query(AssertSqlSafe(sql.identity_of_user.clone()))
-                    .bind(user.id)
-                    .bind("password")
-                    .fetch_optional(p)
-                    .await
-                    .map_err(raw_err)?;
-                let identity = match identity {
-                    Some(r) => Some(identity_row!(r).map_err(raw_err)?),
+                let identity_id: Option<Uuid> = row.try_get_unchecked(USER_COLS.len()).map_err(raw_err)?;
+                let identity = match identity_id {
+                    Some(_) => Some(identity_row!(row, USER_COLS.len()).map_err(raw_err)?),
                     None => None,
                 };
                 black_box((user, identity));
@@ -604,24 +596,25 @@ impl HotPaths {
                 black_box((token, user));
             }),
             Op::Permissions => on_raw!(&self.raw, p => {
-                let assigned: Vec<String> = sqlx::query(AssertSqlSafe(sql.roles_of_user.clone()))
+                let rows = sqlx::query(AssertSqlSafe(sql.roles_with_assignment.clone()))
                     .bind(self.user_id)
                     .fetch_all(p)
                     .await
-                    .map_err(raw_err)?
-                    .iter()
-                    .map(|r| r.try_get_unchecked::<String, _>(0))
-                    .collect::<Result<_, _>>()
                     .map_err(raw_err)?;
-                if assigned.is_empty() {
-                    return Ok(());
-                }
-                let rows = sqlx::query(AssertSqlSafe(sql.all_roles.clone())).fetch_all(p).await.map_err(raw_err)?;
+                let mut assigned = Vec::new();
                 let mut by_name = BTreeMap::new();
                 for r in &rows {
                     let role = role_row!(r).map_err(raw_err)?;
+                    let assignment: Option<Uuid> = r.try_get_unchecked(ROLE_COLS.len()).map_err(raw_err)?;
+                    if assignment.is_some() {
+                        assigned.push(role.name.clone());
+                    }
                     by_name.insert(role.name.clone(), role);
                 }
+                if assigned.is_empty() {
+                    return Ok(());
+                }
+                assigned.sort();
                 let mut visited: HashSet<&str> = HashSet::new();
                 let mut effective = BTreeSet::new();
                 for start in &assigned {
