@@ -17,10 +17,7 @@ fn control_plane(c: &mut Criterion) {
     let mut group = c.benchmark_group(format!("control_plane/{n}"));
     group.sample_size(10);
     group.bench_function("tenants.list", |b| {
-        b.to_async(&rt).iter(|| async {
-            use hellojohn_store::repository::TenantRepository as _;
-            cp.tenants().list().await.expect("list")
-        })
+        b.to_async(&rt).iter(|| async { cp.tenants().list().await.expect("list") })
     });
     group.bench_function("load all", |b| {
         b.to_async(&rt).iter(|| async { load_all(&cp).await.expect("load") })
