@@ -117,7 +117,7 @@ fn poll_pools(mgr: Manager, stop: Arc<AtomicBool>) -> tokio::task::JoinHandle<u6
 ///
 /// Errors: generating the tree; opening the manager.
 pub async fn run(opts: &BenchOptions, engine: Engine) -> StoreResult<Vec<Row>> {
-    let n = if opts.quick { 50 } else { 1_000 };
+    let n = if opts.quick { 30 } else { 1_000 };
     let dir = tempfile::tempdir().map_err(|e| StoreError::invalid("fs_root", e.to_string()))?;
     let root = dir.path().join("cp");
     super::control::generate(&root, n)?;

@@ -109,7 +109,7 @@ pub async fn load_all(cp: &FsControlPlane) -> StoreResult<usize> {
 ///
 /// Errors: generating the tree; a load or validation that fails or finds problems.
 pub async fn run(opts: &BenchOptions) -> StoreResult<Vec<Row>> {
-    let n = if opts.quick { 500 } else { 10_000 };
+    let n = if opts.quick { 300 } else { 10_000 };
     let dir = tempfile::tempdir().map_err(io)?;
     let root = dir.path();
     let start = Instant::now();
