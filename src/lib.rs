@@ -13,6 +13,8 @@
 #![warn(missing_docs)]
 
 pub mod adapters;
+#[cfg(all(feature = "bench", any(feature = "postgres", feature = "mysql", feature = "sqlite")))]
+pub mod bench;
 pub mod cache;
 #[cfg(feature = "cli")]
 pub mod cli;

@@ -2,6 +2,8 @@
 //! subcommand lives in its own file and only calls the library's public API.
 
 mod args;
+#[cfg(all(feature = "bench", any(feature = "postgres", feature = "mysql", feature = "sqlite")))]
+mod bench;
 mod demo;
 mod internal;
 mod migrate;
@@ -67,6 +69,9 @@ enum Command {
     /// Move the control plane between an FS tree and the global database.
     #[cfg(any(feature = "postgres", feature = "mysql"))]
     Sync(sync::SyncArgs),
+    /// Benchmarks against baselines measured in the same run; prints one table.
+    #[cfg(all(feature = "bench", any(feature = "postgres", feature = "mysql", feature = "sqlite")))]
+    Bench(bench::BenchArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -91,6 +96,8 @@ pub fn main() -> ExitCode {
         Command::Status => status::run(&cli.store),
         #[cfg(any(feature = "postgres", feature = "mysql"))]
         Command::Sync(args) => sync::run(&cli.store, args),
+        #[cfg(all(feature = "bench", any(feature = "postgres", feature = "mysql", feature = "sqlite")))]
+        Command::Bench(args) => bench::run(args),
     }
 }
 

@@ -13,7 +13,9 @@ mod config;
 mod resolve;
 mod tenant;
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 
 use moka::future::Cache as Moka;
 use uuid::Uuid;
@@ -63,6 +65,10 @@ pub(crate) struct Inner {
     control: Arc<dyn ControlPlaneStore>,
     pool: Arc<ConnectionPool>,
     tenants: Moka<String, TenantDataAccess>,
+    /// The read path of `for_tenant`: the accesses `tenants` holds, behind a plain lock
+    /// (a moka lookup costs several times a hash-map lookup). Filled only on a miss and only
+    /// when no access was dropped meanwhile (see [`Front`]); emptied wherever `tenants` is.
+    front: Arc<Front>,
     ids: Moka<Uuid, String>,
     memory_caches: Moka<String, Arc<MemoryCache>>,
 }
@@ -105,13 +111,28 @@ impl Manager {
                 )),
             },
         };
-        let tenants: Moka<String, TenantDataAccess> =
-            Moka::builder().max_capacity(config.tenant_cache_capacity.max(1)).build();
+        let front = Arc::new(Front::default());
+        let tenants: Moka<String, TenantDataAccess> = {
+            let front = front.clone();
+            Moka::builder()
+                .max_capacity(config.tenant_cache_capacity.max(1))
+                .eviction_listener(move |slug: Arc<String>, _, cause| {
+                    if cause != moka::notification::RemovalCause::Replaced {
+                        front.remove(&slug);
+                    }
+                })
+                .build()
+        };
         let on_close: CloseHook = {
             let tenants = tenants.clone();
+            let front = front.clone();
             Arc::new(move |slug: String| {
                 let tenants = tenants.clone();
-                Box::pin(async move { tenants.invalidate(&slug).await })
+                let front = front.clone();
+                Box::pin(async move {
+                    tenants.invalidate(&slug).await;
+                    front.remove(&slug);
+                })
             })
         };
         let pool = ConnectionPool::new(registry.clone(), config.pool.clone(), Some(on_close));
@@ -119,7 +140,8 @@ impl Manager {
         let memory_caches = Moka::builder().max_capacity(config.tenant_cache_capacity.max(1)).build();
         tracing::info!(%mode, control_plane = control.backend(), "store manager ready");
         let changes = control.subscribe();
-        let inner = Arc::new(Inner { mode, config, registry, control, pool, tenants, ids, memory_caches });
+        let inner =
+            Arc::new(Inner { mode, config, registry, control, pool, tenants, front, ids, memory_caches });
         if let Some(changes) = changes {
             follow_changes(Arc::downgrade(&inner), changes);
         }
@@ -150,8 +172,16 @@ impl Manager {
     /// Errors: `TenantNotFound`; `InvalidInput` for a malformed slug; `Crypto` when the
     /// tenant's DSN cannot be decrypted.
     pub async fn for_tenant(&self, slug_or_id: &str) -> StoreResult<TenantDataAccess> {
+        // A string that parses as a UUID is an id, never looked up as a slug.
+        if Uuid::try_parse(slug_or_id).is_err()
+            && let Some(access) = self.inner.front.get(slug_or_id)
+        {
+            return Ok(access);
+        }
+        let epoch = self.inner.front.epoch();
         let slug = self.slug_of(slug_or_id).await?;
         if let Some(access) = self.inner.tenants.get(&slug).await {
+            self.inner.front.insert_unless_dropped_since(epoch, &slug, &access);
             return Ok(access);
         }
         let inner = self.inner.clone();
@@ -165,6 +195,9 @@ impl Manager {
             Ok(access) => {
                 if access.state() == DataPlaneState::Unavailable {
                     self.inner.tenants.invalidate(&slug).await;
+                    self.inner.front.remove(&slug);
+                } else {
+                    self.inner.front.insert_unless_dropped_since(epoch, &slug, &access);
                 }
                 Ok(access)
             }
@@ -241,6 +274,7 @@ impl Manager {
     /// Closes every tenant connection and drops every cached access.
     pub async fn close(&self) {
         self.inner.tenants.invalidate_all();
+        self.inner.front.clear();
         self.inner.pool.close_all().await;
         self.inner.tenants.run_pending_tasks().await;
     }
@@ -256,6 +290,7 @@ impl Inner {
 
     pub(crate) async fn clear(&self, slug: &str) {
         self.tenants.invalidate(slug).await;
+        self.front.remove(slug);
         let stale: Vec<Uuid> = self.ids.iter().filter(|(_, s)| s == slug).map(|(id, _)| *id).collect();
         for id in stale {
             self.ids.invalidate(&id).await;
@@ -354,6 +389,48 @@ impl Inner {
             .get_with(tenant.slug.clone(), async move { Arc::new(MemoryCache::new(bytes)) })
             .await;
         Ok(cache)
+    }
+}
+
+/// The lock-guarded map in front of the moka cache of accesses. Every removal bumps an
+/// epoch under the write lock; a miss records the epoch before it looks the tenant up and
+/// inserts its result only if no removal happened since, so a dropped access can never be
+/// put back by a caller that fetched it before the drop.
+#[derive(Default)]
+struct Front {
+    map: RwLock<HashMap<String, TenantDataAccess>>,
+    epoch: AtomicU64,
+}
+
+impl Front {
+    fn get(&self, slug: &str) -> Option<TenantDataAccess> {
+        self.map.read().ok()?.get(slug).cloned()
+    }
+
+    fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::Acquire)
+    }
+
+    fn insert_unless_dropped_since(&self, epoch: u64, slug: &str, access: &TenantDataAccess) {
+        if let Ok(mut map) = self.map.write()
+            && self.epoch.load(Ordering::Acquire) == epoch
+        {
+            map.insert(slug.to_string(), access.clone());
+        }
+    }
+
+    fn remove(&self, slug: &str) {
+        if let Ok(mut map) = self.map.write() {
+            self.epoch.fetch_add(1, Ordering::AcqRel);
+            map.remove(slug);
+        }
+    }
+
+    fn clear(&self) {
+        if let Ok(mut map) = self.map.write() {
+            self.epoch.fetch_add(1, Ordering::AcqRel);
+            map.clear();
+        }
     }
 }
 

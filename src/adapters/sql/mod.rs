@@ -277,3 +277,17 @@ impl AdapterConnection for SqlConnection {
         Ok(Arc::new(email_tokens::SqlEmailTokens::new(self.ctx.clone())))
     }
 }
+
+/// Opens one tenant's SQL data plane exactly as [`SqlAdapter::connect`] does, and also hands
+/// back its SeaORM pool, so that the benchmarks' hand-written sqlx statements run on the very
+/// pool (and connections) the repositories use. Only for `hellojohn_store::bench`.
+#[cfg(feature = "bench")]
+#[doc(hidden)]
+pub async fn open_with_pool(
+    backend: SqlBackend,
+    cfg: &ConnectConfig,
+) -> StoreResult<(Arc<dyn AdapterConnection>, DatabaseConnection)> {
+    let ctx = connect::open(backend, cfg).await?;
+    let db = ctx.db.clone();
+    Ok((Arc::new(SqlConnection { ctx: Arc::new(ctx) }), db))
+}

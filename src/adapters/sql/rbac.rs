@@ -13,9 +13,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::TimeDelta;
 use entity::{roles, user_roles, users};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, IntoCondition};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, EntityTrait, JoinType, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, RelationTrait,
 };
 use tracing::Instrument;
 use uuid::Uuid;
@@ -144,14 +145,26 @@ impl RbacRepository for SqlRbac {
 
     async fn get_user_permissions(&self, user_id: Uuid) -> StoreResult<Vec<String>> {
         async move {
-            let assigned = self.get_user_roles(user_id).await?;
+            // A tenant has few roles: load them all in one statement, each with the user's
+            // assignment of it (if any), and walk the parents in memory.
+            use sea_orm::sea_query::ExprTrait as _;
+            let assignment = roles::Relation::UserRoles.def().on_condition(move |_, right| {
+                Expr::col((right, user_roles::Column::UserId)).eq(user_id).into_condition()
+            });
+            let all = roles::Entity::find()
+                .join(JoinType::LeftJoin, assignment)
+                .select_also(user_roles::Entity)
+                .all(&self.ctx.db)
+                .await
+                .map_err(|e| self.err("role").map(e))?;
+            let mut assigned: Vec<String> =
+                all.iter().filter(|(_, a)| a.is_some()).map(|(r, _)| r.name.clone()).collect();
             if assigned.is_empty() {
                 return Ok(Vec::new());
             }
-            // A tenant has few roles: load them all once and walk the parents in memory.
-            let all = roles::Entity::find().all(&self.ctx.db).await.map_err(|e| self.err("role").map(e))?;
+            assigned.sort();
             let by_name: BTreeMap<String, roles::Model> =
-                all.into_iter().map(|r| (r.name.clone(), r)).collect();
+                all.into_iter().map(|(r, _)| (r.name.clone(), r)).collect();
             let mut visited: HashSet<&str> = HashSet::new();
             let mut effective = BTreeSet::new();
             for start in &assigned {

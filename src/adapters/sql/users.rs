@@ -8,10 +8,11 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use entity::{identities, users};
-use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, IntoCondition, LikeExpr};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
-    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TryIntoModel,
+    IntoActiveModel, JoinType, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationTrait,
+    TryIntoModel,
 };
 use tracing::Instrument;
 use uuid::Uuid;
@@ -313,15 +314,22 @@ impl UserRepository for SqlUsers {
         async move {
             let err = |e| self.err().map(e);
             let normalized = normalize_email(email);
-            let Some(user) = find_by_email(&self.ctx.db, &normalized).await.map_err(err)? else {
-                return Err(StoreError::not_found("user", email));
-            };
-            let identity = identities::Entity::find()
-                .filter(identities::Column::UserId.eq(user.id))
-                .filter(identities::Column::Provider.eq(PASSWORD_PROVIDER))
+            // One round trip: the user and its password identity (if any) in one statement;
+            // the provider is a condition of the join, so a user with only social
+            // identities still comes back (with `None`).
+            let password_identity = users::Relation::Identities.def().on_condition(|_, right| {
+                Expr::col((right, identities::Column::Provider)).eq(PASSWORD_PROVIDER).into_condition()
+            });
+            let Some((user, identity)) = users::Entity::find()
+                .filter(users::Column::EmailNormalized.eq(&normalized))
+                .join(JoinType::LeftJoin, password_identity)
+                .select_also(identities::Entity)
                 .one(&self.ctx.db)
                 .await
-                .map_err(err)?;
+                .map_err(err)?
+            else {
+                return Err(StoreError::not_found("user", email));
+            };
             Ok((self.to_user(user), identity.map(to_identity)))
         }
         .instrument(self.ctx.span("users.get_by_email"))
