@@ -2,7 +2,7 @@
 CARGO ?= cargo
 DATABASE_URL ?=
 
-.PHONY: help build demo test services lint fmt migrate migrate-global entities entities-check schemas schemas-check validate ci
+.PHONY: help build demo bench test services lint fmt migrate migrate-global entities entities-check schemas schemas-check validate ci
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -12,6 +12,9 @@ build: ## Build the workspace (library, CLI, entity, migration)
 
 demo: ## The main job on the embedded default (SQLite under ./data, no server needed)
 	$(CARGO) run -q -- demo
+
+bench: services ## Benchmarks: the full table against baselines measured in the same run (release; see BENCHMARKS.md)
+	$(CARGO) run --release -q -- bench
 
 services: ## Check (and start) the servers the tests need: PostgreSQL, MariaDB, Redis, MongoDB (SecantusDB)
 	scripts/test-services.sh
