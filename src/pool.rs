@@ -1,8 +1,12 @@
 //! Open data-plane connections, one per tenant, on moka.
 //!
 //! - Concurrent opens of one tenant collapse into one `connect` (moka's `try_get_with`).
-//! - At most `max_open_tenants` tenants hold an open connection pool; the least recently
-//!   used is closed first, and tenants idle for `idle_timeout` are closed.
+//! - At most `max_open_tenants` tenants hold an open connection pool, counting the ones
+//!   being opened: each open takes one of `max_open_tenants` slots (a semaphore) before it
+//!   connects and gives it back when its connection is closed. When no slot is free, the
+//!   least recently used tenant idle for at least `eviction_grace` is closed to make room;
+//!   a caller waits at most its acquire timeout for a slot. Tenants idle for `idle_timeout`
+//!   are closed.
 //! - A health check pings every open connection and drops those that stop answering.
 //! - A failed connect is not remembered: the next call tries again.
 //!
@@ -16,6 +20,7 @@ use std::time::Duration;
 use moka::future::Cache as Moka;
 use moka::notification::RemovalCause;
 use moka::policy::EvictionPolicy;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::error::{StoreError, StoreResult};
 use crate::model::Timestamp;
@@ -32,6 +37,9 @@ pub struct PoolConfig {
     pub health_check_interval: Option<Duration>,
     /// How long a ping may take before the connection counts as dead.
     pub health_check_timeout: Duration,
+    /// A tenant used more recently than this is not closed to make room for another one
+    /// (so an access just handed out is not closed under its caller).
+    pub eviction_grace: Duration,
 }
 
 impl Default for PoolConfig {
@@ -41,6 +49,7 @@ impl Default for PoolConfig {
             idle_timeout: Duration::from_secs(600),
             health_check_interval: Some(Duration::from_secs(30)),
             health_check_timeout: Duration::from_secs(5),
+            eviction_grace: Duration::from_millis(250),
         }
     }
 }
@@ -50,6 +59,8 @@ struct PoolEntry {
     driver: String,
     created_at: Timestamp,
     last_used_micros: AtomicI64,
+    /// The open-tenant slot this connection holds; given back when the entry is dropped.
+    _slot: OwnedSemaphorePermit,
 }
 
 impl PoolEntry {
@@ -92,6 +103,7 @@ pub type CloseHook = Arc<dyn Fn(String) -> moka::notification::ListenerFuture + 
 pub struct ConnectionPool {
     registry: Arc<Registry>,
     entries: Moka<String, Arc<PoolEntry>>,
+    slots: Arc<Semaphore>,
     counters: Arc<Counters>,
     config: PoolConfig,
 }
@@ -141,7 +153,9 @@ impl ConnectionPool {
                 })
             })
             .build();
-        let pool = Arc::new(ConnectionPool { registry, entries, counters, config });
+        let slots =
+            Arc::new(Semaphore::new(usize::try_from(config.max_open_tenants.max(1)).unwrap_or(usize::MAX)));
+        let pool = Arc::new(ConnectionPool { registry, entries, slots, counters, config });
         if let Some(every) = pool.config.health_check_interval {
             spawn_health_checks(Arc::downgrade(&pool), every);
         }
@@ -161,6 +175,7 @@ impl ConnectionPool {
         let result = self
             .entries
             .try_get_with(key.to_string(), async {
+                let slot = self.acquire_slot(cfg.acquire_timeout).await?;
                 self.counters.connects.fetch_add(1, Ordering::Relaxed);
                 let conn = self.registry.connect(cfg).await?;
                 self.counters.open.fetch_add(1, Ordering::Relaxed);
@@ -170,6 +185,7 @@ impl ConnectionPool {
                     driver: cfg.db.driver.clone(),
                     created_at: now,
                     last_used_micros: AtomicI64::new(now.timestamp_micros()),
+                    _slot: slot,
                 }))
             })
             .await;
@@ -182,6 +198,52 @@ impl ConnectionPool {
             }
             Err(shared) => Err(clone_error(&shared)),
         }
+    }
+
+    /// One open-tenant slot: a free one, or one freed by closing the least recently used
+    /// tenant past its grace period. Waits at most `timeout`.
+    ///
+    /// Errors: `Unavailable` when every slot stays busy for `timeout`.
+    async fn acquire_slot(&self, timeout: Duration) -> StoreResult<OwnedSemaphorePermit> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if let Ok(slot) = self.slots.clone().try_acquire_owned() {
+                return Ok(slot);
+            }
+            if let Some(victim) = self.least_recently_used() {
+                tracing::debug!(tenant = %victim, "closing the least recently used tenant to make room");
+                self.entries.invalidate(&victim).await;
+                self.entries.run_pending_tasks().await;
+            }
+            let wait = Duration::from_millis(50)
+                .min(deadline.saturating_duration_since(tokio::time::Instant::now()));
+            match tokio::time::timeout(wait, self.slots.clone().acquire_owned()).await {
+                Ok(Ok(slot)) => return Ok(slot),
+                Ok(Err(_)) => return Err(StoreError::unavailable("pool", "the connection pool is closed")),
+                Err(_) if tokio::time::Instant::now() >= deadline => {
+                    return Err(StoreError::unavailable(
+                        "pool",
+                        format!(
+                            "all {} open-tenant slots stayed busy for {timeout:?}",
+                            self.config.max_open_tenants
+                        ),
+                    ));
+                }
+                Err(_) => {}
+            }
+        }
+    }
+
+    /// The open tenant used least recently, if it has been idle for the grace period.
+    fn least_recently_used(&self) -> Option<String> {
+        let cutoff = chrono::Utc::now().timestamp_micros()
+            - i64::try_from(self.config.eviction_grace.as_micros()).unwrap_or(i64::MAX);
+        self.entries
+            .iter()
+            .map(|(key, e)| (e.last_used_micros.load(Ordering::Relaxed), key))
+            .filter(|(used, _)| *used <= cutoff)
+            .min_by_key(|(used, _)| *used)
+            .map(|(_, key)| key.to_string())
     }
 
     /// Closes the connection of `key` (if open); the next [`get`](Self::get) reconnects.

@@ -153,3 +153,61 @@ async fn idle_tenants_are_closed_after_the_idle_timeout() {
     assert_eq!(stats.open, 0, "{stats:?}");
     assert_eq!(adapter.closes.load(Ordering::SeqCst), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_cold_opens_of_many_tenants_never_exceed_the_bound() {
+    let bound = 5;
+    let (adapter, pool) = setup(PoolConfig {
+        max_open_tenants: bound,
+        eviction_grace: Duration::from_millis(10),
+        health_check_interval: None,
+        ..Default::default()
+    });
+    let peak = Arc::new(AtomicU64::new(0));
+    let watcher = {
+        let (pool, peak) = (pool.clone(), peak.clone());
+        tokio::spawn(async move {
+            loop {
+                peak.fetch_max(pool.open_count(), Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        })
+    };
+    let mut tasks = Vec::new();
+    for i in 0..60 {
+        let pool = pool.clone();
+        tasks.push(tokio::spawn(async move {
+            let t = format!("t{i}");
+            let mut c = cfg(&t);
+            c.acquire_timeout = Duration::from_secs(30);
+            pool.get(&t, &c).await.map(|_| ())
+        }));
+    }
+    for t in tasks {
+        t.await.expect("join").expect("every tenant opens, waiting for a slot");
+    }
+    watcher.abort();
+    assert!(
+        peak.load(Ordering::SeqCst) <= bound,
+        "peak {} over the bound {bound}",
+        peak.load(Ordering::SeqCst)
+    );
+    assert_eq!(adapter.connects.load(Ordering::SeqCst), 60);
+    assert!(pool.open_count() <= bound);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_within_its_grace_period_is_not_closed_and_the_caller_gets_unavailable() {
+    let (_adapter, pool) = setup(PoolConfig {
+        max_open_tenants: 1,
+        eviction_grace: Duration::from_secs(60),
+        health_check_interval: None,
+        ..Default::default()
+    });
+    pool.get("busy", &cfg("busy")).await.expect("first tenant");
+    let mut other = cfg("other");
+    other.acquire_timeout = Duration::from_millis(200);
+    let err = pool.get("other", &other).await.map(|_| ()).expect_err("no slot within the timeout");
+    assert!(err.is_retryable(), "{err:?}");
+    assert_eq!(pool.open_count(), 1);
+}

@@ -72,7 +72,7 @@ fn manager_config(root: &std::path::Path, db: DbConfig, migrate: bool) -> Manage
             max_open_tenants: MAX_OPEN_TENANTS,
             idle_timeout: Duration::from_secs(600),
             health_check_interval: None,
-            health_check_timeout: Duration::from_secs(5),
+            ..PoolConfig::default()
         })
         .per_tenant_pool(CONNECTIONS_PER_TENANT, Duration::from_secs(60))
         .migrate_on_open(migrate)
