@@ -287,8 +287,8 @@ fn sqlite_path(dsn: &str) -> Option<std::path::PathBuf> {
     Some(std::path::PathBuf::from(path))
 }
 
-/// Serialises SQLite migrations in this process (other processes are held off by SQLite's
-/// own file locks and the busy timeout).
+/// Serialises SQLite opens that migrate, in this process (other processes are held off by
+/// SQLite's own file locks and the busy timeout).
 #[cfg(feature = "sqlite")]
 static SQLITE_MIGRATIONS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
@@ -325,9 +325,12 @@ async fn open_sqlite(dsn: &str, cfg: &ConnectConfig) -> StoreResult<DatabaseConn
             opts.map_sqlx_sqlite_opts(|o| o.busy_timeout(SQLITE_BUSY_TIMEOUT).foreign_keys(true));
         }
     }
+    // Opening a new file switches it to WAL, which SQLite does not retry on a busy file:
+    // replicas in this process opening one new file at once would get "database is locked".
+    // So opening and migrating run under the same in-process lock.
+    let _guard = if cfg.migrate { Some(SQLITE_MIGRATIONS.lock().await) } else { None };
     let db = connect_pool(backend, opts, cfg).await?;
     if cfg.migrate {
-        let _guard = SQLITE_MIGRATIONS.lock().await;
         run_migrations(backend, &db).await?;
     }
     Ok(db)
