@@ -203,3 +203,31 @@ impl UserFilter {
         }
     }
 }
+
+/// Checks an e-mail (non-empty, no whitespace, exactly one `@` with a non-empty local part
+/// and domain) and returns it trimmed, with its normalised form (see [`normalize_email`]).
+/// Every data-plane backend checks e-mails with this one function.
+///
+/// Errors: `InvalidInput` on the `email` field.
+pub fn validate_email(email: &str) -> crate::error::StoreResult<(String, String)> {
+    let email = email.trim();
+    let bad = |why: &str| Err(crate::error::StoreError::invalid("email", format!("{email:?} {why}")));
+    if email.is_empty() {
+        return bad("is empty");
+    }
+    if email.chars().any(char::is_whitespace) {
+        return bad("contains whitespace");
+    }
+    let mut parts = email.split('@');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(local), Some(domain), None) if !local.is_empty() && !domain.is_empty() => {}
+        _ => return bad("must be local@domain with exactly one @"),
+    }
+    Ok((email.to_string(), normalize_email(email)))
+}
+
+/// The normalised form of an e-mail, the key of case-insensitive uniqueness: trimmed and
+/// lowercased.
+pub fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}

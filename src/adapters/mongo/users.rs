@@ -19,31 +19,7 @@ use crate::error::{StoreError, StoreResult};
 use crate::model::{CreateUserInput, Identity, Timestamp, UpdateUserInput, User, UserFilter, new_id};
 use crate::repository::UserRepository;
 
-/// Checks an e-mail (non-empty, no whitespace, exactly one `@` with a non-empty local part
-/// and domain) and returns it trimmed, with its normalised form.
-///
-/// Errors: `InvalidInput` on `email`.
-pub(crate) fn validate_email(email: &str) -> StoreResult<(String, String)> {
-    let email = email.trim();
-    let bad = |why: &str| Err(StoreError::invalid("email", format!("{email:?} {why}")));
-    if email.is_empty() {
-        return bad("is empty");
-    }
-    if email.chars().any(char::is_whitespace) {
-        return bad("contains whitespace");
-    }
-    let mut parts = email.split('@');
-    match (parts.next(), parts.next(), parts.next()) {
-        (Some(local), Some(domain), None) if !local.is_empty() && !domain.is_empty() => {}
-        _ => return bad("must be local@domain with exactly one @"),
-    }
-    Ok((email.to_string(), normalize_email(email)))
-}
-
-/// The normalised form of an e-mail: trimmed and lowercased.
-pub(crate) fn normalize_email(email: &str) -> String {
-    email.trim().to_lowercase()
-}
+pub(crate) use crate::model::{normalize_email, validate_email};
 
 /// A JSON object field: `null` becomes `{}`; anything but an object is `InvalidInput`.
 pub(crate) fn json_object(field: &str, value: serde_json::Value) -> StoreResult<serde_json::Value> {

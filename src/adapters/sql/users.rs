@@ -27,31 +27,7 @@ use crate::repository::UserRepository;
 /// Provider name of the password identity.
 pub(crate) const PASSWORD_PROVIDER: &str = "password";
 
-/// Checks an e-mail (non-empty, no whitespace, exactly one `@` with a non-empty local part
-/// and domain) and returns it trimmed, with its normalised form (lowercased).
-///
-/// Errors: `InvalidInput` on the `email` field.
-pub(crate) fn validate_email(email: &str) -> StoreResult<(String, String)> {
-    let email = email.trim();
-    let bad = |why: &str| Err(StoreError::invalid("email", format!("{email:?} {why}")));
-    if email.is_empty() {
-        return bad("is empty");
-    }
-    if email.chars().any(char::is_whitespace) {
-        return bad("contains whitespace");
-    }
-    let mut parts = email.split('@');
-    match (parts.next(), parts.next(), parts.next()) {
-        (Some(local), Some(domain), None) if !local.is_empty() && !domain.is_empty() => {}
-        _ => return bad("must be local@domain with exactly one @"),
-    }
-    Ok((email.to_string(), normalize_email(email)))
-}
-
-/// The normalised form of an e-mail: trimmed and lowercased.
-pub(crate) fn normalize_email(email: &str) -> String {
-    email.trim().to_lowercase()
-}
+pub(crate) use crate::model::{normalize_email, validate_email};
 
 /// A JSON object for a `metadata`-like column: `null` becomes `{}`; anything but an object
 /// is `InvalidInput`.
