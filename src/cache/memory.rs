@@ -133,7 +133,10 @@ impl Cache for MemoryCache {
     }
 
     async fn set_if_absent(&self, key: &str, value: &[u8], ttl: Option<Duration>) -> StoreResult<bool> {
-        let entry = self.inner.entry(key.to_string()).or_insert(Entry { value: value.into(), ttl }).await;
+        // `or_insert_with` coalesces concurrent callers into one insert (exactly one sees a
+        // fresh entry); `or_insert` is a get followed by an insert and can crown two winners.
+        let fresh = Entry { value: value.into(), ttl };
+        let entry = self.inner.entry(key.to_string()).or_insert_with(async move { fresh }).await;
         Ok(entry.is_fresh())
     }
 
