@@ -412,3 +412,48 @@ mod tests {
         assert_eq!(back.id, role.id);
     }
 }
+
+/// Where a revocable, expiring record (refresh token, session) stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lifecycle {
+    /// Neither revoked nor expired.
+    Active,
+    /// Past its expiry, not revoked.
+    Expired,
+    /// Revoked.
+    Revoked,
+}
+
+impl From<crate::model::TokenStatus> for Lifecycle {
+    fn from(s: crate::model::TokenStatus) -> Self {
+        match s {
+            crate::model::TokenStatus::Active => Lifecycle::Active,
+            crate::model::TokenStatus::Expired => Lifecycle::Expired,
+            crate::model::TokenStatus::Revoked => Lifecycle::Revoked,
+        }
+    }
+}
+
+impl From<crate::model::SessionStatus> for Lifecycle {
+    fn from(s: crate::model::SessionStatus) -> Self {
+        match s {
+            crate::model::SessionStatus::Active => Lifecycle::Active,
+            crate::model::SessionStatus::Expired => Lifecycle::Expired,
+            crate::model::SessionStatus::Revoked => Lifecycle::Revoked,
+        }
+    }
+}
+
+/// Records active at `now`: not revoked, not expired.
+pub(crate) fn active_at(now: Timestamp) -> Document {
+    lifecycle(Lifecycle::Active, now)
+}
+
+/// The filter clauses selecting records in `state` at `now` (`revoked_at`, `expires_at`).
+pub(crate) fn lifecycle(state: Lifecycle, now: Timestamp) -> Document {
+    match state {
+        Lifecycle::Active => doc! { "revoked_at": Bson::Null, "expires_at": { "$gt": ts(now) } },
+        Lifecycle::Expired => doc! { "revoked_at": Bson::Null, "expires_at": { "$lte": ts(now) } },
+        Lifecycle::Revoked => doc! { "revoked_at": { "$ne": Bson::Null } },
+    }
+}

@@ -12,7 +12,7 @@ use super::docs::{self, SessionDoc};
 use super::{MongoContext, as_i64, error, purge_in_batches};
 use crate::error::{StoreError, StoreResult};
 use crate::model::{
-    CreateSessionInput, Session, SessionFilter, SessionStats, SessionStatus, Timestamp, new_id, page_bounds,
+    CreateSessionInput, Session, SessionFilter, SessionStats, Timestamp, new_id, page_bounds,
 };
 use crate::repository::SessionRepository;
 
@@ -43,10 +43,6 @@ fn to_session(d: SessionDoc) -> Session {
     }
 }
 
-fn active_at(now: Timestamp) -> Document {
-    doc! { "revoked_at": Bson::Null, "expires_at": { "$gt": docs::ts(now) } }
-}
-
 /// Login sessions of one tenant.
 pub(crate) struct MongoSessions {
     ctx: Arc<MongoContext>,
@@ -69,16 +65,8 @@ impl MongoSessions {
         if let Some(device_type) = &filter.device_type {
             f.insert("device_type", device_type.as_str());
         }
-        match filter.status {
-            None => {}
-            Some(SessionStatus::Active) => f.extend(active_at(now)),
-            Some(SessionStatus::Expired) => {
-                f.insert("revoked_at", Bson::Null);
-                f.insert("expires_at", doc! { "$lte": docs::ts(now) });
-            }
-            Some(SessionStatus::Revoked) => {
-                f.insert("revoked_at", doc! { "$ne": Bson::Null });
-            }
+        if let Some(status) = filter.status {
+            f.extend(docs::lifecycle(status.into(), now));
         }
         if let Some(search) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             let any: Vec<Document> = SEARCHED.iter().map(|field| docs::contains_ci(field, search)).collect();
@@ -89,7 +77,7 @@ impl MongoSessions {
 
     async fn revoke_where(&self, mut filter: Document, by: &str, reason: Option<&str>) -> StoreResult<u64> {
         let now = crate::model::now();
-        filter.extend(active_at(now));
+        filter.extend(docs::active_at(now));
         let res = self
             .coll()?
             .update_many(
@@ -263,7 +251,7 @@ impl SessionRepository for MongoSessions {
             .await
             .map_err(error::on(ENTITY))?;
         let active: Vec<Document> = coll
-            .find(active_at(now))
+            .find(docs::active_at(now))
             .projection(doc! { "device_type": 1, "country_code": 1 })
             .await
             .map_err(error::on(ENTITY))?

@@ -21,8 +21,7 @@ use super::docs::{self, TokenDoc};
 use super::{MongoContext, as_i64, error, purge_in_batches};
 use crate::error::{StoreError, StoreResult};
 use crate::model::{
-    CreateRefreshTokenInput, RefreshToken, Timestamp, TokenFilter, TokenStats, TokenStatus, new_id,
-    page_bounds,
+    CreateRefreshTokenInput, RefreshToken, Timestamp, TokenFilter, TokenStats, new_id, page_bounds,
 };
 use crate::repository::TokenRepository;
 
@@ -45,11 +44,6 @@ fn check_non_empty(field: &str, value: &str) -> StoreResult<()> {
 /// `now + ttl`, or `InvalidInput` when it overflows.
 fn expiry(now: Timestamp, ttl: TimeDelta) -> StoreResult<Timestamp> {
     now.checked_add_signed(ttl).ok_or_else(|| StoreError::invalid("ttl", "is too large"))
-}
-
-/// Active at `now`: not revoked, not expired.
-fn active_at(now: Timestamp) -> Document {
-    doc! { "revoked_at": Bson::Null, "expires_at": { "$gt": docs::ts(now) } }
 }
 
 /// Midnight UTC of `now`'s day.
@@ -127,16 +121,8 @@ impl MongoTokens {
         if let Some(client_id) = &filter.client_id {
             f.insert("client_id", client_id.as_str());
         }
-        match filter.status {
-            None => {}
-            Some(TokenStatus::Active) => f.extend(active_at(now)),
-            Some(TokenStatus::Expired) => {
-                f.insert("revoked_at", Bson::Null);
-                f.insert("expires_at", doc! { "$lte": docs::ts(now) });
-            }
-            Some(TokenStatus::Revoked) => {
-                f.insert("revoked_at", doc! { "$ne": Bson::Null });
-            }
+        if let Some(status) = filter.status {
+            f.extend(docs::lifecycle(status.into(), now));
         }
         if let Some(search) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             let owners: Vec<Bson> = self
@@ -159,7 +145,7 @@ impl MongoTokens {
 
     async fn revoke_where(&self, mut filter: Document) -> StoreResult<u64> {
         let now = crate::model::now();
-        filter.extend(active_at(now));
+        filter.extend(docs::active_at(now));
         let res = self
             .coll()?
             .update_many(filter, doc! { "$set": { "revoked_at": docs::ts(now) } })
@@ -243,7 +229,7 @@ impl TokenRepository for MongoTokens {
             )
         };
         let mut claim_filter = doc! { "token_hash": old_hash };
-        claim_filter.extend(active_at(now));
+        claim_filter.extend(docs::active_at(now));
         let claimed = coll
             .find_one_and_update(claim_filter, doc! { "$set": { "revoked_at": docs::ts(now) } })
             .return_document(ReturnDocument::Before)
@@ -410,7 +396,7 @@ impl TokenRepository for MongoTokens {
             .await
             .map_err(error::on(ENTITY))?;
         let active: Vec<Document> = coll
-            .find(active_at(now))
+            .find(docs::active_at(now))
             .projection(doc! { "client_id": 1, "issued_at": 1, "expires_at": 1 })
             .await
             .map_err(error::on(ENTITY))?
