@@ -2,7 +2,10 @@
 //! `tenant.yaml`, a `clients.yaml` (two clients) and a `scopes.yaml` (five scopes), written
 //! straight in the FS format (generation is timed apart). Then, timed:
 //! - `tenants().list()` — every `tenant.yaml` read, parsed and schema-validated;
-//! - a full load — the tenant list plus every tenant's clients and scopes;
+//! - a full load — the tenant list plus every tenant's clients and scopes, on a fresh
+//!   control plane (its cache of validated documents empty, as in a process that starts);
+//!   the same with that cache turned off (what every read cost before it existed); and the
+//!   same again on the warm control plane (files unchanged);
 //! - `validate_tree` — what `hellojohn-store validate` runs.
 //!
 //! The baseline of each is the I/O and YAML floor: the same files read and parsed into a
@@ -116,12 +119,12 @@ pub async fn run(opts: &BenchOptions) -> StoreResult<Vec<Row>> {
     generate(root, n)?;
     let generation = nanos(start.elapsed());
     progress(format!("control plane: {n} tenants generated"));
-    let cp = FsControlPlane::new(root, None);
     let tenant_files = files(root, &["tenant.yaml"])?;
     let all_files = files(root, &["tenant.yaml", "clients.yaml", "scopes.yaml"])?;
     // Warm the page cache once, so that every figure below reads from memory alike.
     read_and_parse(&all_files)?;
 
+    let cp = FsControlPlane::new(root, None);
     let start = Instant::now();
     let listed = cp.tenants().list().await?.len();
     let list = nanos(start.elapsed());
@@ -132,12 +135,17 @@ pub async fn run(opts: &BenchOptions) -> StoreResult<Vec<Row>> {
         return Err(StoreError::invalid("fs_root", format!("listed {listed} tenants of {n}")));
     }
 
-    let start = Instant::now();
-    load_all(&cp).await?;
-    let load = nanos(start.elapsed());
+    let timed_load = |cp: FsControlPlane| async move {
+        let start = Instant::now();
+        load_all(&cp).await?;
+        Ok::<_, StoreError>((nanos(start.elapsed()), cp))
+    };
+    let (load, warm) = timed_load(FsControlPlane::new(root, None)).await?;
     let start = Instant::now();
     read_and_parse(&all_files)?;
     let load_base = nanos(start.elapsed());
+    let (load_uncached, _) = timed_load(FsControlPlane::with_document_cache(root, None, 0)).await?;
+    let (load_again, _) = timed_load(warm).await?;
 
     let start = Instant::now();
     let problems = validate_tree(root)?;
@@ -160,7 +168,13 @@ pub async fn run(opts: &BenchOptions) -> StoreResult<Vec<Row>> {
         Row::new(label("load all (tenants+clients+scopes)"), "fs", Unit::Nanos, load)
             .baseline(load_base)
             .check(Check::AtMost(2e9), "≤2 s")
-            .note("baseline: read + serde_yaml parse of the same files"),
+            .note("fresh control plane; baseline: read + serde_yaml parse of the same files"),
+        Row::new(label("load all, document cache off"), "fs", Unit::Nanos, load_uncached)
+            .baseline(load_base)
+            .note("every read parses and checks again (the cost before the cache)"),
+        Row::new(label("load all again, files unchanged"), "fs", Unit::Nanos, load_again)
+            .baseline(load_base)
+            .note("warm control plane: files read, parse and checks skipped"),
         Row::new(label("validate_tree"), "fs", Unit::Nanos, validate)
             .baseline(validate_base)
             .check(Check::AtMost(5e9), "≤5 s")

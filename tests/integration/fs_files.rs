@@ -119,6 +119,31 @@ async fn a_hand_edited_file_is_invalid_config_with_its_position_on_read() {
 }
 
 #[tokio::test]
+async fn reads_follow_every_edit_at_once_and_report_a_broken_file_every_time() {
+    // Validated documents are cached by content: an edit of the same length within the same
+    // clock tick must still be seen, and a broken file must never be served from the cache.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cp = seeded(dir.path()).await;
+    let tenants = cp.tenants();
+    assert_eq!(tenants.get_by_slug("acme").await.expect("get").name, "Acme");
+    let path = dir.path().join("tenants/acme/tenant.yaml");
+    let original = std::fs::read_to_string(&path).expect("read");
+    for name in ["Acmf", "Acme", "Acmg"] {
+        std::fs::write(&path, original.replace("name: Acme", &format!("name: {name}"))).expect("write");
+        assert_eq!(tenants.get_by_slug("acme").await.expect("get").name, name);
+    }
+    std::fs::write(&path, original.replace("name: Acme", "name: Acme\nnmae: typo")).expect("write");
+    for _ in 0..2 {
+        let err = cp.clients("acme").expect("clients").list("").await.expect_err("broken tenant.yaml");
+        let StoreError::InvalidConfig { problems } = err else { panic!("expected InvalidConfig, got {err}") };
+        assert_eq!(problems[0].pointer, "/nmae", "{problems:?}");
+    }
+    std::fs::write(&path, &original).expect("restore");
+    assert_eq!(cp.clients("acme").expect("clients").list("").await.expect("list").len(), 1);
+    assert_eq!(tenants.get_by_slug("acme").await.expect("get").name, "Acme");
+}
+
+#[tokio::test]
 async fn the_slug_is_never_a_path() {
     let dir = tempfile::tempdir().expect("tempdir");
     let inner = dir.path().join("root");

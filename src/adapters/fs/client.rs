@@ -35,23 +35,17 @@ impl FsClientRepository {
             return Ok(ClientsFile::default());
         };
         let file = path.display().to_string();
-        let parsed = document::check_text(FileKind::Clients, &file, &text, None)
+        let json = self
+            .cp
+            .check(FileKind::Clients, &file, &text, None)
             .map_err(|problems| StoreError::InvalidConfig { problems })?;
         let names: Vec<String> = self.load_scopes()?.scopes.into_iter().map(|s| s.name).collect();
-        let mut report = document::Report::new(&file, &parsed.text);
-        rules::check_client_scopes(&parsed.json, &names, &mut report);
+        let mut report = document::Report::new(&file, &text);
+        rules::check_client_scopes(&json, &names, &mut report);
         if !report.problems.is_empty() {
             return Err(StoreError::InvalidConfig { problems: report.problems });
         }
-        serde_json::from_value(parsed.json).map_err(|e| StoreError::InvalidConfig {
-            problems: vec![crate::error::ConfigProblem {
-                file,
-                line: 1,
-                column: 1,
-                pointer: String::new(),
-                message: format!("does not match the clients type: {e}"),
-            }],
-        })
+        document::typed(FileKind::Clients, &file, &json)
     }
 
     fn load_scopes(&self) -> StoreResult<ScopesFile> {

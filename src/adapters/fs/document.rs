@@ -132,18 +132,12 @@ pub(crate) fn check_text(
     }
 }
 
-/// Parses, checks and deserializes `text` as a file of `kind`.
+/// The typed value of a file of `kind` whose JSON passed every check.
 ///
-/// Errors: `InvalidConfig` with every problem found.
-pub(crate) fn read_text<T: DeserializeOwned>(
-    kind: FileKind,
-    file: &str,
-    text: &str,
-    folder_slug: Option<&str>,
-) -> StoreResult<T> {
-    let parsed = check_text(kind, file, text, folder_slug)
-        .map_err(|problems| StoreError::InvalidConfig { problems })?;
-    serde_json::from_value(parsed.json).map_err(|e| StoreError::InvalidConfig {
+/// Errors: `InvalidConfig` when the JSON does not fit the type (the schemas are generated
+/// from the types, so only a schema out of step with its type gets here).
+pub(crate) fn typed<T: DeserializeOwned>(kind: FileKind, file: &str, json: &Value) -> StoreResult<T> {
+    T::deserialize(json).map_err(|e| StoreError::InvalidConfig {
         problems: vec![problem(file, 1, 1, "", format!("does not match the {kind:?} type: {e}"))],
     })
 }

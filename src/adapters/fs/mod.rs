@@ -20,6 +20,7 @@
 //! This module owns the files under the root and nothing else; it never touches a database.
 
 pub(crate) mod admin;
+mod cache;
 mod client;
 pub(crate) mod document;
 mod positions;
@@ -37,6 +38,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use admin::{FsAdminRefreshTokenRepository, FsAdminRepository};
+pub use cache::DEFAULT_DOCUMENT_CACHE_BYTES;
 pub use client::FsClientRepository;
 pub use positions::{Pos, Positions};
 pub use schema::FileKind;
@@ -69,6 +71,7 @@ struct Inner {
     root: PathBuf,
     secrets: Option<SecretBox>,
     locks: storage::Locks,
+    documents: cache::DocumentCache,
 }
 
 /// The control plane over a folder of YAML files. Cheap to clone; hands out the
@@ -90,11 +93,26 @@ impl std::fmt::Debug for FsControlPlane {
 impl FsControlPlane {
     /// The control plane under `root`, with `secrets` to seal and open secrets (without
     /// one, reading ciphertext works but decrypting or writing a plain secret is a `Crypto`
-    /// error). The root need not exist yet.
+    /// error). The root need not exist yet. Validated documents are cached by content (see
+    /// [`FsControlPlane::with_document_cache`]) up to [`DEFAULT_DOCUMENT_CACHE_BYTES`].
     pub fn new(root: impl Into<PathBuf>, secrets: Option<SecretBox>) -> Self {
+        FsControlPlane::with_document_cache(root, secrets, DEFAULT_DOCUMENT_CACHE_BYTES)
+    }
+
+    /// As [`FsControlPlane::new`], with a cache of validated documents holding about `bytes`
+    /// (text and JSON, estimated); 0 turns it off. The cache is keyed by each file's text, so
+    /// a changed file is always parsed and checked again and a broken one always reports its
+    /// problems; what it saves is parsing and checking the same text twice (a `clients.get`
+    /// reads three files).
+    pub fn with_document_cache(root: impl Into<PathBuf>, secrets: Option<SecretBox>, bytes: u64) -> Self {
         let root = root.into();
         FsControlPlane {
-            inner: Arc::new(Inner { locks: storage::Locks::new(root.join(".locks")), root, secrets }),
+            inner: Arc::new(Inner {
+                locks: storage::Locks::new(root.join(".locks")),
+                root,
+                secrets,
+                documents: cache::DocumentCache::new(bytes),
+            }),
         }
     }
 
@@ -188,9 +206,30 @@ impl FsControlPlane {
         match storage::read_optional(path)? {
             None => Ok(None),
             Some(text) => {
-                document::read_text(kind, &path.display().to_string(), &text, folder_slug).map(Some)
+                let file = path.display().to_string();
+                let json = self
+                    .check(kind, &file, &text, folder_slug)
+                    .map_err(|problems| StoreError::InvalidConfig { problems })?;
+                document::typed(kind, &file, &json).map(Some)
             }
         }
+    }
+
+    /// Parses and checks `text` as a file of `kind` (schema and per-file rules), or returns
+    /// the JSON of the same text checked before. Problems are never cached.
+    pub(crate) fn check(
+        &self,
+        kind: FileKind,
+        file: &str,
+        text: &str,
+        folder_slug: Option<&str>,
+    ) -> Result<Arc<serde_json::Value>, Vec<crate::error::ConfigProblem>> {
+        if let Some(json) = self.inner.documents.get(kind, folder_slug, text) {
+            return Ok(json);
+        }
+        let json = Arc::new(document::check_text(kind, file, text, folder_slug)?.json);
+        self.inner.documents.insert(kind, folder_slug, text, json.clone());
+        Ok(json)
     }
 
     /// Validates and atomically writes a file. Callers hold the lock guarding `path`, so

@@ -1,0 +1,121 @@
+//! Validated documents, by content. Parsing a file and checking it against its schema and
+//! rules is most of the cost of a control-plane read (a `clients.get` reads `tenant.yaml`,
+//! `clients.yaml` and `scopes.yaml`), and the same unchanged text is checked again on every
+//! call. This cache keeps the JSON of texts that passed every check, keyed by the text
+//! itself (with the file's kind and the folder it sits in, the inputs of the per-file
+//! rules), so:
+//! - a file that changed has a new key: nothing stale can be served, whoever changed it
+//!   (this process, another replica, an editor) and however fast;
+//! - a text that failed is never stored: every read of a broken file reports its problems
+//!   anew, with the same file, line, column and pointer;
+//! - the file is still read on every call (from the page cache: microseconds), so the cache
+//!   saves the parse and the checks, not the I/O.
+//!
+//! Bounded by an estimate of the bytes held (text plus JSON), evicted by moka's policy.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::schema::FileKind;
+
+/// Bytes of documents (text and JSON, estimated) the cache holds by default: the validated
+/// files of about 8,000 tenants of typical size.
+pub const DEFAULT_DOCUMENT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Key {
+    kind: FileKind,
+    folder_slug: Option<Box<str>>,
+    text: Arc<str>,
+}
+
+/// The cache; `None` inside when disabled (capacity 0).
+#[derive(Clone)]
+pub(crate) struct DocumentCache {
+    inner: Option<moka::sync::Cache<Key, Arc<Value>>>,
+}
+
+impl DocumentCache {
+    /// A cache holding about `bytes` of documents; 0 disables it.
+    pub(crate) fn new(bytes: u64) -> Self {
+        let inner = (bytes > 0).then(|| {
+            moka::sync::Cache::builder()
+                .max_capacity(bytes)
+                .weigher(|k: &Key, v: &Arc<Value>| {
+                    u32::try_from(k.text.len() as u64 + json_bytes(v)).unwrap_or(u32::MAX)
+                })
+                .build()
+        });
+        DocumentCache { inner }
+    }
+
+    /// The validated JSON of `text`, if it passed every check before.
+    pub(crate) fn get(&self, kind: FileKind, folder_slug: Option<&str>, text: &str) -> Option<Arc<Value>> {
+        let cache = self.inner.as_ref()?;
+        cache.get(&Key { kind, folder_slug: folder_slug.map(Into::into), text: Arc::from(text) })
+    }
+
+    /// Remembers that `text` passed every check as `json`.
+    pub(crate) fn insert(&self, kind: FileKind, folder_slug: Option<&str>, text: &str, json: Arc<Value>) {
+        if let Some(cache) = &self.inner {
+            cache.insert(Key { kind, folder_slug: folder_slug.map(Into::into), text: Arc::from(text) }, json);
+        }
+    }
+
+    /// Documents held now (after pending maintenance).
+    #[cfg(test)]
+    fn len(&self) -> u64 {
+        self.inner.as_ref().map_or(0, |c| {
+            c.run_pending_tasks();
+            c.entry_count()
+        })
+    }
+}
+
+/// Heap and inline bytes of a JSON value, roughly (`Value` is 32 bytes; a map entry costs its
+/// key and a share of a B-tree node).
+fn json_bytes(v: &Value) -> u64 {
+    const NODE: u64 = std::mem::size_of::<Value>() as u64;
+    NODE + match v {
+        Value::Null | Value::Bool(_) | Value::Number(_) => 0,
+        Value::String(s) => s.len() as u64,
+        Value::Array(a) => a.iter().map(json_bytes).sum::<u64>(),
+        Value::Object(m) => m.iter().map(|(k, v)| 24 + 16 + k.len() as u64 + json_bytes(v)).sum::<u64>(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hit_needs_the_same_text_kind_and_folder() {
+        let cache = DocumentCache::new(1024 * 1024);
+        let json = Arc::new(serde_json::json!({"a": 1}));
+        cache.insert(FileKind::Tenant, Some("acme"), "a: 1\n", json.clone());
+        assert_eq!(cache.get(FileKind::Tenant, Some("acme"), "a: 1\n").as_deref(), Some(&*json));
+        assert!(cache.get(FileKind::Tenant, Some("acme"), "a: 2\n").is_none(), "other text");
+        assert!(cache.get(FileKind::Tenant, Some("other"), "a: 1\n").is_none(), "other folder");
+        assert!(cache.get(FileKind::Scopes, Some("acme"), "a: 1\n").is_none(), "other kind");
+        assert_eq!(cache.len(), 1);
+    }
+
+    #[test]
+    fn capacity_zero_holds_nothing() {
+        let cache = DocumentCache::new(0);
+        cache.insert(FileKind::Tenant, None, "a: 1\n", Arc::new(serde_json::json!({"a": 1})));
+        assert!(cache.get(FileKind::Tenant, None, "a: 1\n").is_none());
+    }
+
+    #[test]
+    fn the_bound_evicts() {
+        let cache = DocumentCache::new(4 * 1024);
+        for i in 0..200 {
+            let text = format!("name: tenant-{i:04}-{}\n", "x".repeat(100));
+            cache.insert(FileKind::Tenant, None, &text, Arc::new(serde_json::json!({ "name": text })));
+        }
+        let held = cache.len();
+        assert!(held > 0 && held < 200, "held {held} of 200 documents in 4 KiB");
+    }
+}
