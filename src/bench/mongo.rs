@@ -12,8 +12,7 @@
 //! - `tokens.get_by_hash`: the token by `token_hash`, then its user's e-mail (2);
 //! - `rbac.get_user_permissions`: the user's assignments, then every role by name (2);
 //! - `tokens.create`: a count of the user (no foreign keys in MongoDB), the insert (2);
-//! - `tokens.rotate`: the claim (`find_one_and_update`), a look-up of the new hash, the
-//!   insert, the user's e-mail (4).
+//! - `tokens.rotate`: the claim (`find_one_and_update`), the insert, the user's e-mail (3).
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::hint::black_box;
@@ -498,17 +497,6 @@ impl MongoHotPaths {
                     .await
                     .map_err(driver_err)?
                     .ok_or(StoreError::TokenReused)?;
-                let taken = tokens
-                    .find_one(doc! { "token_hash": new_hash.as_str() })
-                    .await
-                    .map_err(driver_err)?
-                    .is_some();
-                if taken {
-                    return Err(StoreError::conflict(
-                        "refresh_token",
-                        "the new token hash is already stored",
-                    ));
-                }
                 let new = TokenDoc {
                     id: crate::model::new_id(),
                     user_id: old.user_id,
