@@ -256,7 +256,7 @@ impl std::fmt::Debug for MongoConnection {
 impl MongoConnection {
     /// The tenant's database under this connection, on the repositories' own client (same
     /// connection pool): the bench runs its hand-written baselines on it.
-    #[cfg(feature = "bench")]
+    #[cfg(all(feature = "bench", any(feature = "postgres", feature = "mysql", feature = "sqlite")))]
     pub(crate) fn database(&self) -> Database {
         self.ctx.db.clone()
     }
