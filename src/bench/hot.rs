@@ -775,14 +775,19 @@ pub async fn run(opts: &BenchOptions, engine: Engine) -> StoreResult<Vec<Row>> {
     result
 }
 
+/// Warm-up and measured rounds of `op` (shared with the MongoDB group).
+pub(crate) fn counts(quick: bool, op: Op) -> (usize, usize) {
+    match (quick, op.is_read()) {
+        (true, _) => (10, 40),
+        (false, true) => (200, 3000),
+        (false, false) => (50, 600),
+    }
+}
+
 async fn measure_all(hot: &HotPaths, opts: &BenchOptions) -> StoreResult<Vec<Row>> {
     let mut rows = Vec::new();
     for op in Op::ALL {
-        let (warmup, iters) = match (opts.quick, op.is_read()) {
-            (true, _) => (10, 40),
-            (false, true) => (200, 3000),
-            (false, false) => (50, 600),
-        };
+        let (warmup, iters) = counts(opts.quick, op);
         let [store, baseline, floor] = hot.measure(op, warmup, iters).await?;
         let mut row = Row::new(format!("hot {}", op.name()), hot.engine().name(), Unit::Nanos, store)
             .baseline(baseline)

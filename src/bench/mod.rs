@@ -10,7 +10,9 @@
 //! - [`for_tenant`]: a warm `Manager::for_tenant` against a `HashMap<String, Arc<_>>`;
 //! - [`cold`]: many tenants opened concurrently — time, peak connections, memory;
 //! - [`control`]: loading and validating a 10,000-tenant FS tree;
-//! - [`mongo`]: the hook for the MongoDB data plane (not built yet).
+//! - `mongo` (feature `mongo`): the same hot paths through the MongoDB repositories against
+//!   the same operations written directly with the `mongodb` driver (on the repositories' own
+//!   client and database) and against the `{ping: 1}` round trip.
 //!
 //! [`run`] runs the groups asked for and returns the [`Row`]s that [`render_table`] prints.
 
@@ -18,6 +20,7 @@ pub mod cold;
 pub mod control;
 pub mod for_tenant;
 pub mod hot;
+#[cfg(feature = "mongo")]
 pub mod mongo;
 pub mod throughput;
 
@@ -30,6 +33,9 @@ use crate::error::{StoreError, StoreResult};
 pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 /// MySQL/MariaDB server used when `HJ_TEST_MYSQL_URL` is not set.
 pub const DEFAULT_MYSQL_URL: &str = "mysql://root@127.0.0.1:3306/test";
+/// MongoDB server used when `HJ_TEST_MONGO_URL` is not set (the test server of
+/// `scripts/mongo-service.sh`).
+pub const DEFAULT_MONGO_URL: &str = "mongodb://127.0.0.1:27017/?directConnection=true";
 
 /// A SQL engine the benchmarks run on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,6 +82,8 @@ pub struct BenchOptions {
     pub postgres_url: String,
     /// MySQL/MariaDB server.
     pub mysql_url: String,
+    /// MongoDB server (the `mongo` group).
+    pub mongo_url: String,
     /// Groups to run (`hot`, `throughput`, `for_tenant`, `cold`, `control`, `mongo`);
     /// empty means all.
     pub groups: Vec<String>,
@@ -83,7 +91,7 @@ pub struct BenchOptions {
 
 impl BenchOptions {
     /// Every engine and group, full counts, servers from `HJ_TEST_POSTGRES_URL` /
-    /// `HJ_TEST_MYSQL_URL` or the defaults.
+    /// `HJ_TEST_MYSQL_URL` / `HJ_TEST_MONGO_URL` or the defaults.
     pub fn new(quick: bool) -> Self {
         let env =
             |k: &str, d: &str| std::env::var(k).ok().filter(|s| !s.trim().is_empty()).unwrap_or(d.into());
@@ -92,6 +100,7 @@ impl BenchOptions {
             engines: vec![Engine::Sqlite, Engine::Postgres, Engine::MySql],
             postgres_url: env("HJ_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL),
             mysql_url: env("HJ_TEST_MYSQL_URL", DEFAULT_MYSQL_URL),
+            mongo_url: env("HJ_TEST_MONGO_URL", DEFAULT_MONGO_URL),
             groups: Vec::new(),
         }
     }
@@ -368,7 +377,19 @@ pub async fn run(opts: &BenchOptions) -> Vec<Row> {
         }
     }
     if opts.wants("mongo") {
-        rows.extend(mongo::run(opts).await);
+        #[cfg(feature = "mongo")]
+        {
+            progress("hot paths on mongo");
+            match mongo::run(opts).await {
+                Ok(r) => rows.extend(r),
+                Err(e) => rows.push(failed("hot", "mongo", &e)),
+            }
+        }
+        #[cfg(not(feature = "mongo"))]
+        rows.push(
+            Row::new("hot (all)", "mongo", Unit::Count, f64::NAN)
+                .note("not built (the `mongo` feature is off)"),
+        );
     }
     if opts.wants("throughput") && opts.has(Engine::Postgres) {
         progress("throughput on postgres");

@@ -23,6 +23,10 @@ pub(crate) struct BenchArgs {
     /// MySQL/MariaDB server (else `HJ_TEST_MYSQL_URL`, else the loopback test server).
     #[arg(long)]
     mysql_url: Option<String>,
+    /// MongoDB server of the `mongo` group (else `HJ_TEST_MONGO_URL`, else the loopback test
+    /// server).
+    #[arg(long)]
+    mongo_url: Option<String>,
 }
 
 /// Runs the benchmarks and prints the table on stdout (progress on stderr). Exit 0 when
@@ -37,6 +41,9 @@ pub(crate) fn run(args: BenchArgs) -> ExitCode {
         }
         if let Some(url) = args.mysql_url {
             opts.mysql_url = url;
+        }
+        if let Some(url) = args.mongo_url {
+            opts.mongo_url = url;
         }
         let rows = crate::bench::run(&opts).await;
         println!("{}", render_table(&rows));

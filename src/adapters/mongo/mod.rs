@@ -83,6 +83,16 @@ impl Adapter for MongoAdapter {
     }
 
     async fn connect(&self, cfg: &ConnectConfig) -> StoreResult<Arc<dyn AdapterConnection>> {
+        Ok(Arc::new(self.open(cfg).await?))
+    }
+}
+
+impl MongoAdapter {
+    /// Opens the tenant database `cfg` names, as [`Adapter::connect`] does, keeping the
+    /// concrete connection (the bench reaches the driver's client under it).
+    ///
+    /// Errors: `InvalidInput` for a bad DSN or a schema; `Unavailable` when the server is down.
+    pub(crate) async fn open(&self, cfg: &ConnectConfig) -> StoreResult<MongoConnection> {
         if cfg.db.schema.as_deref().is_some_and(|s| !s.trim().is_empty()) {
             // Ignoring it could put every tenant of a template in one database.
             return Err(StoreError::invalid(
@@ -116,7 +126,7 @@ impl Adapter for MongoAdapter {
             transactions,
             "tenant database opened"
         );
-        Ok(Arc::new(MongoConnection { ctx }))
+        Ok(MongoConnection { ctx })
     }
 }
 
@@ -240,6 +250,15 @@ impl std::fmt::Debug for MongoConnection {
             .field("tenant", &self.ctx.tenant_slug)
             .field("database", &self.ctx.db.name())
             .finish_non_exhaustive()
+    }
+}
+
+impl MongoConnection {
+    /// The tenant's database under this connection, on the repositories' own client (same
+    /// connection pool): the bench runs its hand-written baselines on it.
+    #[cfg(all(feature = "bench", any(feature = "postgres", feature = "mysql", feature = "sqlite")))]
+    pub(crate) fn database(&self) -> Database {
+        self.ctx.db.clone()
     }
 }
 

@@ -3,9 +3,10 @@
 //!
 //! Rotation is one atomic claim: `find_one_and_update` sets `revoked_at` only on a token
 //! that is unrevoked and unexpired, so of concurrent rotations exactly one wins. The winner
-//! then inserts the new token (undoing its claim if the new hash is taken). A loser reads the
-//! token to tell why: missing → `NotFound`; revoked → reuse: the family is revoked and the
-//! call returns `TokenReused`; else expired → `TokenExpired`.
+//! then inserts the new token (undoing its claim if the unique index on `token_hash` refuses
+//! the new hash). A loser reads the token to tell why: missing → `NotFound`; revoked →
+//! reuse: the family is revoked and the call returns `TokenReused`; else expired →
+//! `TokenExpired`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -223,11 +224,6 @@ impl TokenRepository for MongoTokens {
         let now = crate::model::now();
         let expires_at = expiry(now, ttl)?;
         let coll = self.coll()?;
-        let new_taken = || async {
-            Ok::<_, StoreError>(
-                coll.find_one(doc! { "token_hash": new_hash }).await.map_err(error::on(ENTITY))?.is_some(),
-            )
-        };
         let mut claim_filter = doc! { "token_hash": old_hash };
         claim_filter.extend(docs::active_at(now));
         let claimed = coll
@@ -271,16 +267,13 @@ impl TokenRepository for MongoTokens {
             revoked_at: None,
             family_id: old.family_id,
         };
-        let inserted = if new_taken().await? {
-            Err(StoreError::conflict(ENTITY, "the new token hash is already stored"))
-        } else {
-            coll.insert_one(&new).await.map(|_| ()).map_err(|e| match error::map(ENTITY, e) {
-                StoreError::Conflict { entity, .. } => {
-                    StoreError::Conflict { entity, message: "the new token hash is already stored".into() }
-                }
-                other => other,
-            })
-        };
+        // A taken new hash is the unique index's duplicate key: no look-up before the insert.
+        let inserted = coll.insert_one(&new).await.map(|_| ()).map_err(|e| match error::map(ENTITY, e) {
+            StoreError::Conflict { entity, .. } => {
+                StoreError::Conflict { entity, message: "the new token hash is already stored".into() }
+            }
+            other => other,
+        });
         if let Err(e) = inserted {
             // Give the old token back: the rotation did not happen.
             coll.update_one(
