@@ -158,3 +158,24 @@ async fn the_slug_is_never_a_path() {
     assert!(!dir.path().join("escape").exists());
     assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 0, "nothing was created");
 }
+
+#[cfg(feature = "bench")]
+#[tokio::test]
+async fn a_large_tree_lists_in_slug_order_and_reports_the_first_broken_tenant() {
+    // From 512 tenant folders on, the list reads on several threads: same order, same error.
+    let dir = tempfile::tempdir().expect("tempdir");
+    hellojohn_store::bench::control::generate(dir.path(), 700).expect("tree");
+    let cp = FsControlPlane::new(dir.path(), None);
+    let slugs: Vec<String> = cp.tenants().list().await.expect("list").into_iter().map(|t| t.slug).collect();
+    let expected: Vec<String> = (0..700).map(|i| format!("bench-{i:05}")).collect();
+    assert_eq!(slugs, expected);
+    for broken in ["bench-00650", "bench-00100"] {
+        let path = dir.path().join("tenants").join(broken).join("tenant.yaml");
+        let text = std::fs::read_to_string(&path).expect("read");
+        std::fs::write(&path, text.replace("language: en", "language: en\nlangauge: typo")).expect("write");
+    }
+    let err = cp.tenants().list().await.expect_err("broken tenants");
+    let StoreError::InvalidConfig { problems } = err else { panic!("expected InvalidConfig, got {err}") };
+    assert!(problems[0].file.contains("bench-00100"), "{problems:?}");
+    assert_eq!(problems[0].pointer, "/langauge");
+}
