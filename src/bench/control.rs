@@ -145,7 +145,8 @@ pub async fn run(opts: &BenchOptions) -> StoreResult<Vec<Row>> {
     read_and_parse(&all_files)?;
     let load_base = nanos(start.elapsed());
     let (load_uncached, _) = timed_load(FsControlPlane::with_document_cache(root, None, 0)).await?;
-    let (load_again, _) = timed_load(warm).await?;
+    let (load_again, warm) = timed_load(warm).await?;
+    let (documents, cache_bytes) = warm.document_cache_usage();
 
     let start = Instant::now();
     let problems = validate_tree(root)?;
@@ -175,6 +176,12 @@ pub async fn run(opts: &BenchOptions) -> StoreResult<Vec<Row>> {
         Row::new(label("load all again, files unchanged"), "fs", Unit::Nanos, load_again)
             .baseline(load_base)
             .note("warm control plane: files read, parse and checks skipped"),
+        Row::new(label("document cache after the loads"), "fs", Unit::Bytes, cache_bytes as f64).note(
+            format!(
+                "{documents} documents (estimated text + JSON; bound {} MiB)",
+                crate::adapters::fs::DEFAULT_DOCUMENT_CACHE_BYTES / (1024 * 1024)
+            ),
+        ),
         Row::new(label("validate_tree"), "fs", Unit::Nanos, validate)
             .baseline(validate_base)
             .check(Check::AtMost(5e9), "≤5 s")

@@ -128,6 +128,12 @@ impl FsControlPlane {
         &self.inner.root
     }
 
+    /// Documents in the cache of validated documents and their estimated bytes (text and
+    /// JSON), for monitoring its size against [`FsControlPlane::with_document_cache`]'s bound.
+    pub fn document_cache_usage(&self) -> (u64, u64) {
+        self.inner.documents.usage()
+    }
+
     /// The secret box, when a key is configured.
     pub fn secrets(&self) -> Option<&SecretBox> {
         self.inner.secrets.as_ref()
