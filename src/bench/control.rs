@@ -140,6 +140,7 @@ pub async fn run(opts: &BenchOptions) -> StoreResult<Vec<Row>> {
         load_all(&cp).await?;
         Ok::<_, StoreError>((nanos(start.elapsed()), cp))
     };
+    let (rss_before, _) = super::resident_memory();
     let (load, warm) = timed_load(FsControlPlane::new(root, None)).await?;
     let start = Instant::now();
     read_and_parse(&all_files)?;
@@ -147,6 +148,7 @@ pub async fn run(opts: &BenchOptions) -> StoreResult<Vec<Row>> {
     let (load_uncached, _) = timed_load(FsControlPlane::with_document_cache(root, None, 0)).await?;
     let (load_again, warm) = timed_load(warm).await?;
     let (documents, cache_bytes) = warm.document_cache_usage();
+    let rss_growth = super::resident_memory().0.saturating_sub(rss_before);
 
     let start = Instant::now();
     let problems = validate_tree(root)?;
@@ -178,8 +180,9 @@ pub async fn run(opts: &BenchOptions) -> StoreResult<Vec<Row>> {
             .note("warm control plane: files read, parse and checks skipped"),
         Row::new(label("document cache after the loads"), "fs", Unit::Bytes, cache_bytes as f64).note(
             format!(
-                "{documents} documents (estimated text + JSON; bound {} MiB)",
-                crate::adapters::fs::DEFAULT_DOCUMENT_CACHE_BYTES / (1024 * 1024)
+                "{documents} documents (estimated text + JSON; bound {} MiB); VmRSS grew {:.1} MiB over the loads",
+                crate::adapters::fs::DEFAULT_DOCUMENT_CACHE_BYTES / (1024 * 1024),
+                rss_growth as f64 / (1024.0 * 1024.0)
             ),
         ),
         Row::new(label("validate_tree"), "fs", Unit::Nanos, validate)
