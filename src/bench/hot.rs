@@ -388,9 +388,137 @@ enum Place {
     Dir(tempfile::TempDir),
 }
 
-const READ_HASH: &str = "bench-read-token";
-const CLIENT: &str = "bench-web";
-const PHC: &str = "$argon2id$v=19$m=19456,t=2,p=1$YmVuY2hzYWx0$0000000000000000000000000000000000000000000";
+pub(crate) const READ_HASH: &str = "bench-read-token";
+pub(crate) const CLIENT: &str = "bench-web";
+pub(crate) const PHC: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$YmVuY2hzYWx0$0000000000000000000000000000000000000000000";
+
+/// What the hot-path groups of every backend share: the repositories under test, the user
+/// they read, and the token chains the write paths rotate along (one for the store, one for
+/// the hand-written baseline), all seeded through the store.
+pub(crate) struct Seeded {
+    pub(crate) users: Arc<dyn UserRepository>,
+    pub(crate) tokens: Arc<dyn TokenRepository>,
+    pub(crate) rbac: Arc<dyn RbacRepository>,
+    pub(crate) email: String,
+    pub(crate) user_id: Uuid,
+    pub(crate) counter: AtomicU64,
+    pub(crate) store_chain: Mutex<String>,
+    pub(crate) baseline_chain: Mutex<String>,
+}
+
+impl Seeded {
+    /// Seeds `conn` through its repositories: a user with a password identity, the refresh
+    /// tokens the reads and both chains start from, three roles in a chain with the top one
+    /// assigned.
+    ///
+    /// Errors: those of the repositories.
+    pub(crate) async fn seed(conn: &dyn AdapterConnection) -> StoreResult<Self> {
+        let users = conn.users()?;
+        let tokens = conn.tokens()?;
+        let rbac = conn.rbac()?;
+        let email = "Ana.Bench@Example.com".to_string();
+        let (user, _) = users.create(CreateUserInput::new(email.clone()).password_hash(PHC)).await?;
+        let ttl = TimeDelta::days(30);
+        for hash in [READ_HASH, "s-0", "b-0"] {
+            tokens
+                .create(CreateRefreshTokenInput {
+                    user_id: user.id,
+                    client_id: CLIENT.into(),
+                    token_hash: hash.into(),
+                    ttl,
+                })
+                .await?;
+        }
+        let mut parent: Option<String> = None;
+        for (name, perms) in [
+            ("viewer", ["users:read", "clients:read"]),
+            ("editor", ["users:write", "clients:write"]),
+            ("admin", ["tenants:admin", "roles:write"]),
+        ] {
+            let mut input = RoleInput::new(name, perms);
+            input.inherits_from = parent.clone();
+            rbac.create_role(input).await?;
+            parent = Some(name.to_string());
+        }
+        rbac.assign_role(user.id, "admin").await?;
+        Ok(Seeded {
+            users,
+            tokens,
+            rbac,
+            email,
+            user_id: user.id,
+            counter: AtomicU64::new(1),
+            store_chain: Mutex::new("s-0".into()),
+            baseline_chain: Mutex::new("b-0".into()),
+        })
+    }
+
+    /// Runs `op` once through the store's repositories.
+    ///
+    /// Errors: whatever the repository returns (none expected).
+    pub(crate) async fn store(&self, op: Op) -> StoreResult<()> {
+        let ttl = TimeDelta::days(30);
+        match op {
+            Op::GetByEmail => {
+                black_box(self.users.get_by_email(&self.email).await?);
+            }
+            Op::GetByHash => {
+                black_box(self.tokens.get_by_hash(READ_HASH).await?);
+            }
+            Op::Permissions => {
+                black_box(self.rbac.get_user_permissions(self.user_id).await?);
+            }
+            Op::TokenCreate => {
+                let n = self.counter.fetch_add(1, Ordering::Relaxed);
+                let input = CreateRefreshTokenInput {
+                    user_id: self.user_id,
+                    client_id: CLIENT.into(),
+                    token_hash: format!("sc-{n}"),
+                    ttl,
+                };
+                black_box(self.tokens.create(input).await?);
+            }
+            Op::TokenRotate => {
+                let n = self.counter.fetch_add(1, Ordering::Relaxed);
+                let mut chain = self.store_chain.lock().await;
+                let new = format!("s-{n}");
+                black_box(self.tokens.rotate(&chain, &new, ttl).await?);
+                *chain = new;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Medians of `once` on store, baseline and floor: `warmup` rounds unmeasured, then `iters`
+/// rounds whose order rotates every round, so that drift on a shared machine cancels out.
+///
+/// Errors: the first error of `once`.
+pub(crate) async fn measure_interleaved<F, Fut>(warmup: usize, iters: usize, once: F) -> StoreResult<[f64; 3]>
+where
+    F: Fn(Side) -> Fut,
+    Fut: std::future::Future<Output = StoreResult<()>>,
+{
+    const SIDES: [Side; 3] = [Side::Store, Side::Baseline, Side::Floor];
+    for _ in 0..warmup {
+        for side in SIDES {
+            once(side).await?;
+        }
+    }
+    let mut samples: [Vec<f64>; 3] =
+        [Vec::with_capacity(iters), Vec::with_capacity(iters), Vec::with_capacity(iters)];
+    for i in 0..iters {
+        for k in 0..3 {
+            let idx = (i + k) % 3;
+            let start = Instant::now();
+            once(SIDES[idx]).await?;
+            samples[idx].push(nanos(start.elapsed()));
+        }
+    }
+    let [a, b, c] = &mut samples;
+    Ok([median(a), median(b), median(c)])
+}
 
 /// One engine's fresh namespace, seeded, with the store's repositories and the sqlx pool
 /// under them.
@@ -399,16 +527,9 @@ pub struct HotPaths {
     namespace: String,
     place: Place,
     conn: Arc<dyn AdapterConnection>,
-    users: Arc<dyn UserRepository>,
-    tokens: Arc<dyn TokenRepository>,
-    rbac: Arc<dyn RbacRepository>,
     raw: Raw,
     sql: Stmts,
-    email: String,
-    user_id: Uuid,
-    counter: AtomicU64,
-    store_chain: Mutex<String>,
-    baseline_chain: Mutex<String>,
+    seeded: Seeded,
 }
 
 impl HotPaths {
@@ -456,50 +577,8 @@ impl HotPaths {
                 });
             }
         };
-        let users = conn.users()?;
-        let tokens = conn.tokens()?;
-        let rbac = conn.rbac()?;
-        let email = "Ana.Bench@Example.com".to_string();
-        let (user, _) = users.create(CreateUserInput::new(email.clone()).password_hash(PHC)).await?;
-        let ttl = TimeDelta::days(30);
-        for hash in [READ_HASH, "s-0", "b-0"] {
-            tokens
-                .create(CreateRefreshTokenInput {
-                    user_id: user.id,
-                    client_id: CLIENT.into(),
-                    token_hash: hash.into(),
-                    ttl,
-                })
-                .await?;
-        }
-        let mut parent: Option<String> = None;
-        for (name, perms) in [
-            ("viewer", ["users:read", "clients:read"]),
-            ("editor", ["users:write", "clients:write"]),
-            ("admin", ["tenants:admin", "roles:write"]),
-        ] {
-            let mut input = RoleInput::new(name, perms);
-            input.inherits_from = parent.clone();
-            rbac.create_role(input).await?;
-            parent = Some(name.to_string());
-        }
-        rbac.assign_role(user.id, "admin").await?;
-        Ok(HotPaths {
-            engine,
-            namespace,
-            place,
-            conn,
-            users,
-            tokens,
-            rbac,
-            raw,
-            sql: Stmts::new(engine),
-            email,
-            user_id: user.id,
-            counter: AtomicU64::new(1),
-            store_chain: Mutex::new("s-0".into()),
-            baseline_chain: Mutex::new("b-0".into()),
-        })
+        let seeded = Seeded::seed(conn.as_ref()).await?;
+        Ok(HotPaths { engine, namespace, place, conn, raw, sql: Stmts::new(engine), seeded })
     }
 
     /// The engine.
@@ -512,7 +591,7 @@ impl HotPaths {
     /// Errors: whatever the operation returns (none expected).
     pub async fn once(&self, op: Op, side: Side) -> StoreResult<()> {
         match side {
-            Side::Store => self.store(op).await,
+            Side::Store => self.seeded.store(op).await,
             Side::Baseline => self.baseline(op).await,
             Side::Floor => {
                 let sql = self.sql.floor.clone();
@@ -525,53 +604,20 @@ impl HotPaths {
         }
     }
 
-    async fn store(&self, op: Op) -> StoreResult<()> {
-        let ttl = TimeDelta::days(30);
-        match op {
-            Op::GetByEmail => {
-                black_box(self.users.get_by_email(&self.email).await?);
-            }
-            Op::GetByHash => {
-                black_box(self.tokens.get_by_hash(READ_HASH).await?);
-            }
-            Op::Permissions => {
-                black_box(self.rbac.get_user_permissions(self.user_id).await?);
-            }
-            Op::TokenCreate => {
-                let n = self.counter.fetch_add(1, Ordering::Relaxed);
-                let input = CreateRefreshTokenInput {
-                    user_id: self.user_id,
-                    client_id: CLIENT.into(),
-                    token_hash: format!("sc-{n}"),
-                    ttl,
-                };
-                black_box(self.tokens.create(input).await?);
-            }
-            Op::TokenRotate => {
-                let n = self.counter.fetch_add(1, Ordering::Relaxed);
-                let mut chain = self.store_chain.lock().await;
-                let new = format!("s-{n}");
-                black_box(self.tokens.rotate(&chain, &new, ttl).await?);
-                *chain = new;
-            }
-        }
-        Ok(())
-    }
-
     async fn baseline(&self, op: Op) -> StoreResult<()> {
         let ttl = TimeDelta::days(30);
         let sql = &self.sql;
         let immediate = self.engine == Engine::Sqlite;
         match op {
             Op::GetByEmail => on_raw!(&self.raw, p => {
-                let normalized = self.email.trim().to_lowercase();
+                let normalized = self.seeded.email.trim().to_lowercase();
                 let row = sqlx::query(AssertSqlSafe(sql.user_with_identity.clone()))
                     .bind("password")
                     .bind(normalized.as_str())
                     .fetch_optional(p)
                     .await
                     .map_err(raw_err)?
-                    .ok_or_else(|| StoreError::not_found("user", &self.email))?;
+                    .ok_or_else(|| StoreError::not_found("user", &self.seeded.email))?;
                 let user = user_row!(row, 0).map_err(raw_err)?;
                 let identity_id: Option<Uuid> = row.try_get_unchecked(USER_COLS.len()).map_err(raw_err)?;
                 let identity = match identity_id {
@@ -597,7 +643,7 @@ impl HotPaths {
             }),
             Op::Permissions => on_raw!(&self.raw, p => {
                 let rows = sqlx::query(AssertSqlSafe(sql.roles_with_assignment.clone()))
-                    .bind(self.user_id)
+                    .bind(self.seeded.user_id)
                     .fetch_all(p)
                     .await
                     .map_err(raw_err)?;
@@ -633,13 +679,13 @@ impl HotPaths {
                 black_box(effective.into_iter().collect::<Vec<String>>());
             }),
             Op::TokenCreate => on_raw!(&self.raw, p => {
-                let n = self.counter.fetch_add(1, Ordering::Relaxed);
+                let n = self.seeded.counter.fetch_add(1, Ordering::Relaxed);
                 let now = crate::model::now();
                 let mut tx = if immediate { p.begin_with("BEGIN IMMEDIATE").await } else { p.begin().await }
                     .map_err(raw_err)?;
                 sqlx::query(AssertSqlSafe(sql.insert_token.clone()))
                     .bind(crate::model::new_id())
-                    .bind(self.user_id)
+                    .bind(self.seeded.user_id)
                     .bind(CLIENT)
                     .bind(format!("bc-{n}"))
                     .bind(now)
@@ -653,8 +699,8 @@ impl HotPaths {
                 tx.commit().await.map_err(raw_err)?;
             }),
             Op::TokenRotate => on_raw!(&self.raw, p => {
-                let n = self.counter.fetch_add(1, Ordering::Relaxed);
-                let mut chain = self.baseline_chain.lock().await;
+                let n = self.seeded.counter.fetch_add(1, Ordering::Relaxed);
+                let mut chain = self.seeded.baseline_chain.lock().await;
                 let new = format!("b-{n}");
                 let now = crate::model::now();
                 let mut tx = if immediate { p.begin_with("BEGIN IMMEDIATE").await } else { p.begin().await }
@@ -712,24 +758,7 @@ impl HotPaths {
     ///
     /// Errors: the first failing operation's.
     pub async fn measure(&self, op: Op, warmup: usize, iters: usize) -> StoreResult<[f64; 3]> {
-        const SIDES: [Side; 3] = [Side::Store, Side::Baseline, Side::Floor];
-        for _ in 0..warmup {
-            for side in SIDES {
-                self.once(op, side).await?;
-            }
-        }
-        let mut samples: [Vec<f64>; 3] =
-            [Vec::with_capacity(iters), Vec::with_capacity(iters), Vec::with_capacity(iters)];
-        for i in 0..iters {
-            for k in 0..3 {
-                let idx = (i + k) % 3;
-                let start = Instant::now();
-                self.once(op, SIDES[idx]).await?;
-                samples[idx].push(nanos(start.elapsed()));
-            }
-        }
-        let [a, b, c] = &mut samples;
-        Ok([median(a), median(b), median(c)])
+        measure_interleaved(warmup, iters, |side| self.once(op, side)).await
     }
 
     /// Closes the pool and drops the namespace.

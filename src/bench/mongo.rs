@@ -17,8 +17,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::hint::black_box;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::sync::atomic::Ordering;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use futures_util::TryStreamExt;
@@ -26,17 +25,14 @@ use mongodb::bson::{Bson, Document, doc};
 use mongodb::options::ReturnDocument;
 use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
-use tokio::sync::Mutex;
 use uuid::Uuid;
 
-use super::hot::{Op, Side, counts, with_database};
-use super::{BenchOptions, Row, Unit, median, nanos};
+use super::hot::{CLIENT, Op, READ_HASH, Seeded, Side, counts, measure_interleaved, with_database};
+use super::{BenchOptions, Row, Unit};
 use crate::adapters::mongo::MongoAdapter;
 use crate::error::{StoreError, StoreResult};
 use crate::mode::DbConfig;
-use crate::model::{CreateRefreshTokenInput, CreateUserInput, RoleInput};
 use crate::registry::{AdapterConnection, ConnectConfig};
-use crate::repository::{RbacRepository, TokenRepository, UserRepository};
 
 /// Serde of the stored encodings, written here rather than borrowed from the adapter so the
 /// baseline depends on the driver only: ids are hyphenated UUID strings, instants `i64`
@@ -218,24 +214,13 @@ fn driver_err(e: mongodb::error::Error) -> StoreError {
     StoreError::Backend { backend: "mongodb (bench baseline)".into(), message: e.to_string(), source: None }
 }
 
-const READ_HASH: &str = "bench-read-token";
-const CLIENT: &str = "bench-web";
-const PHC: &str = "$argon2id$v=19$m=19456,t=2,p=1$YmVuY2hzYWx0$0000000000000000000000000000000000000000000";
-
 /// A fresh MongoDB database, seeded, with the store's repositories and the driver's client
 /// and database under them.
 pub struct MongoHotPaths {
     database: String,
     conn: Arc<dyn AdapterConnection>,
-    users: Arc<dyn UserRepository>,
-    tokens: Arc<dyn TokenRepository>,
-    rbac: Arc<dyn RbacRepository>,
     db: Database,
-    email: String,
-    user_id: Uuid,
-    counter: AtomicU64,
-    store_chain: Mutex<String>,
-    baseline_chain: Mutex<String>,
+    seeded: Seeded,
 }
 
 impl MongoHotPaths {
@@ -271,47 +256,8 @@ impl MongoHotPaths {
     }
 
     async fn seed(conn: Arc<dyn AdapterConnection>, db: Database, database: String) -> StoreResult<Self> {
-        let users = conn.users()?;
-        let tokens = conn.tokens()?;
-        let rbac = conn.rbac()?;
-        let email = "Ana.Bench@Example.com".to_string();
-        let (user, _) = users.create(CreateUserInput::new(email.clone()).password_hash(PHC)).await?;
-        let ttl = TimeDelta::days(30);
-        for hash in [READ_HASH, "s-0", "b-0"] {
-            tokens
-                .create(CreateRefreshTokenInput {
-                    user_id: user.id,
-                    client_id: CLIENT.into(),
-                    token_hash: hash.into(),
-                    ttl,
-                })
-                .await?;
-        }
-        let mut parent: Option<String> = None;
-        for (name, perms) in [
-            ("viewer", ["users:read", "clients:read"]),
-            ("editor", ["users:write", "clients:write"]),
-            ("admin", ["tenants:admin", "roles:write"]),
-        ] {
-            let mut input = RoleInput::new(name, perms);
-            input.inherits_from = parent.clone();
-            rbac.create_role(input).await?;
-            parent = Some(name.to_string());
-        }
-        rbac.assign_role(user.id, "admin").await?;
-        Ok(MongoHotPaths {
-            database,
-            conn,
-            users,
-            tokens,
-            rbac,
-            db,
-            email,
-            user_id: user.id,
-            counter: AtomicU64::new(1),
-            store_chain: Mutex::new("s-0".into()),
-            baseline_chain: Mutex::new("b-0".into()),
-        })
+        let seeded = Seeded::seed(conn.as_ref()).await?;
+        Ok(MongoHotPaths { database, conn, db, seeded })
     }
 
     /// Runs `op` once on `side`.
@@ -319,46 +265,13 @@ impl MongoHotPaths {
     /// Errors: whatever the operation returns (none expected).
     pub async fn once(&self, op: Op, side: Side) -> StoreResult<()> {
         match side {
-            Side::Store => self.store(op).await,
+            Side::Store => self.seeded.store(op).await,
             Side::Baseline => self.baseline(op).await,
             Side::Floor => {
                 black_box(self.db.run_command(doc! { "ping": 1 }).await.map_err(driver_err)?);
                 Ok(())
             }
         }
-    }
-
-    async fn store(&self, op: Op) -> StoreResult<()> {
-        let ttl = TimeDelta::days(30);
-        match op {
-            Op::GetByEmail => {
-                black_box(self.users.get_by_email(&self.email).await?);
-            }
-            Op::GetByHash => {
-                black_box(self.tokens.get_by_hash(READ_HASH).await?);
-            }
-            Op::Permissions => {
-                black_box(self.rbac.get_user_permissions(self.user_id).await?);
-            }
-            Op::TokenCreate => {
-                let n = self.counter.fetch_add(1, Ordering::Relaxed);
-                let input = CreateRefreshTokenInput {
-                    user_id: self.user_id,
-                    client_id: CLIENT.into(),
-                    token_hash: format!("sc-{n}"),
-                    ttl,
-                };
-                black_box(self.tokens.create(input).await?);
-            }
-            Op::TokenRotate => {
-                let n = self.counter.fetch_add(1, Ordering::Relaxed);
-                let mut chain = self.store_chain.lock().await;
-                let new = format!("s-{n}");
-                black_box(self.tokens.rotate(&chain, &new, ttl).await?);
-                *chain = new;
-            }
-        }
-        Ok(())
     }
 
     fn coll<T: Send + Sync>(&self, name: &str) -> Collection<T> {
@@ -391,13 +304,13 @@ impl MongoHotPaths {
         let ttl = TimeDelta::days(30);
         match op {
             Op::GetByEmail => {
-                let normalized = self.email.trim().to_lowercase();
+                let normalized = self.seeded.email.trim().to_lowercase();
                 let user = self
                     .coll::<UserDoc>("users")
                     .find_one(doc! { "email_normalized": normalized.as_str() })
                     .await
                     .map_err(driver_err)?
-                    .ok_or_else(|| StoreError::not_found("user", &self.email))?;
+                    .ok_or_else(|| StoreError::not_found("user", &self.seeded.email))?;
                 let identity = self
                     .coll::<IdentityDoc>("identities")
                     .find_one(doc! { "user_id": sid(user.id), "provider": "password" })
@@ -418,7 +331,7 @@ impl MongoHotPaths {
             Op::Permissions => {
                 let assigned: HashSet<Uuid> = self
                     .coll::<UserRoleDoc>("user_roles")
-                    .find(doc! { "user_id": sid(self.user_id) })
+                    .find(doc! { "user_id": sid(self.seeded.user_id) })
                     .await
                     .map_err(driver_err)?
                     .try_collect::<Vec<UserRoleDoc>>()
@@ -455,11 +368,11 @@ impl MongoHotPaths {
                 black_box(effective.into_iter().collect::<Vec<String>>());
             }
             Op::TokenCreate => {
-                let n = self.counter.fetch_add(1, Ordering::Relaxed);
+                let n = self.seeded.counter.fetch_add(1, Ordering::Relaxed);
                 let now = crate::model::now();
                 let row = TokenDoc {
                     id: crate::model::new_id(),
-                    user_id: self.user_id,
+                    user_id: self.seeded.user_id,
                     client_id: CLIENT.into(),
                     token_hash: format!("bc-{n}"),
                     issued_at: now,
@@ -470,19 +383,19 @@ impl MongoHotPaths {
                 };
                 let users = self
                     .coll::<Document>("users")
-                    .count_documents(doc! { "_id": sid(self.user_id) })
+                    .count_documents(doc! { "_id": sid(self.seeded.user_id) })
                     .limit(1)
                     .await
                     .map_err(driver_err)?;
                 if users == 0 {
-                    return Err(StoreError::not_found("user", self.user_id));
+                    return Err(StoreError::not_found("user", self.seeded.user_id));
                 }
                 self.coll::<TokenDoc>("refresh_tokens").insert_one(&row).await.map_err(driver_err)?;
                 black_box(row.id);
             }
             Op::TokenRotate => {
-                let n = self.counter.fetch_add(1, Ordering::Relaxed);
-                let mut chain = self.baseline_chain.lock().await;
+                let n = self.seeded.counter.fetch_add(1, Ordering::Relaxed);
+                let mut chain = self.seeded.baseline_chain.lock().await;
                 let new_hash = format!("b-{n}");
                 let now = crate::model::now();
                 let tokens = self.coll::<TokenDoc>("refresh_tokens");
@@ -522,24 +435,7 @@ impl MongoHotPaths {
     ///
     /// Errors: the first failing operation's.
     pub async fn measure(&self, op: Op, warmup: usize, iters: usize) -> StoreResult<[f64; 3]> {
-        const SIDES: [Side; 3] = [Side::Store, Side::Baseline, Side::Floor];
-        for _ in 0..warmup {
-            for side in SIDES {
-                self.once(op, side).await?;
-            }
-        }
-        let mut samples: [Vec<f64>; 3] =
-            [Vec::with_capacity(iters), Vec::with_capacity(iters), Vec::with_capacity(iters)];
-        for i in 0..iters {
-            for k in 0..3 {
-                let idx = (i + k) % 3;
-                let start = Instant::now();
-                self.once(op, SIDES[idx]).await?;
-                samples[idx].push(nanos(start.elapsed()));
-            }
-        }
-        let [a, b, c] = &mut samples;
-        Ok([median(a), median(b), median(c)])
+        measure_interleaved(warmup, iters, |side| self.once(op, side)).await
     }
 
     /// Drops the database and closes the connection.
