@@ -15,12 +15,12 @@ use mongodb::options::ReturnDocument;
 use uuid::Uuid;
 
 use super::MongoContext;
-use super::docs::{self, IdentityDoc, PASSWORD_PROVIDER, UserDoc};
+use super::docs::{self, IdentityDoc, PASSWORD_PROVIDER};
 use super::error;
 use super::txn::{self, TxnError};
-use super::users::{find_by_email, insert_user, validate_email};
+use super::users::{find_by_email, insert_user, new_user_doc, validate_email};
 use crate::error::{StoreError, StoreResult};
-use crate::model::{SocialIdentity, SocialIdentityInput, new_id};
+use crate::model::{CreateUserInput, SocialIdentity, SocialIdentityInput, new_id};
 use crate::repository::IdentityRepository;
 
 /// How many times `upsert` and `link` go round after losing a race.
@@ -136,29 +136,14 @@ impl MongoIdentities {
     /// Creates a user from the provider's profile and links the identity, in one
     /// transaction. `Ok(None)` when the e-mail or the identity was taken meanwhile.
     async fn create_user_with(&self, email: &str, input: &SocialIdentityInput) -> StoreResult<Option<Uuid>> {
-        let (email, email_normalized) = validate_email(email)?;
-        let now = crate::model::now();
-        let user = UserDoc {
-            id: new_id(),
-            email,
-            email_normalized,
+        let new_user = CreateUserInput {
+            email: email.to_string(),
             email_verified: input.email_verified,
             name: input.name.clone(),
-            given_name: None,
-            family_name: None,
             picture: input.picture.clone(),
-            locale: None,
-            language: None,
-            metadata: serde_json::Value::Object(Default::default()),
-            custom_fields: serde_json::Value::Object(Default::default()),
-            created_at: now,
-            updated_at: now,
-            disabled_at: None,
-            disabled_until: None,
-            disabled_reason: None,
-            disabled_by: None,
-            source_client_id: None,
+            ..CreateUserInput::default()
         };
+        let user = new_user_doc(new_user, crate::model::now())?;
         let identity = new_identity(user.id, input);
         match insert_user(&self.ctx, &user, Some(&identity)).await {
             Ok(()) => Ok(Some(user.id)),

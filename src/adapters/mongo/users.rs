@@ -133,6 +133,36 @@ pub(crate) async fn find_by_email(ctx: &MongoContext, normalized: &str) -> Store
         .map_err(error::on("user"))
 }
 
+/// The document of a new user: the e-mail checked and normalised, the JSON fields checked to
+/// be objects (`null` → `{}`), created and updated at `now`. `users.create` and a social
+/// sign-in's first visit (`identities.upsert`) both build users here.
+///
+/// Errors: `InvalidInput` for a malformed e-mail or a JSON field that is not an object.
+pub(crate) fn new_user_doc(input: CreateUserInput, now: Timestamp) -> StoreResult<UserDoc> {
+    let (email, email_normalized) = validate_email(&input.email)?;
+    Ok(UserDoc {
+        id: new_id(),
+        email,
+        email_normalized,
+        email_verified: input.email_verified,
+        name: input.name,
+        given_name: input.given_name,
+        family_name: input.family_name,
+        picture: input.picture,
+        locale: input.locale,
+        language: input.language,
+        metadata: json_object("metadata", input.metadata)?,
+        custom_fields: json_object("custom_fields", input.custom_fields)?,
+        created_at: now,
+        updated_at: now,
+        disabled_at: None,
+        disabled_until: None,
+        disabled_reason: None,
+        disabled_by: None,
+        source_client_id: input.source_client_id,
+    })
+}
+
 /// Users of one tenant.
 pub(crate) struct MongoUsers {
     ctx: Arc<MongoContext>,
@@ -241,32 +271,9 @@ impl UserRepository for MongoUsers {
         fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "users.create")
     )]
     async fn create(&self, input: CreateUserInput) -> StoreResult<(User, Identity)> {
-        let (email, email_normalized) = validate_email(&input.email)?;
-        let metadata = json_object("metadata", input.metadata)?;
-        let custom_fields = json_object("custom_fields", input.custom_fields)?;
-        let password_hash = input.password_hash.filter(|h| !h.trim().is_empty());
+        let password_hash = input.password_hash.clone().filter(|h| !h.trim().is_empty());
         let now = crate::model::now();
-        let user = UserDoc {
-            id: new_id(),
-            email,
-            email_normalized,
-            email_verified: input.email_verified,
-            name: input.name,
-            given_name: input.given_name,
-            family_name: input.family_name,
-            picture: input.picture,
-            locale: input.locale,
-            language: input.language,
-            metadata,
-            custom_fields,
-            created_at: now,
-            updated_at: now,
-            disabled_at: None,
-            disabled_until: None,
-            disabled_reason: None,
-            disabled_by: None,
-            source_client_id: input.source_client_id,
-        };
+        let user = new_user_doc(input, now)?;
         let identity = password_identity(&user, password_hash, now);
         insert_user(&self.ctx, &user, Some(&identity)).await?;
         Ok((to_user(self.ctx.tenant_id, user), to_identity(identity)))

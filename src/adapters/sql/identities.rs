@@ -20,9 +20,9 @@ use uuid::Uuid;
 use super::SqlContext;
 use super::retry::with_retry;
 use super::time::{from_db, now_db};
-use super::users::{PASSWORD_PROVIDER, find_by_email, validate_email};
+use super::users::{PASSWORD_PROVIDER, find_by_email, new_user_model, validate_email};
 use crate::error::{StoreError, StoreResult};
-use crate::model::{SocialIdentity, SocialIdentityInput, new_id};
+use crate::model::{CreateUserInput, SocialIdentity, SocialIdentityInput, new_id};
 use crate::repository::IdentityRepository;
 
 /// How many times `upsert` starts over after losing a race on a unique index.
@@ -142,28 +142,14 @@ impl SqlIdentities {
         let (user_id, created) = match find_by_email(&*txn, &normalized).await.map_err(err)? {
             Some(user) => (user.id, false),
             None => {
-                let now = now_db();
-                let user = users::Model {
-                    id: new_id(),
-                    email,
-                    email_normalized: normalized,
+                let new_user = CreateUserInput {
+                    email: email.clone(),
                     email_verified: input.email_verified,
                     name: input.name.clone(),
-                    given_name: None,
-                    family_name: None,
                     picture: input.picture.clone(),
-                    locale: None,
-                    language: None,
-                    metadata: serde_json::Value::Object(Default::default()),
-                    custom_fields: serde_json::Value::Object(Default::default()),
-                    created_at: now,
-                    updated_at: now,
-                    disabled_at: None,
-                    disabled_until: None,
-                    disabled_reason: None,
-                    disabled_by: None,
-                    source_client_id: None,
+                    ..CreateUserInput::default()
                 };
+                let user = new_user_model(new_user, now_db())?;
                 let id = user.id;
                 users::Entity::insert(user.into_active_model())
                     .exec_without_returning(&*txn)

@@ -284,6 +284,39 @@ pub(crate) async fn find_by_email<C: ConnectionTrait>(
     users::Entity::find().filter(users::Column::EmailNormalized.eq(normalized)).one(db).await
 }
 
+/// The row of a new user: the e-mail checked and normalised, the JSON fields checked to be
+/// objects (`null` → `{}`), created and updated at `now`. `users.create` and a social
+/// sign-in's first visit (`identities.upsert`) both build users here.
+///
+/// Errors: `InvalidInput` for a malformed e-mail or a JSON field that is not an object.
+pub(crate) fn new_user_model(
+    input: CreateUserInput,
+    now: sea_orm::prelude::DateTimeWithTimeZone,
+) -> StoreResult<users::Model> {
+    let (email, email_normalized) = validate_email(&input.email)?;
+    Ok(users::Model {
+        id: new_id(),
+        email,
+        email_normalized,
+        email_verified: input.email_verified,
+        name: input.name,
+        given_name: input.given_name,
+        family_name: input.family_name,
+        picture: input.picture,
+        locale: input.locale,
+        language: input.language,
+        metadata: json_object("metadata", input.metadata)?,
+        custom_fields: json_object("custom_fields", input.custom_fields)?,
+        created_at: now,
+        updated_at: now,
+        disabled_at: None,
+        disabled_until: None,
+        disabled_reason: None,
+        disabled_by: None,
+        source_client_id: input.source_client_id,
+    })
+}
+
 #[async_trait]
 impl UserRepository for SqlUsers {
     async fn get_by_email(&self, email: &str) -> StoreResult<(User, Option<Identity>)> {
@@ -356,32 +389,9 @@ impl UserRepository for SqlUsers {
 
     async fn create(&self, input: CreateUserInput) -> StoreResult<(User, Identity)> {
         async move {
-            let (email, normalized) = validate_email(&input.email)?;
-            let metadata = json_object("metadata", input.metadata)?;
-            let custom_fields = json_object("custom_fields", input.custom_fields)?;
-            let password_hash = input.password_hash.filter(|h| !h.trim().is_empty());
+            let password_hash = input.password_hash.clone().filter(|h| !h.trim().is_empty());
             let now = now_db();
-            let model = users::Model {
-                id: new_id(),
-                email,
-                email_normalized: normalized,
-                email_verified: input.email_verified,
-                name: input.name,
-                given_name: input.given_name,
-                family_name: input.family_name,
-                picture: input.picture,
-                locale: input.locale,
-                language: input.language,
-                metadata,
-                custom_fields,
-                created_at: now,
-                updated_at: now,
-                disabled_at: None,
-                disabled_until: None,
-                disabled_reason: None,
-                disabled_by: None,
-                source_client_id: input.source_client_id,
-            };
+            let model = new_user_model(input, now)?;
             let user_am = model.clone().into_active_model();
             let identity_am = password_identity(&model, password_hash, now);
             with_retry("users.create", || self.create_once(&user_am, &identity_am)).await.map_err(
