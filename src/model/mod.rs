@@ -44,6 +44,28 @@ pub fn now() -> Timestamp {
     truncate_micros(chrono::Utc::now())
 }
 
+/// `InvalidInput` unless `ttl` is positive (the input check of every backend's token and
+/// session writes).
+pub(crate) fn check_ttl(ttl: chrono::TimeDelta) -> crate::error::StoreResult<()> {
+    if ttl <= chrono::TimeDelta::zero() {
+        return Err(crate::error::StoreError::invalid("ttl", "must be positive"));
+    }
+    Ok(())
+}
+
+/// `InvalidInput` naming `field` when `value` is blank.
+pub(crate) fn check_non_empty(field: &str, value: &str) -> crate::error::StoreResult<()> {
+    if value.trim().is_empty() {
+        return Err(crate::error::StoreError::invalid(field, "is empty"));
+    }
+    Ok(())
+}
+
+/// `now + ttl`, or `InvalidInput` on `ttl` when it overflows.
+pub(crate) fn expiry(now: Timestamp, ttl: chrono::TimeDelta) -> crate::error::StoreResult<Timestamp> {
+    now.checked_add_signed(ttl).ok_or_else(|| crate::error::StoreError::invalid("ttl", "is too large"))
+}
+
 /// `t` truncated to whole microseconds.
 pub fn truncate_micros(t: Timestamp) -> Timestamp {
     use chrono::{DurationRound, TimeDelta};

@@ -22,30 +22,12 @@ use super::docs::{self, TokenDoc};
 use super::{MongoContext, as_i64, error, purge_in_batches};
 use crate::error::{StoreError, StoreResult};
 use crate::model::{
-    CreateRefreshTokenInput, RefreshToken, Timestamp, TokenFilter, TokenStats, new_id, page_bounds,
+    CreateRefreshTokenInput, RefreshToken, Timestamp, TokenFilter, TokenStats, check_non_empty, check_ttl,
+    expiry, new_id, page_bounds,
 };
 use crate::repository::TokenRepository;
 
 const ENTITY: &str = "refresh_token";
-
-fn check_ttl(ttl: TimeDelta) -> StoreResult<()> {
-    if ttl <= TimeDelta::zero() {
-        return Err(StoreError::invalid("ttl", "must be positive"));
-    }
-    Ok(())
-}
-
-fn check_non_empty(field: &str, value: &str) -> StoreResult<()> {
-    if value.trim().is_empty() {
-        return Err(StoreError::invalid(field, "is empty"));
-    }
-    Ok(())
-}
-
-/// `now + ttl`, or `InvalidInput` when it overflows.
-fn expiry(now: Timestamp, ttl: TimeDelta) -> StoreResult<Timestamp> {
-    now.checked_add_signed(ttl).ok_or_else(|| StoreError::invalid("ttl", "is too large"))
-}
 
 /// Midnight UTC of `now`'s day.
 fn midnight(now: Timestamp) -> Timestamp {

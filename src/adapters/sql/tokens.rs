@@ -29,8 +29,8 @@ use super::time::{from_db, from_db_opt, now_db, to_db};
 use super::users::like_contains;
 use crate::error::{StoreError, StoreResult};
 use crate::model::{
-    CreateRefreshTokenInput, RefreshToken, Timestamp, TokenFilter, TokenStats, TokenStatus, new_id,
-    page_bounds,
+    CreateRefreshTokenInput, RefreshToken, Timestamp, TokenFilter, TokenStats, TokenStatus, check_non_empty,
+    check_ttl, expiry, new_id, page_bounds,
 };
 use crate::repository::TokenRepository;
 
@@ -55,25 +55,6 @@ fn to_token(m: refresh_tokens::Model, user: Option<users::Model>) -> RefreshToke
         revoked_at: from_db_opt(m.revoked_at),
         family_id: m.family_id,
     }
-}
-
-fn check_ttl(ttl: TimeDelta) -> StoreResult<()> {
-    if ttl <= TimeDelta::zero() {
-        return Err(StoreError::invalid("ttl", "must be positive"));
-    }
-    Ok(())
-}
-
-fn check_non_empty(field: &str, value: &str) -> StoreResult<()> {
-    if value.trim().is_empty() {
-        return Err(StoreError::invalid(field, "is empty"));
-    }
-    Ok(())
-}
-
-/// `now + ttl`, or `InvalidInput` when it overflows.
-fn expiry(now: Timestamp, ttl: TimeDelta) -> StoreResult<Timestamp> {
-    now.checked_add_signed(ttl).ok_or_else(|| StoreError::invalid("ttl", "is too large"))
 }
 
 /// Active: not revoked, not expired at `now`.
