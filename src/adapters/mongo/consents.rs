@@ -77,9 +77,7 @@ impl ConsentRepository for MongoConsents {
         client_id: &str,
         scopes: &BTreeSet<String>,
     ) -> StoreResult<Consent> {
-        if client_id.trim().is_empty() {
-            return Err(StoreError::invalid("client_id", "is empty"));
-        }
+        crate::model::check_non_empty("client_id", client_id)?;
         self.ctx.require_user(user_id).await?;
         let now = docs::ts(crate::model::now());
         let scopes = Bson::Array(scopes.iter().map(|s| Bson::String(s.clone())).collect());

@@ -64,9 +64,7 @@ impl EmailTokenRepository for MongoEmailTokens {
         sent_to: &str,
         ttl: TimeDelta,
     ) -> StoreResult<Uuid> {
-        if token_hash.trim().is_empty() {
-            return Err(StoreError::invalid("token_hash", "is empty"));
-        }
+        crate::model::check_non_empty("token_hash", token_hash)?;
         if ttl <= TimeDelta::zero() {
             return Err(StoreError::invalid("ttl", "must be positive"));
         }

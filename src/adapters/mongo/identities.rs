@@ -44,15 +44,11 @@ fn to_social(d: IdentityDoc) -> SocialIdentity {
 
 /// Checks provider and provider user id.
 fn validate(input: &SocialIdentityInput) -> StoreResult<()> {
-    if input.provider.trim().is_empty() {
-        return Err(StoreError::invalid("provider", "is empty"));
-    }
+    crate::model::check_non_empty("provider", &input.provider)?;
     if input.provider == PASSWORD_PROVIDER {
         return Err(StoreError::invalid("provider", "\"password\" is not a social provider"));
     }
-    if input.provider_user_id.trim().is_empty() {
-        return Err(StoreError::invalid("provider_user_id", "is empty"));
-    }
+    crate::model::check_non_empty("provider_user_id", &input.provider_user_id)?;
     docs::json("raw_claims", &input.raw_claims)?;
     Ok(())
 }

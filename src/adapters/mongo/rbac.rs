@@ -211,9 +211,7 @@ impl RbacRepository for MongoRbac {
         fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "rbac.add_permission_to_role")
     )]
     async fn add_permission_to_role(&self, role: &str, permission: &str) -> StoreResult<()> {
-        if permission.trim().is_empty() {
-            return Err(StoreError::invalid("permission", "is empty"));
-        }
+        crate::model::check_non_empty("permission", permission)?;
         self.update_named(
             role,
             doc! {

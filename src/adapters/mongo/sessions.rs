@@ -101,9 +101,7 @@ impl SessionRepository for MongoSessions {
         fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "sessions.create")
     )]
     async fn create(&self, input: CreateSessionInput) -> StoreResult<Session> {
-        if input.session_id_hash.trim().is_empty() {
-            return Err(StoreError::invalid("session_id_hash", "is empty"));
-        }
+        crate::model::check_non_empty("session_id_hash", &input.session_id_hash)?;
         self.ctx.require_user(input.user_id).await?;
         let now = crate::model::now();
         let row = SessionDoc {

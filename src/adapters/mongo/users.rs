@@ -434,9 +434,7 @@ impl UserRepository for MongoUsers {
         fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "users.update_password_hash")
     )]
     async fn update_password_hash(&self, user_id: Uuid, new_hash: &str) -> StoreResult<()> {
-        if new_hash.trim().is_empty() {
-            return Err(StoreError::invalid("password_hash", "is empty"));
-        }
+        crate::model::check_non_empty("password_hash", new_hash)?;
         let Some(user) = self
             .ctx
             .coll::<UserDoc>(docs::USERS)?

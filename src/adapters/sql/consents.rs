@@ -96,9 +96,7 @@ impl ConsentRepository for SqlConsents {
         scopes: &BTreeSet<String>,
     ) -> StoreResult<Consent> {
         async move {
-            if client_id.trim().is_empty() {
-                return Err(StoreError::invalid("client_id", "must not be empty"));
-            }
+            crate::model::check_non_empty("client_id", client_id)?;
             let ctx = self.err().parent("user", user_id);
             let now = now_db();
             let row = consents::ActiveModel {

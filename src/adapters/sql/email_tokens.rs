@@ -68,9 +68,7 @@ impl EmailTokenRepository for SqlEmailTokens {
         ttl: chrono::TimeDelta,
     ) -> StoreResult<Uuid> {
         async move {
-            if token_hash.trim().is_empty() {
-                return Err(StoreError::invalid("token_hash", "must not be empty"));
-            }
+            crate::model::check_non_empty("token_hash", token_hash)?;
             if ttl <= chrono::TimeDelta::zero() {
                 return Err(StoreError::invalid("ttl", "must be positive"));
             }

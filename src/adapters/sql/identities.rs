@@ -53,9 +53,7 @@ fn checked(mut input: SocialIdentityInput) -> StoreResult<SocialIdentityInput> {
     if input.provider == PASSWORD_PROVIDER {
         return Err(StoreError::invalid("provider", "\"password\" is not a social provider"));
     }
-    if input.provider_user_id.trim().is_empty() {
-        return Err(StoreError::invalid("provider_user_id", "is empty"));
-    }
+    crate::model::check_non_empty("provider_user_id", &input.provider_user_id)?;
     if input.raw_claims.is_null() {
         input.raw_claims = serde_json::Value::Object(Default::default());
     }

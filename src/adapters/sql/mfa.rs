@@ -236,9 +236,7 @@ impl MfaRepository for SqlMfa {
         expires_at: Timestamp,
     ) -> StoreResult<()> {
         async move {
-            if device_hash.trim().is_empty() {
-                return Err(StoreError::invalid("device_hash", "must not be empty"));
-            }
+            crate::model::check_non_empty("device_hash", device_hash)?;
             let ctx = self.err("mfa_trusted_device").parent("user", user_id);
             let now = now_db();
             let row = mfa_trusted_devices::ActiveModel {

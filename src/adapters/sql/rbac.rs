@@ -249,9 +249,7 @@ impl RbacRepository for SqlRbac {
 
     async fn add_permission_to_role(&self, role: &str, permission: &str) -> StoreResult<()> {
         async move {
-            if permission.trim().is_empty() {
-                return Err(StoreError::invalid("permission", "must not be empty"));
-            }
+            crate::model::check_non_empty("permission", permission)?;
             self.change_permissions(role, |perms| perms.insert(permission.to_string())).await
         }
         .instrument(self.ctx.span("rbac.add_permission_to_role"))
@@ -288,9 +286,7 @@ impl RbacRepository for SqlRbac {
 
     async fn create_role(&self, input: RoleInput) -> StoreResult<Role> {
         async move {
-            if input.name.trim().is_empty() {
-                return Err(StoreError::invalid("name", "must not be empty"));
-            }
+            crate::model::check_non_empty("name", &input.name)?;
             if input.permissions.iter().any(|p| p.trim().is_empty()) {
                 return Err(StoreError::invalid("permissions", "a permission is empty"));
             }

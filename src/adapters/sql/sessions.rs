@@ -157,9 +157,7 @@ fn bump(map: &mut BTreeMap<String, u64>, key: Option<String>, count: i64) {
 impl SessionRepository for SqlSessions {
     async fn create(&self, input: CreateSessionInput) -> StoreResult<Session> {
         async move {
-            if input.session_id_hash.trim().is_empty() {
-                return Err(StoreError::invalid("session_id_hash", "must not be empty"));
-            }
+            crate::model::check_non_empty("session_id_hash", &input.session_id_hash)?;
             let now = now_db();
             let row = sessions::Model {
                 id: new_id(),

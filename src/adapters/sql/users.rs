@@ -492,9 +492,7 @@ impl UserRepository for SqlUsers {
 
     async fn update_password_hash(&self, user_id: Uuid, new_hash: &str) -> StoreResult<()> {
         async move {
-            if new_hash.trim().is_empty() {
-                return Err(StoreError::invalid("password_hash", "is empty"));
-            }
+            crate::model::check_non_empty("password_hash", new_hash)?;
             with_retry("users.update_password_hash", || self.update_password_once(user_id, new_hash)).await
         }
         .instrument(self.ctx.span("users.update_password_hash"))
