@@ -75,6 +75,21 @@ pub struct DbConfig {
     pub schema: Option<String>,
 }
 
+/// `url` with its database (the path after the authority) replaced by `database`, keeping
+/// its query (`?directConnection=true`, …): the DSN of one namespace on a shared server.
+pub fn with_database(url: &str, database: &str) -> String {
+    let (head, query) = match url.find(['?', '#']) {
+        Some(i) => url.split_at(i),
+        None => (url, ""),
+    };
+    let authority_start = head.find("://").map(|i| i + 3).unwrap_or(0);
+    let base = match head[authority_start..].find('/') {
+        Some(i) => &head[..authority_start + i],
+        None => head,
+    };
+    format!("{base}/{database}{query}")
+}
+
 impl DbConfig {
     /// A config with a driver and a DSN, no schema.
     pub fn new(driver: impl Into<String>, dsn: impl Into<String>) -> Self {

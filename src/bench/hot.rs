@@ -20,7 +20,7 @@ use uuid::Uuid;
 use super::{BenchOptions, Check, Engine, Row, Unit, median, nanos};
 use crate::adapters::sql::{SqlBackend, open_with_pool};
 use crate::error::{StoreError, StoreResult};
-use crate::mode::DbConfig;
+use crate::mode::{DbConfig, with_database};
 use crate::model::{CreateRefreshTokenInput, CreateUserInput, RoleInput};
 use crate::registry::{AdapterConnection, ConnectConfig};
 use crate::repository::{RbacRepository, TokenRepository, UserRepository};
@@ -778,20 +778,6 @@ impl HotPaths {
         let _ = self.conn.close().await;
         drop(self.place);
     }
-}
-
-/// `url` with its database (path) replaced by `database`.
-pub(crate) fn with_database(url: &str, database: &str) -> String {
-    let (head, query) = match url.find(['?', '#']) {
-        Some(i) => url.split_at(i),
-        None => (url, ""),
-    };
-    let authority_start = head.find("://").map(|i| i + 3).unwrap_or(0);
-    let base = match head[authority_start..].find('/') {
-        Some(i) => &head[..authority_start + i],
-        None => head,
-    };
-    format!("{base}/{database}{query}")
 }
 
 /// The hot-path rows of `engine`.

@@ -27,11 +27,12 @@ use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::hot::{CLIENT, Op, READ_HASH, Seeded, Side, counts, measure_interleaved, with_database};
+use super::hot::{CLIENT, Op, READ_HASH, Seeded, Side, counts, measure_interleaved};
 use super::{BenchOptions, Row, Unit};
 use crate::adapters::mongo::MongoAdapter;
 use crate::error::{StoreError, StoreResult};
 use crate::mode::DbConfig;
+use crate::mode::with_database;
 use crate::registry::{AdapterConnection, ConnectConfig};
 
 /// Serde of the stored encodings, written here rather than borrowed from the adapter so the

@@ -12,6 +12,7 @@ use sea_orm::{ConnectionTrait, Database};
 use uuid::Uuid;
 
 use super::Fixture;
+pub use crate::mode::with_database;
 use crate::mode::{DbConfig, redact_dsn};
 use crate::registry::{AdapterConnection, ConnectConfig, Registry};
 
@@ -44,20 +45,6 @@ pub fn mysql_url() -> String {
 /// file name).
 pub fn unique_namespace() -> String {
     format!("hj_t_{}", Uuid::new_v4().simple())
-}
-
-/// `url` with its database (path) replaced by `database`.
-pub fn with_database(url: &str, database: &str) -> String {
-    let (head, query) = match url.find(['?', '#']) {
-        Some(i) => url.split_at(i),
-        None => (url, ""),
-    };
-    let authority_start = head.find("://").map(|i| i + 3).unwrap_or(0);
-    let base = match head[authority_start..].find('/') {
-        Some(i) => &head[..authority_start + i],
-        None => head,
-    };
-    format!("{base}/{database}{query}")
 }
 
 fn connect_config(slug: &str, db: DbConfig) -> ConnectConfig {

@@ -8,51 +8,9 @@ use std::time::{Duration, Instant};
 use hellojohn_store::manager::{Manager, ManagerConfig};
 use hellojohn_store::model::{CreateUserInput, Tenant};
 use hellojohn_store::{DbConfig, StoreError};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
+use tokio::net::TcpStream;
 
-/// Forwards 127.0.0.1:<port> to `target` while up; when cut, drops every open connection
-/// and closes new ones at once.
-struct Proxy {
-    port: u16,
-    up: watch::Sender<bool>,
-}
-
-impl Proxy {
-    async fn start(target: String) -> Proxy {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
-        let port = listener.local_addr().expect("addr").port();
-        let (up, _) = watch::channel(true);
-        let state = up.subscribe();
-        tokio::spawn(async move {
-            loop {
-                let Ok((mut client, _)) = listener.accept().await else { return };
-                let mut state = state.clone();
-                if !*state.borrow() {
-                    drop(client);
-                    continue;
-                }
-                let target = target.clone();
-                tokio::spawn(async move {
-                    let Ok(mut server) = TcpStream::connect(&target).await else { return };
-                    tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
-                        _ = state.wait_for(|up| !*up) => {}
-                    }
-                });
-            }
-        });
-        Proxy { port, up }
-    }
-
-    fn cut(&self) {
-        self.up.send_replace(false);
-    }
-
-    fn restore(&self) {
-        self.up.send_replace(true);
-    }
-}
+use crate::support::Proxy;
 
 fn postgres_target() -> (String, String) {
     let url = std::env::var("HJ_TEST_POSTGRES_URL")

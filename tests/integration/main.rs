@@ -26,4 +26,5 @@ mod sql_connect;
 mod sql_mysql;
 mod sql_postgres;
 mod sql_sqlite;
+mod support;
 mod validate_corpus;

@@ -11,28 +11,8 @@ use std::sync::Arc;
 use hellojohn_store::conformance::Fixture;
 use hellojohn_store::{AdapterConnection, ConnectConfig, DbConfig, Registry};
 
-const DEFAULT_MONGO_URL: &str = "mongodb://127.0.0.1:27017/?directConnection=true";
-
-fn mongo_url() -> String {
-    std::env::var("HJ_TEST_MONGO_URL")
-        .ok()
-        .filter(|s| !s.trim().is_empty())
-        .unwrap_or_else(|| DEFAULT_MONGO_URL.into())
-}
-
-/// `url` with its database (path) set to `database`.
-fn with_database(url: &str, database: &str) -> String {
-    let (head, query) = match url.find('?') {
-        Some(i) => url.split_at(i),
-        None => (url, ""),
-    };
-    let authority_start = head.find("://").map(|i| i + 3).unwrap_or(0);
-    let base = match head[authority_start..].find('/') {
-        Some(i) => &head[..authority_start + i],
-        None => head,
-    };
-    format!("{base}/{database}{query}")
-}
+use crate::support::{DEFAULT_MONGO_URL, mongo_url};
+use hellojohn_store::mode::with_database;
 
 /// Opens the `mongodb` adapter on a fresh database for a tenant called `slug`.
 async fn connection(slug: &str) -> (Arc<dyn AdapterConnection>, String) {

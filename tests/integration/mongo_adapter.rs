@@ -16,28 +16,8 @@ use hellojohn_store::model::{CreateUserInput, Tenant};
 use hellojohn_store::{AdapterConnection, ConnectConfig, DbConfig, Registry, StoreError, StoreResult};
 use mongodb::bson::{Document, doc};
 
-const DEFAULT_MONGO_URL: &str = "mongodb://127.0.0.1:27017/?directConnection=true";
-
-fn mongo_url() -> String {
-    std::env::var("HJ_TEST_MONGO_URL")
-        .ok()
-        .filter(|s| !s.trim().is_empty())
-        .unwrap_or_else(|| DEFAULT_MONGO_URL.into())
-}
-
-/// `url` with its database (path) set to `database`.
-fn with_database(url: &str, database: &str) -> String {
-    let (head, query) = match url.find('?') {
-        Some(i) => url.split_at(i),
-        None => (url, ""),
-    };
-    let authority_start = head.find("://").map(|i| i + 3).unwrap_or(0);
-    let base = match head[authority_start..].find('/') {
-        Some(i) => &head[..authority_start + i],
-        None => head,
-    };
-    format!("{base}/{database}{query}")
-}
+use crate::support::{Proxy, mongo_url};
+use hellojohn_store::mode::with_database;
 
 fn fresh_name() -> String {
     format!("hj_t_{}", uuid::Uuid::new_v4().simple())
@@ -264,42 +244,6 @@ async fn two_tenants_through_the_manager_get_their_own_databases() {
     }
 }
 
-/// Forwards 127.0.0.1:<port> to `target` while up; when cut, drops every open connection
-/// and closes new ones at once.
-struct Proxy {
-    port: u16,
-    up: tokio::sync::watch::Sender<bool>,
-}
-
-impl Proxy {
-    async fn start(target: String) -> Proxy {
-        use tokio::net::{TcpListener, TcpStream};
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
-        let port = listener.local_addr().expect("addr").port();
-        let (up, _) = tokio::sync::watch::channel(true);
-        let state = up.subscribe();
-        tokio::spawn(async move {
-            loop {
-                let Ok((mut client, _)) = listener.accept().await else { return };
-                let mut state = state.clone();
-                if !*state.borrow() {
-                    drop(client);
-                    continue;
-                }
-                let target = target.clone();
-                tokio::spawn(async move {
-                    let Ok(mut server) = TcpStream::connect(&target).await else { return };
-                    tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
-                        _ = state.wait_for(|up| !*up) => {}
-                    }
-                });
-            }
-        });
-        Proxy { port, up }
-    }
-}
-
 /// The `host:port` of the test server.
 fn mongo_target() -> String {
     let url = mongo_url();
@@ -332,7 +276,7 @@ async fn cutting_the_server_gives_unavailable_and_restoring_it_brings_calls_back
     let users = acme.users().expect("data plane");
     users.create(CreateUserInput::new("ana@example.com")).await.expect("create before the cut");
 
-    proxy.up.send_replace(false);
+    proxy.cut();
     let started = Instant::now();
     let err = users.get_by_email("ana@example.com").await.expect_err("fails while cut");
     let took = started.elapsed();
@@ -344,7 +288,7 @@ async fn cutting_the_server_gives_unavailable_and_restoring_it_brings_calls_back
         "control plane answers"
     );
 
-    proxy.up.send_replace(true);
+    proxy.restore();
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         match users.get_by_email("ana@example.com").await {
