@@ -52,17 +52,23 @@ impl DocumentCache {
         DocumentCache { inner }
     }
 
-    /// The validated JSON of `text`, if it passed every check before.
-    pub(crate) fn get(&self, kind: FileKind, folder_slug: Option<&str>, text: &str) -> Option<Arc<Value>> {
-        let cache = self.inner.as_ref()?;
-        cache.get(&Key { kind, folder_slug: folder_slug.map(Into::into), text: Arc::from(text) })
-    }
-
-    /// Remembers that `text` passed every check as `json`.
-    pub(crate) fn insert(&self, kind: FileKind, folder_slug: Option<&str>, text: &str, json: Arc<Value>) {
-        if let Some(cache) = &self.inner {
-            cache.insert(Key { kind, folder_slug: folder_slug.map(Into::into), text: Arc::from(text) }, json);
-        }
+    /// The validated JSON of `text`: from the cache when the same text (of the same kind, in
+    /// the same folder) passed before, else from `check`, stored only when it succeeds.
+    /// Concurrent callers missing on the same text run `check` once (moka's single-flight).
+    ///
+    /// Errors: those of `check` (never cached).
+    pub(crate) fn get_or_check<E: Clone + Send + Sync + 'static>(
+        &self,
+        kind: FileKind,
+        folder_slug: Option<&str>,
+        text: &str,
+        check: impl FnOnce() -> Result<Value, E>,
+    ) -> Result<Arc<Value>, E> {
+        let Some(cache) = &self.inner else {
+            return check().map(Arc::new);
+        };
+        let key = Key { kind, folder_slug: folder_slug.map(Into::into), text: Arc::from(text) };
+        cache.try_get_with(key, || check().map(Arc::new)).map_err(Arc::unwrap_or_clone)
     }
 
     /// Documents held now and their estimated bytes (after pending maintenance).
@@ -95,31 +101,63 @@ fn json_bytes(v: &Value) -> u64 {
 mod tests {
     use super::*;
 
+    /// `get_or_check` with a check that counts its runs and returns `json`.
+    fn through(
+        cache: &DocumentCache,
+        kind: FileKind,
+        folder: Option<&str>,
+        text: &str,
+        json: Result<Value, String>,
+        runs: &std::cell::Cell<u32>,
+    ) -> Result<Arc<Value>, String> {
+        cache.get_or_check(kind, folder, text, || {
+            runs.set(runs.get() + 1);
+            json
+        })
+    }
+
     #[test]
     fn a_hit_needs_the_same_text_kind_and_folder() {
         let cache = DocumentCache::new(1024 * 1024);
-        let json = Arc::new(serde_json::json!({"a": 1}));
-        cache.insert(FileKind::Tenant, Some("acme"), "a: 1\n", json.clone());
-        assert_eq!(cache.get(FileKind::Tenant, Some("acme"), "a: 1\n").as_deref(), Some(&*json));
-        assert!(cache.get(FileKind::Tenant, Some("acme"), "a: 2\n").is_none(), "other text");
-        assert!(cache.get(FileKind::Tenant, Some("other"), "a: 1\n").is_none(), "other folder");
-        assert!(cache.get(FileKind::Scopes, Some("acme"), "a: 1\n").is_none(), "other kind");
-        assert_eq!(cache.len(), 1);
+        let runs = std::cell::Cell::new(0);
+        let json = serde_json::json!({"a": 1});
+        let first = through(&cache, FileKind::Tenant, Some("acme"), "a: 1\n", Ok(json.clone()), &runs);
+        assert_eq!(first.as_deref(), Ok(&json));
+        let again = through(&cache, FileKind::Tenant, Some("acme"), "a: 1\n", Err("checked".into()), &runs);
+        assert_eq!(again.as_deref(), Ok(&json), "a hit does not check again");
+        assert_eq!(runs.get(), 1);
+        for (kind, folder, text, what) in [
+            (FileKind::Tenant, Some("acme"), "a: 2\n", "other text"),
+            (FileKind::Tenant, Some("other"), "a: 1\n", "other folder"),
+            (FileKind::Scopes, Some("acme"), "a: 1\n", "other kind"),
+        ] {
+            let miss = through(&cache, kind, folder, text, Err("checked".into()), &runs);
+            assert_eq!(miss, Err("checked".to_string()), "{what}");
+        }
+        assert_eq!(runs.get(), 4);
+        assert_eq!(cache.len(), 1, "failures are not stored");
     }
 
     #[test]
     fn capacity_zero_holds_nothing() {
         let cache = DocumentCache::new(0);
-        cache.insert(FileKind::Tenant, None, "a: 1\n", Arc::new(serde_json::json!({"a": 1})));
-        assert!(cache.get(FileKind::Tenant, None, "a: 1\n").is_none());
+        let runs = std::cell::Cell::new(0);
+        for _ in 0..2 {
+            let json =
+                through(&cache, FileKind::Tenant, None, "a: 1\n", Ok(serde_json::json!({"a": 1})), &runs);
+            assert!(json.is_ok());
+        }
+        assert_eq!(runs.get(), 2, "every read checks");
     }
 
     #[test]
     fn the_bound_evicts() {
         let cache = DocumentCache::new(4 * 1024);
+        let runs = std::cell::Cell::new(0);
         for i in 0..200 {
             let text = format!("name: tenant-{i:04}-{}\n", "x".repeat(100));
-            cache.insert(FileKind::Tenant, None, &text, Arc::new(serde_json::json!({ "name": text })));
+            let json = serde_json::json!({ "name": text });
+            assert!(through(&cache, FileKind::Tenant, None, &text, Ok(json), &runs).is_ok());
         }
         let held = cache.len();
         assert!(held > 0 && held < 200, "held {held} of 200 documents in 4 KiB");

@@ -230,12 +230,9 @@ impl FsControlPlane {
         text: &str,
         folder_slug: Option<&str>,
     ) -> Result<Arc<serde_json::Value>, Vec<crate::error::ConfigProblem>> {
-        if let Some(json) = self.inner.documents.get(kind, folder_slug, text) {
-            return Ok(json);
-        }
-        let json = Arc::new(document::check_text(kind, file, text, folder_slug)?.json);
-        self.inner.documents.insert(kind, folder_slug, text, json.clone());
-        Ok(json)
+        self.inner.documents.get_or_check(kind, folder_slug, text, || {
+            document::check_text(kind, file, text, folder_slug).map(|p| p.json)
+        })
     }
 
     /// Validates and atomically writes a file. Callers hold the lock guarding `path`, so
