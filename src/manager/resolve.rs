@@ -7,26 +7,36 @@ use crate::mode::DbConfig;
 /// The placeholder a default tenant DSN or schema must contain.
 pub const TENANT_PLACEHOLDER: &str = "{tenant}";
 
-/// Refuses a default tenant database that would make tenants share tables: its DSN or its
-/// schema must contain `{tenant}`.
+/// Refuses a default tenant database that would make tenants share tables: its DSN must
+/// contain `{tenant}`, or, on PostgreSQL (and on drivers a service registered, which may use
+/// it), its schema. MySQL, SQLite and MongoDB ignore the schema (the namespace is the DSN's
+/// database or file), so a `{tenant}` only there would still put every tenant in one place.
 ///
 /// Errors: `InvalidInput` saying why.
 pub fn check_default_template(db: &DbConfig) -> StoreResult<()> {
     let in_dsn = db.dsn.contains(TENANT_PLACEHOLDER);
     let in_schema = db.schema.as_deref().is_some_and(|s| s.contains(TENANT_PLACEHOLDER));
-    if in_dsn || in_schema {
-        Ok(())
-    } else {
-        Err(StoreError::invalid(
-            "default_tenant_db",
-            format!(
-                "the default tenant database {} has no {TENANT_PLACEHOLDER} in its DSN or schema, so every tenant \
-                 would share the same tables; use e.g. a schema `hj_{{tenant}}` (PostgreSQL), a database \
-                 `…/hj_{{tenant}}` (MySQL) or a file `…/{{tenant}}.db` (SQLite)",
-                db.redacted_dsn()
-            ),
-        ))
+    let schema_ignored = matches!(db.driver.as_str(), "mysql" | "mariadb" | "sqlite" | "mongo" | "mongodb");
+    if in_dsn || (in_schema && !schema_ignored) {
+        return Ok(());
     }
+    let why = if in_schema {
+        format!(
+            "the default tenant database {} has {TENANT_PLACEHOLDER} only in its schema, which the {} \
+             driver ignores, so every tenant would share the same tables; put it in the database \
+             (MySQL `…/hj_{{tenant}}`, MongoDB `…/hj_{{tenant}}`) or file name (SQLite `…/{{tenant}}.db`)",
+            db.redacted_dsn(),
+            db.driver
+        )
+    } else {
+        format!(
+            "the default tenant database {} has no {TENANT_PLACEHOLDER} in its DSN or schema, so every tenant \
+             would share the same tables; use e.g. a schema `hj_{{tenant}}` (PostgreSQL), a database \
+             `…/hj_{{tenant}}` (MySQL) or a file `…/{{tenant}}.db` (SQLite)",
+            db.redacted_dsn()
+        )
+    };
+    Err(StoreError::invalid("default_tenant_db", why))
 }
 
 /// The name a tenant's namespace gets in a template: the slug with `-` turned into `_`, so
