@@ -6,14 +6,18 @@
 //!   connects and gives it back when its connection is closed. When no slot is free, the
 //!   least recently used tenant idle for at least `eviction_grace` is closed to make room;
 //!   a caller waits at most its acquire timeout for a slot. Tenants idle for `idle_timeout`
-//!   are closed.
+//!   are closed by a sweep; "used" means handed out by [`ConnectionPool::get`] or marked
+//!   through the connection's [`UseMark`] (which the manager's warm path does, so a busy
+//!   tenant is never closed as idle).
+//! - A connection opened with one configuration is not handed out for another: when a
+//!   tenant's database settings change, the next `get` with the new ones reconnects.
 //! - A health check pings every open connection and drops those that stop answering.
 //! - A failed connect is not remembered: the next call tries again.
 //!
 //! The pool owns connections only; it knows nothing of tenants' settings (the factory
 //! resolves those) and never touches the control plane.
 
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -54,11 +58,28 @@ impl Default for PoolConfig {
     }
 }
 
+/// Records that a pooled connection is in use, without a clock read or a lock: one relaxed
+/// load (and a store the first time after each sweep). Cheap enough for every request.
+#[derive(Debug, Clone, Default)]
+pub struct UseMark(Arc<AtomicBool>);
+
+impl UseMark {
+    /// Marks the connection as used now (as far as idle closing and LRU order go).
+    pub fn mark(&self) {
+        if !self.0.load(Ordering::Relaxed) {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
 struct PoolEntry {
     conn: Arc<dyn AdapterConnection>,
     driver: String,
+    /// What the connection was opened with; a `get` with other settings reconnects.
+    fingerprint: u64,
     created_at: Timestamp,
     last_used_micros: AtomicI64,
+    used: UseMark,
     /// The open-tenant slot this connection holds; given back when the entry is dropped.
     _slot: OwnedSemaphorePermit,
 }
@@ -67,6 +88,31 @@ impl PoolEntry {
     fn touch(&self) {
         self.last_used_micros.store(chrono::Utc::now().timestamp_micros(), Ordering::Relaxed);
     }
+
+    /// When the connection was last used, folding in a pending [`UseMark`].
+    fn last_used(&self) -> i64 {
+        if self.used.0.swap(false, Ordering::Relaxed) {
+            self.touch();
+        }
+        self.last_used_micros.load(Ordering::Relaxed)
+    }
+}
+
+/// A connection handed out by [`ConnectionPool::checkout`], with the mark its users set.
+#[derive(Clone)]
+pub struct Checkout {
+    /// The open connection.
+    pub conn: Arc<dyn AdapterConnection>,
+    /// Marks the connection used, so an idle sweep does not close it under a busy tenant.
+    pub mark: UseMark,
+}
+
+/// Identifies what a connection was opened with: driver, DSN, schema and pool size.
+fn fingerprint(cfg: &ConnectConfig) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (&cfg.db.driver, &cfg.db.dsn, &cfg.db.schema, cfg.max_connections).hash(&mut h);
+    h.finish()
 }
 
 /// One tenant's line in [`PoolStats`].
@@ -133,7 +179,6 @@ impl ConnectionPool {
         let entries = Moka::builder()
             .max_capacity(config.max_open_tenants.max(1))
             .eviction_policy(EvictionPolicy::lru())
-            .time_to_idle(config.idle_timeout)
             .async_eviction_listener(move |key: Arc<String>, entry: Arc<PoolEntry>, cause| {
                 let counters = listener_counters.clone();
                 let on_close = on_close.clone();
@@ -159,6 +204,7 @@ impl ConnectionPool {
         if let Some(every) = pool.config.health_check_interval {
             spawn_health_checks(Arc::downgrade(&pool), every);
         }
+        spawn_idle_sweeps(Arc::downgrade(&pool), idle_sweep_interval(pool.config.idle_timeout));
         pool
     }
 
@@ -168,9 +214,26 @@ impl ConnectionPool {
     /// Errors: those of the adapter's `connect` (typically `Unavailable`) and of the
     /// registry lookup; a failure is not cached.
     pub async fn get(&self, key: &str, cfg: &ConnectConfig) -> StoreResult<Arc<dyn AdapterConnection>> {
+        Ok(self.checkout(key, cfg).await?.conn)
+    }
+
+    /// [`get`](Self::get), with the connection's [`UseMark`]: a holder that marks it on
+    /// every use keeps the connection from being closed as idle.
+    ///
+    /// An open connection of `key` made with other settings (driver, DSN, schema, pool
+    /// size) than `cfg` is closed and replaced, so a tenant's changed database takes effect
+    /// even when a stale open raced the change.
+    ///
+    /// Errors: as [`get`](Self::get).
+    pub async fn checkout(&self, key: &str, cfg: &ConnectConfig) -> StoreResult<Checkout> {
+        let wanted = fingerprint(cfg);
         if let Some(entry) = self.entries.get(key).await {
-            entry.touch();
-            return Ok(entry.conn.clone());
+            if entry.fingerprint == wanted {
+                entry.touch();
+                return Ok(Checkout { conn: entry.conn.clone(), mark: entry.used.clone() });
+            }
+            tracing::debug!(tenant = key, "tenant database settings changed; reconnecting");
+            self.refresh(key).await;
         }
         let result = self
             .entries
@@ -183,8 +246,10 @@ impl ConnectionPool {
                 Ok::<_, StoreError>(Arc::new(PoolEntry {
                     conn,
                     driver: cfg.db.driver.clone(),
+                    fingerprint: wanted,
                     created_at: now,
                     last_used_micros: AtomicI64::new(now.timestamp_micros()),
+                    used: UseMark::default(),
                     _slot: slot,
                 }))
             })
@@ -194,7 +259,7 @@ impl ConnectionPool {
         match result {
             Ok(entry) => {
                 entry.touch();
-                Ok(entry.conn.clone())
+                Ok(Checkout { conn: entry.conn.clone(), mark: entry.used.clone() })
             }
             Err(shared) => Err(clone_error(&shared)),
         }
@@ -240,7 +305,7 @@ impl ConnectionPool {
             - i64::try_from(self.config.eviction_grace.as_micros()).unwrap_or(i64::MAX);
         self.entries
             .iter()
-            .map(|(key, e)| (e.last_used_micros.load(Ordering::Relaxed), key))
+            .map(|(key, e)| (e.last_used(), key))
             .filter(|(used, _)| *used <= cutoff)
             .min_by_key(|(used, _)| *used)
             .map(|(_, key)| key.to_string())
@@ -250,6 +315,25 @@ impl ConnectionPool {
     pub async fn refresh(&self, key: &str) {
         self.entries.invalidate(key).await;
         self.entries.run_pending_tasks().await;
+    }
+
+    /// Closes every connection unused for the idle timeout. Returns the keys closed. Runs
+    /// on its own every quarter of the idle timeout (between 10 ms and 30 s).
+    pub async fn close_idle(&self) -> Vec<String> {
+        let cutoff = chrono::Utc::now().timestamp_micros()
+            - i64::try_from(self.config.idle_timeout.as_micros()).unwrap_or(i64::MAX);
+        let idle: Vec<String> = self
+            .entries
+            .iter()
+            .filter(|(_, e)| e.last_used() <= cutoff)
+            .map(|(k, _)| k.to_string())
+            .collect();
+        for key in &idle {
+            tracing::debug!(tenant = %key, "closing an idle tenant connection");
+            self.entries.invalidate(key).await;
+        }
+        self.entries.run_pending_tasks().await;
+        idle
     }
 
     /// Pings every open connection and closes those that fail or time out. Returns the keys
@@ -279,10 +363,7 @@ impl ConnectionPool {
                 tenant: key.to_string(),
                 driver: e.driver.clone(),
                 created_at: e.created_at,
-                last_used: chrono::DateTime::from_timestamp_micros(
-                    e.last_used_micros.load(Ordering::Relaxed),
-                )
-                .unwrap_or(e.created_at),
+                last_used: chrono::DateTime::from_timestamp_micros(e.last_used()).unwrap_or(e.created_at),
             })
             .collect();
         tenants.sort_by(|a, b| a.tenant.cmp(&b.tenant));
@@ -323,6 +404,27 @@ fn spawn_health_checks(pool: Weak<ConnectionPool>, every: Duration) {
             ticker.tick().await;
             let Some(pool) = pool.upgrade() else { return };
             pool.health_check().await;
+        }
+    });
+}
+
+fn idle_sweep_interval(idle_timeout: Duration) -> Duration {
+    (idle_timeout / 4).clamp(Duration::from_millis(10), Duration::from_secs(30))
+}
+
+fn spawn_idle_sweeps(pool: Weak<ConnectionPool>, every: Duration) {
+    let Ok(handle) = tokio::runtime::Handle::try_current() else {
+        tracing::warn!("no tokio runtime: idle tenant connections will not be closed");
+        return;
+    };
+    handle.spawn(async move {
+        let mut ticker = tokio::time::interval(every);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        ticker.tick().await;
+        loop {
+            ticker.tick().await;
+            let Some(pool) = pool.upgrade() else { return };
+            pool.close_idle().await;
         }
     });
 }

@@ -33,7 +33,7 @@ use crate::cache::MemoryCache;
 use crate::error::{StoreError, StoreResult};
 use crate::mode::{Capabilities, DbConfig, OperationalMode, detect_mode};
 use crate::model::Tenant;
-use crate::pool::{CloseHook, ConnectionPool, PoolStats};
+use crate::pool::{CloseHook, ConnectionPool, PoolStats, UseMark};
 use crate::registry::{AdapterConnection, ConnectConfig, Registry};
 use crate::repository::Cache;
 use crate::repository::ControlPlaneStore;
@@ -71,6 +71,9 @@ pub(crate) struct Inner {
     front: Arc<Front>,
     ids: Moka<Uuid, String>,
     memory_caches: Moka<String, Arc<MemoryCache>>,
+    /// Bumped by every tenant change this manager learns of ([`Inner::clear`]); an access
+    /// built across a bump may carry the old settings and is not cached.
+    changes: AtomicU64,
 }
 
 impl std::fmt::Debug for Manager {
@@ -140,8 +143,18 @@ impl Manager {
         let memory_caches = Moka::builder().max_capacity(config.tenant_cache_capacity.max(1)).build();
         tracing::info!(%mode, control_plane = control.backend(), "store manager ready");
         let changes = control.subscribe();
-        let inner =
-            Arc::new(Inner { mode, config, registry, control, pool, tenants, front, ids, memory_caches });
+        let inner = Arc::new(Inner {
+            mode,
+            config,
+            registry,
+            control,
+            pool,
+            tenants,
+            front,
+            ids,
+            memory_caches,
+            changes: AtomicU64::new(0),
+        });
         if let Some(changes) = changes {
             follow_changes(Arc::downgrade(&inner), changes);
         }
@@ -176,11 +189,14 @@ impl Manager {
         if Uuid::try_parse(slug_or_id).is_err()
             && let Some(access) = self.inner.front.get(slug_or_id)
         {
+            access.mark_used();
             return Ok(access);
         }
         let epoch = self.inner.front.epoch();
+        let changes = self.inner.changes.load(Ordering::Acquire);
         let slug = self.slug_of(slug_or_id).await?;
         if let Some(access) = self.inner.tenants.get(&slug).await {
+            access.mark_used();
             self.inner.front.insert_unless_dropped_since(epoch, &slug, &access);
             return Ok(access);
         }
@@ -193,7 +209,11 @@ impl Manager {
             .await;
         match result {
             Ok(access) => {
-                if access.state() == DataPlaneState::Unavailable {
+                // An access built while a tenant changed may hold what the change replaced
+                // (moka keeps a value whose load outlived an invalidation): serve it to this
+                // call, which began before the change, but keep it nowhere.
+                let stale = self.inner.changes.load(Ordering::Acquire) != changes;
+                if stale || access.state() == DataPlaneState::Unavailable {
                     self.inner.tenants.invalidate(&slug).await;
                     self.inner.front.remove(&slug);
                 } else {
@@ -289,6 +309,7 @@ impl Inner {
     }
 
     pub(crate) async fn clear(&self, slug: &str) {
+        self.changes.fetch_add(1, Ordering::AcqRel);
         self.tenants.invalidate(slug).await;
         self.front.remove(slug);
         let stale: Vec<Uuid> = self.ids.iter().filter(|(_, s)| s == slug).map(|(id, _)| *id).collect();
@@ -338,17 +359,18 @@ impl Inner {
 
     async fn build_access(&self, slug: &str) -> StoreResult<TenantDataAccess> {
         let tenant = self.tenant(slug).await?;
-        let (conn, state): (Arc<dyn AdapterConnection>, DataPlaneState) =
+        let (conn, used, state): (Arc<dyn AdapterConnection>, Option<UseMark>, DataPlaneState) =
             match self.connect_config(&tenant)? {
-                None => (Arc::new(NoopConnection::new(slug)), DataPlaneState::None),
+                None => (Arc::new(NoopConnection::new(slug)), None, DataPlaneState::None),
                 Some(cfg) => {
-                    let connect = self.pool.get(slug, &cfg);
+                    let connect = self.pool.checkout(slug, &cfg);
                     match tokio::time::timeout(self.config.acquire_timeout, connect).await {
-                        Ok(Ok(conn)) => (conn, DataPlaneState::Open),
+                        Ok(Ok(out)) => (out.conn, Some(out.mark), DataPlaneState::Open),
                         Ok(Err(e)) if e.is_retryable() => {
                             tracing::warn!(tenant = slug, error = %e, "tenant database unavailable");
                             (
                                 Arc::new(NoopConnection::unavailable(slug, &cfg.db.driver, e.to_string())),
+                                None,
                                 DataPlaneState::Unavailable,
                             )
                         }
@@ -358,6 +380,7 @@ impl Inner {
                             tracing::warn!(tenant = slug, %message, "tenant database unavailable");
                             (
                                 Arc::new(NoopConnection::unavailable(slug, &cfg.db.driver, message)),
+                                None,
                                 DataPlaneState::Unavailable,
                             )
                         }
@@ -367,7 +390,7 @@ impl Inner {
         let cache = self.cache_for(&tenant).await?;
         let clients = self.control.clients(slug)?;
         let scopes = self.control.scopes(slug)?;
-        Ok(TenantDataAccess::new(tenant, conn, state, cache, clients, scopes))
+        Ok(TenantDataAccess::new(tenant, conn, used, state, cache, clients, scopes))
     }
 
     async fn cache_for(&self, tenant: &Tenant) -> StoreResult<Arc<dyn Cache>> {
@@ -493,6 +516,7 @@ fn follow_changes(
                 Err(RecvError::Lagged(missed)) => {
                     tracing::warn!(missed, "control-plane changes missed; dropping every cached tenant");
                     inner.tenants.invalidate_all();
+                    inner.front.clear();
                     inner.ids.invalidate_all();
                     inner.pool.close_all().await;
                 }

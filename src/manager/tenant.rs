@@ -4,6 +4,7 @@ use uuid::Uuid;
 
 use crate::error::{StoreError, StoreResult};
 use crate::model::{Tenant, TenantSettings};
+use crate::pool::UseMark;
 use crate::registry::AdapterConnection;
 use crate::repository::{
     Cache, ClientRepository, ConsentRepository, EmailTokenRepository, IdentityRepository, MfaRepository,
@@ -33,6 +34,8 @@ pub struct TenantDataAccess {
 struct Inner {
     tenant: Tenant,
     conn: Arc<dyn AdapterConnection>,
+    /// Marks the pooled connection used (no pool behind a tenant without a database).
+    used: Option<UseMark>,
     state: DataPlaneState,
     cache: Arc<dyn Cache>,
     clients: Arc<dyn ClientRepository>,
@@ -53,12 +56,26 @@ impl TenantDataAccess {
     pub(crate) fn new(
         tenant: Tenant,
         conn: Arc<dyn AdapterConnection>,
+        used: Option<UseMark>,
         state: DataPlaneState,
         cache: Arc<dyn Cache>,
         clients: Arc<dyn ClientRepository>,
         scopes: Arc<dyn ScopeRepository>,
     ) -> Self {
-        TenantDataAccess { inner: Arc::new(Inner { tenant, conn, state, cache, clients, scopes }) }
+        TenantDataAccess { inner: Arc::new(Inner { tenant, conn, used, state, cache, clients, scopes }) }
+    }
+
+    /// Tells the pool this tenant's connection is in use (so it is not closed as idle).
+    pub(crate) fn mark_used(&self) {
+        if let Some(used) = &self.inner.used {
+            used.mark();
+        }
+    }
+
+    /// The data-plane connection, marked used.
+    fn conn(&self) -> &Arc<dyn AdapterConnection> {
+        self.mark_used();
+        &self.inner.conn
     }
 
     pub(crate) fn state(&self) -> DataPlaneState {
@@ -108,40 +125,40 @@ impl TenantDataAccess {
     /// Errors: `NoDatabase`; `Unavailable`.
     pub async fn ping(&self) -> StoreResult<()> {
         self.require_db()?;
-        self.inner.conn.ping().await
+        self.conn().ping().await
     }
 
     /// Users. Errors: `NoDatabase`; `Unavailable` when the database could not be reached.
     pub fn users(&self) -> StoreResult<Arc<dyn UserRepository>> {
-        self.inner.conn.users()
+        self.conn().users()
     }
     /// Social identities. Errors as for [`users`](Self::users).
     pub fn identities(&self) -> StoreResult<Arc<dyn IdentityRepository>> {
-        self.inner.conn.identities()
+        self.conn().identities()
     }
     /// Refresh tokens. Errors as for [`users`](Self::users).
     pub fn tokens(&self) -> StoreResult<Arc<dyn TokenRepository>> {
-        self.inner.conn.tokens()
+        self.conn().tokens()
     }
     /// MFA. Errors as for [`users`](Self::users).
     pub fn mfa(&self) -> StoreResult<Arc<dyn MfaRepository>> {
-        self.inner.conn.mfa()
+        self.conn().mfa()
     }
     /// Consents. Errors as for [`users`](Self::users).
     pub fn consents(&self) -> StoreResult<Arc<dyn ConsentRepository>> {
-        self.inner.conn.consents()
+        self.conn().consents()
     }
     /// Roles and permissions. Errors as for [`users`](Self::users).
     pub fn rbac(&self) -> StoreResult<Arc<dyn RbacRepository>> {
-        self.inner.conn.rbac()
+        self.conn().rbac()
     }
     /// Sessions. Errors as for [`users`](Self::users).
     pub fn sessions(&self) -> StoreResult<Arc<dyn SessionRepository>> {
-        self.inner.conn.sessions()
+        self.conn().sessions()
     }
     /// E-mail tokens. Errors as for [`users`](Self::users).
     pub fn email_tokens(&self) -> StoreResult<Arc<dyn EmailTokenRepository>> {
-        self.inner.conn.email_tokens()
+        self.conn().email_tokens()
     }
 
     /// The tenant's OAuth clients (control plane, always available).

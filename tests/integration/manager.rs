@@ -18,6 +18,8 @@ use hellojohn_store::{
 struct Counting {
     connects: AtomicU64,
     refuse: AtomicBool,
+    /// Extra time each connect takes, in milliseconds (on top of 30 ms).
+    slow_ms: AtomicU64,
     last_dsn: std::sync::Mutex<Option<(String, Option<String>)>>,
 }
 
@@ -44,7 +46,8 @@ impl Adapter for Counting {
     async fn connect(&self, cfg: &ConnectConfig) -> StoreResult<Arc<dyn AdapterConnection>> {
         self.connects.fetch_add(1, Ordering::SeqCst);
         *self.last_dsn.lock().expect("lock") = Some((cfg.db.dsn.clone(), cfg.db.schema.clone()));
-        tokio::time::sleep(Duration::from_millis(30)).await;
+        let extra = self.slow_ms.load(Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(30 + extra)).await;
         if self.refuse.load(Ordering::SeqCst) {
             return Err(StoreError::unavailable("counting", "connection refused"));
         }
@@ -116,6 +119,49 @@ async fn open_tenant_pools_stay_at_the_bound_and_closed_tenants_reopen() {
     assert_eq!(s.manager.pool().open_count(), 2);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_tenant_is_not_closed_as_idle() {
+    let pool = PoolConfig {
+        idle_timeout: Duration::from_millis(300),
+        health_check_interval: None,
+        ..Default::default()
+    };
+    let s = setup(pool, &["acme"]).await;
+    // Warm calls are answered without the pool; each use still counts against idleness.
+    for _ in 0..24 {
+        let access = s.manager.for_tenant("acme").await.expect("for_tenant");
+        assert!(access.users().is_err(), "the counting adapter has no users; the call still marks use");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(s.adapter.connects.load(Ordering::SeqCst), 1, "used every 50 ms for 1.2 s: one connect");
+    assert_eq!(s.manager.pool().open_count(), 1);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(s.manager.pool().open_count(), 0, "idle for longer than the timeout: closed");
+    s.manager.for_tenant("acme").await.expect("again").ping().await.expect("reopened");
+    assert_eq!(s.adapter.connects.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_change_made_while_the_access_is_being_built_is_not_lost() {
+    let s = setup(PoolConfig::default(), &["acme"]).await;
+    s.adapter.slow_ms.store(400, Ordering::SeqCst);
+    let first = {
+        let m = s.manager.clone();
+        tokio::spawn(async move { m.for_tenant("acme").await })
+    };
+    // While the first resolution waits on its connect, the tenant changes.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let tenants = s.manager.config().tenants();
+    let mut changed = tenants.get_by_slug("acme").await.expect("get");
+    changed.name = "Acme Renamed".into();
+    tenants.update(changed).await.expect("update");
+    let old = first.await.expect("join").expect("first resolution");
+    assert_eq!(old.tenant().name, "ACME", "the call that began before the change sees the old tenant");
+    s.adapter.slow_ms.store(0, Ordering::SeqCst);
+    let now = s.manager.for_tenant("acme").await.expect("after the change");
+    assert_eq!(now.tenant().name, "Acme Renamed", "the access built across the change was not kept");
+}
+
 #[tokio::test]
 async fn a_default_tenant_database_without_the_placeholder_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -125,6 +171,24 @@ async fn a_default_tenant_database_without_the_placeholder_is_refused() {
     let err = Manager::new(cfg).await.expect_err("refused");
     assert!(matches!(err, StoreError::InvalidInput { .. }), "{err:?}");
     assert!(err.to_string().contains("{tenant}") && err.to_string().contains("share"), "{err}");
+}
+
+#[tokio::test]
+async fn a_placeholder_only_in_a_schema_the_driver_ignores_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for db in [
+        DbConfig::new("mysql", "mysql://root@127.0.0.1:3306/hj").with_schema("hj_{tenant}"),
+        DbConfig::new("sqlite", "sqlite://./data/all.db?mode=rwc").with_schema("{tenant}"),
+    ] {
+        let cfg = ManagerConfig::from_fs_root(dir.path()).default_tenant_db(db.clone());
+        let err = Manager::new(cfg).await.expect_err("refused");
+        assert!(matches!(err, StoreError::InvalidInput { .. }), "{err:?}");
+        assert!(err.to_string().contains("ignores") && err.to_string().contains(&db.driver), "{err}");
+    }
+    // The same schema template on PostgreSQL is a namespace per tenant, and accepted.
+    let pg = DbConfig::new("postgres", "postgres://postgres@127.0.0.1/test").with_schema("hj_{tenant}");
+    let cfg = ManagerConfig::from_fs_root(dir.path()).default_tenant_db(pg);
+    Manager::new(cfg).await.expect("a schema per tenant on PostgreSQL");
 }
 
 #[tokio::test]

@@ -154,6 +154,38 @@ async fn idle_tenants_are_closed_after_the_idle_timeout() {
     assert_eq!(adapter.closes.load(Ordering::SeqCst), 1);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_marked_tenant_is_not_closed_as_idle() {
+    let (adapter, pool) = setup(PoolConfig {
+        idle_timeout: Duration::from_millis(200),
+        health_check_interval: None,
+        ..Default::default()
+    });
+    let out = pool.checkout("busy", &cfg("busy")).await.expect("checkout");
+    for _ in 0..12 {
+        out.mark.mark();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(pool.stats().await.open, 1, "used every 50 ms, so never idle for 200 ms");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(pool.stats().await.open, 0, "closed once it went unused");
+    assert_eq!(adapter.connects.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn other_database_settings_reconnect_instead_of_reusing() {
+    let (adapter, pool) = setup(PoolConfig { health_check_interval: None, ..Default::default() });
+    pool.get("acme", &cfg("acme")).await.expect("first");
+    pool.get("acme", &cfg("acme")).await.expect("same settings");
+    assert_eq!(adapter.connects.load(Ordering::SeqCst), 1);
+    let moved =
+        ConnectConfig::new("acme", uuid::Uuid::now_v7(), DbConfig::new("counting", "counting://elsewhere"));
+    pool.get("acme", &moved).await.expect("moved");
+    assert_eq!(adapter.connects.load(Ordering::SeqCst), 2, "a new DSN is a new connection");
+    assert_eq!(adapter.closes.load(Ordering::SeqCst), 1, "the old one is closed");
+    assert_eq!(pool.stats().await.open, 1);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_cold_opens_of_many_tenants_never_exceed_the_bound() {
     let bound = 5;
