@@ -6,7 +6,9 @@
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
+mod unavailable;
 
 pub use memory::MemoryCache;
 #[cfg(feature = "redis")]
 pub use redis::{RedisCache, RedisCacheConfig};
+pub use unavailable::UnavailableCache;

@@ -29,7 +29,7 @@ use tenant::DataPlaneState;
 pub use tenant::TenantDataAccess;
 
 use crate::adapters::noop::NoopConnection;
-use crate::cache::MemoryCache;
+use crate::cache::{MemoryCache, UnavailableCache};
 use crate::error::{StoreError, StoreResult};
 use crate::mode::{Capabilities, DbConfig, OperationalMode, detect_mode};
 use crate::model::Tenant;
@@ -178,9 +178,9 @@ impl Manager {
     }
 
     /// The access of the tenant with this slug or id, cached; concurrent first calls for a
-    /// tenant resolve it once. A tenant whose database is down still resolves: its control
-    /// plane works and its data-plane calls return `Unavailable` (such an access is not
-    /// cached, so the next call tries the database again).
+    /// tenant resolve it once. A tenant whose database or cache server is down still
+    /// resolves: its control plane works and the calls that need the missing server return
+    /// `Unavailable` (such an access is not cached, so the next call tries again).
     ///
     /// Errors: `TenantNotFound`; `InvalidInput` for a malformed slug; `Crypto` when the
     /// tenant's DSN cannot be decrypted.
@@ -213,7 +213,7 @@ impl Manager {
                 // (moka keeps a value whose load outlived an invalidation): serve it to this
                 // call, which began before the change, but keep it nowhere.
                 let stale = self.inner.changes.load(Ordering::Acquire) != changes;
-                if stale || access.state() == DataPlaneState::Unavailable {
+                if stale || !access.is_complete() {
                     self.inner.tenants.invalidate(&slug).await;
                     self.inner.front.remove(&slug);
                 } else {
@@ -387,10 +387,17 @@ impl Inner {
                     }
                 }
             };
-        let cache = self.cache_for(&tenant).await?;
+        let (cache, cache_down) = match self.cache_for(&tenant).await {
+            Ok(cache) => (cache, false),
+            Err(e) if e.is_retryable() => {
+                tracing::warn!(tenant = slug, error = %e, "tenant cache unavailable");
+                (Arc::new(UnavailableCache::new("cache", e.to_string())) as Arc<dyn Cache>, true)
+            }
+            Err(e) => return Err(e),
+        };
         let clients = self.control.clients(slug)?;
         let scopes = self.control.scopes(slug)?;
-        Ok(TenantDataAccess::new(tenant, conn, used, state, cache, clients, scopes))
+        Ok(TenantDataAccess::new(tenant, conn, used, state, (cache, cache_down), clients, scopes))
     }
 
     async fn cache_for(&self, tenant: &Tenant) -> StoreResult<Arc<dyn Cache>> {
@@ -404,7 +411,14 @@ impl Inner {
                 prefix: settings.prefix.clone().unwrap_or_else(|| "hj:".into()),
                 tenant: tenant.slug.clone(),
             };
-            return Ok(Arc::new(crate::cache::RedisCache::connect(&cfg).await?));
+            let connect = crate::cache::RedisCache::connect(&cfg);
+            return match tokio::time::timeout(self.config.acquire_timeout, connect).await {
+                Ok(cache) => Ok(Arc::new(cache?)),
+                Err(_) => Err(StoreError::unavailable(
+                    "redis",
+                    format!("no connection within {:?}", self.config.acquire_timeout),
+                )),
+            };
         }
         let bytes = self.config.memory_cache_bytes;
         let cache = self

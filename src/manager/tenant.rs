@@ -38,6 +38,8 @@ struct Inner {
     used: Option<UseMark>,
     state: DataPlaneState,
     cache: Arc<dyn Cache>,
+    /// The cache server could not be reached; `cache` answers `Unavailable`.
+    cache_down: bool,
     clients: Arc<dyn ClientRepository>,
     scopes: Arc<dyn ScopeRepository>,
 }
@@ -58,11 +60,19 @@ impl TenantDataAccess {
         conn: Arc<dyn AdapterConnection>,
         used: Option<UseMark>,
         state: DataPlaneState,
-        cache: Arc<dyn Cache>,
+        (cache, cache_down): (Arc<dyn Cache>, bool),
         clients: Arc<dyn ClientRepository>,
         scopes: Arc<dyn ScopeRepository>,
     ) -> Self {
-        TenantDataAccess { inner: Arc::new(Inner { tenant, conn, used, state, cache, clients, scopes }) }
+        TenantDataAccess {
+            inner: Arc::new(Inner { tenant, conn, used, state, cache, cache_down, clients, scopes }),
+        }
+    }
+
+    /// Whether every server the tenant is configured with was reached. Only such an access
+    /// is cached; any other is rebuilt on the next call, so a server coming back is seen.
+    pub(crate) fn is_complete(&self) -> bool {
+        self.inner.state != DataPlaneState::Unavailable && !self.inner.cache_down
     }
 
     /// Tells the pool this tenant's connection is in use (so it is not closed as idle).
@@ -76,10 +86,6 @@ impl TenantDataAccess {
     fn conn(&self) -> &Arc<dyn AdapterConnection> {
         self.mark_used();
         &self.inner.conn
-    }
-
-    pub(crate) fn state(&self) -> DataPlaneState {
-        self.inner.state
     }
 
     /// The tenant's slug.

@@ -162,6 +162,58 @@ async fn a_change_made_while_the_access_is_being_built_is_not_lost() {
     assert_eq!(now.tenant().name, "Acme Renamed", "the access built across the change was not kept");
 }
 
+/// A tenant whose settings put its cache on Redis, reached through `port`.
+async fn tenant_with_redis(s: &Setup, slug: &str, port: u16, prefix: &str) {
+    use hellojohn_store::model::{CacheDriver, TenantCacheSettings};
+    let mut tenant = Tenant::new(slug, slug.to_uppercase());
+    tenant.settings.cache = Some(TenantCacheSettings {
+        driver: CacheDriver::Redis,
+        host: Some("127.0.0.1".into()),
+        port: Some(port),
+        prefix: Some(prefix.into()),
+        ..Default::default()
+    });
+    s.manager.config().tenants().create(tenant).await.expect("create tenant");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_whose_settings_ask_for_redis_gets_a_redis_cache_namespaced_by_tenant() {
+    let s = setup(PoolConfig::default(), &[]).await;
+    let prefix = format!("hjtest-{}:", uuid::Uuid::now_v7().simple());
+    tenant_with_redis(&s, "acme", 6379, &prefix).await;
+    let cache = s.manager.for_tenant("acme").await.expect("for_tenant").cache();
+    assert_eq!(cache.stats().await.expect("stats").backend, "redis");
+    cache.set("k", b"v", Some(Duration::from_secs(60))).await.expect("set");
+    let client = redis::Client::open("redis://127.0.0.1:6379/0").expect("client");
+    let mut raw = client.get_multiplexed_async_connection().await.expect("redis");
+    let stored: Option<Vec<u8>> =
+        redis::cmd("GET").arg(format!("{prefix}acme:k")).query_async(&mut raw).await.expect("GET");
+    assert_eq!(stored.as_deref(), Some(&b"v"[..]), "the key lives under prefix + tenant");
+    cache.delete("k").await.expect("clean up");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_whose_redis_is_down_still_resolves_and_its_cache_comes_back() {
+    let s = setup(PoolConfig::default(), &[]).await;
+    let proxy = crate::support::Proxy::start("127.0.0.1:6379".into()).await;
+    proxy.cut();
+    let prefix = format!("hjtest-{}:", uuid::Uuid::now_v7().simple());
+    tenant_with_redis(&s, "acme", proxy.port, &prefix).await;
+    let started = std::time::Instant::now();
+    let access = s.manager.for_tenant("acme").await.expect("resolves without its cache server");
+    assert!(started.elapsed() < Duration::from_secs(3), "bounded by the acquire timeout");
+    access.ping().await.expect("data plane works");
+    assert!(access.clients().list("").await.is_ok(), "control plane works");
+    let err = access.cache().get("k").await.expect_err("cache down");
+    assert!(matches!(err, StoreError::Unavailable { .. }), "{err:?}");
+    // Such an access is not kept: once Redis answers again, the next call has a cache.
+    proxy.restore();
+    let again = s.manager.for_tenant("acme").await.expect("again");
+    again.cache().set("k", b"v", Some(Duration::from_secs(60))).await.expect("cache back");
+    assert_eq!(again.cache().get("k").await.expect("get"), Some(b"v".to_vec()));
+    again.cache().delete("k").await.expect("clean up");
+}
+
 #[tokio::test]
 async fn a_default_tenant_database_without_the_placeholder_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
