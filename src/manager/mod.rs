@@ -89,8 +89,9 @@ impl Manager {
     /// Detects the mode, opens the control plane and builds the pool.
     ///
     /// Errors: `InvalidInput` when the default tenant database has no `{tenant}` in its DSN
-    /// or schema, or names a driver the registry does not know; those of opening the control
-    /// plane.
+    /// or schema, or names a driver the registry does not know; `NotSupported` for a global
+    /// database in a build without the `postgres` and `mysql` features; those of opening the
+    /// control plane.
     pub async fn new(config: ManagerConfig) -> StoreResult<Self> {
         let mode = detect_mode(&config.mode_config());
         let registry = Arc::new(config.registry.clone().unwrap_or_else(Registry::with_builtins));
@@ -108,7 +109,14 @@ impl Manager {
                             .poll_interval(config.global_poll_interval);
                     Arc::new(crate::adapters::global::GlobalControlPlane::open(global).await?)
                 }
-                _ => Arc::new(crate::adapters::fs::FsControlPlane::new(
+                #[cfg(not(any(feature = "postgres", feature = "mysql")))]
+                Some(db) => {
+                    return Err(StoreError::NotSupported {
+                        operation: format!("a global {} database for the control plane", db.driver),
+                        backend: "this build (enable the `postgres` or `mysql` cargo feature)".into(),
+                    });
+                }
+                None => Arc::new(crate::adapters::fs::FsControlPlane::new(
                     &config.fs_root,
                     config.secrets.clone(),
                 )),

@@ -77,6 +77,62 @@ async fn import_then_export_reproduces_the_tree_on_postgres() {
     drop_postgres_global_db(&schema).await;
 }
 
+/// Copies every file of `from` into `to` (symlinks followed).
+fn copy_tree(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).expect("read_dir") {
+        let path = entry.expect("entry").path();
+        let target = to.join(path.file_name().expect("name"));
+        if path.is_dir() {
+            std::fs::create_dir_all(&target).expect("mkdir");
+            copy_tree(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).expect("copy");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn import_reports_each_change_and_a_broken_tree_changes_nothing() {
+    use hellojohn_store::repository::ControlPlaneStore;
+    let (db, schema) = fresh_postgres_global_db().await;
+    let cp = open_global(&db, &random_key()).await;
+    import_tree(&cp, &example_root(), None).await.expect("import");
+
+    // An edited copy: one tenant gone, one client renamed.
+    let edited = tempfile::tempdir().expect("tempdir");
+    copy_tree(&example_root(), edited.path());
+    let globex_clients = yaml(&edited.path().join("tenants/globex/clients.yaml"));
+    let globex_clients = globex_clients["clients"].as_sequence().expect("clients").len() as u64;
+    std::fs::remove_dir_all(edited.path().join("tenants/globex")).expect("remove globex");
+    let clients = edited.path().join("tenants/acme/clients.yaml");
+    let text = std::fs::read_to_string(&clients).expect("read");
+    std::fs::write(&clients, text.replacen("name: Billing API", "name: Billing API v2", 1)).expect("write");
+    let report = import_tree(&cp, edited.path(), None).await.expect("import the edit");
+    assert_eq!((report.tenants.added, report.tenants.updated, report.tenants.removed), (0, 0, 1), "{report}");
+    assert_eq!(report.clients.updated, 1, "{report}");
+    assert_eq!(report.clients.removed, globex_clients, "the removed tenant's clients go with it: {report}");
+    assert_eq!(report.clients.added, 0, "{report}");
+
+    // A broken copy (an unknown key in a tenant file) is refused before anything is written.
+    let version = cp.version();
+    let before = tempfile::tempdir().expect("tempdir");
+    export_tree(&cp, before.path()).await.expect("export before");
+    let broken = tempfile::tempdir().expect("tempdir");
+    copy_tree(edited.path(), broken.path());
+    let tenant = broken.path().join("tenants/acme/tenant.yaml");
+    let text = std::fs::read_to_string(&tenant).expect("read");
+    std::fs::write(&tenant, format!("{text}colour: purple\n")).expect("write");
+    std::fs::remove_file(broken.path().join("admins/admins.yaml")).expect("a removal the import would make");
+    let err = import_tree(&cp, broken.path(), None).await.expect_err("broken tree refused");
+    assert!(err.to_string().contains("tenant.yaml"), "the error names the file: {err}");
+    assert_eq!(cp.version(), version, "no write reached the database");
+    let after = tempfile::tempdir().expect("tempdir");
+    export_tree(&cp, after.path()).await.expect("export after");
+    assert_same_tree(before.path(), after.path());
+    drop(cp);
+    drop_postgres_global_db(&schema).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn cli_sync_import_and_export_on_mariadb() {
     let (db, database) = fresh_mysql_global_db().await;

@@ -156,11 +156,16 @@ pub fn read_tree(root: &Path, secrets: Option<&SecretBox>) -> StoreResult<Contro
 
 /// Writes `state` as an FS tree under `root` (created if missing): every file through the
 /// FS adapter, the JSON Schemas under `schemas/`; tenant folders absent from `state` are
-/// removed.
+/// removed (the export mirrors the database; it is not a merge).
+///
+/// Takes the FS store's own locks (`tenants` for the whole export, each `tenant-<slug>`
+/// while that tenant is written, then `admins`), so a process writing the same tree through
+/// the FS store never interleaves with the export.
 ///
 /// Errors: `InvalidInput` when a document would not validate; `Backend` for I/O.
-pub fn write_tree(state: &ControlPlaneState, root: &Path) -> StoreResult<()> {
+pub async fn write_tree(state: &ControlPlaneState, root: &Path) -> StoreResult<()> {
     let fs = FsControlPlane::new(root, None);
+    let _all = fs.lock("tenants").await?;
     let schemas = root.join("schemas");
     storage::create_dir_private(&schemas)?;
     for kind in FileKind::ALL {
@@ -168,12 +173,14 @@ pub fn write_tree(state: &ControlPlaneState, root: &Path) -> StoreResult<()> {
     }
     for slug in fs.tenant_slugs()? {
         if !state.tenants.contains_key(&slug) {
+            let _one = fs.lock(&format!("tenant-{slug}")).await?;
             let dir = fs.tenant_dir(&slug)?;
             std::fs::remove_dir_all(&dir)
                 .map_err(|e| storage::io_error(format!("removing {}", dir.display()), e))?;
         }
     }
     for (slug, tenant) in &state.tenants {
+        let _one = fs.lock(&format!("tenant-{slug}")).await?;
         let dir = fs.tenant_dir(slug)?;
         storage::create_dir_private(&dir)?;
         fs.store(FileKind::Tenant, &dir.join(FileKind::Tenant.file_name()), tenant, Some(slug))?;
@@ -182,6 +189,7 @@ pub fn write_tree(state: &ControlPlaneState, root: &Path) -> StoreResult<()> {
         let scopes = ScopesFile { scopes: state.scopes.get(slug).cloned().unwrap_or_default() };
         fs.store(FileKind::Scopes, &dir.join(FileKind::Scopes.file_name()), &scopes, None)?;
     }
+    let _admins = fs.lock("admins").await?;
     let admins_dir = fs.admins_dir();
     storage::create_dir_private(&admins_dir)?;
     let admins = AdminsFile { admins: state.admins.clone() };
@@ -217,6 +225,6 @@ pub async fn export_tree(cp: &GlobalControlPlane, root: &Path) -> StoreResult<Sy
     cp.catch_up().await?;
     let state = cp.state();
     let before = if root.is_dir() { read_tree(root, None).unwrap_or_default() } else { Default::default() };
-    write_tree(&state, root)?;
+    write_tree(&state, root).await?;
     Ok(compare(&before, &state))
 }
