@@ -20,7 +20,10 @@ pub(crate) fn run(store: &StoreArgs) -> ExitCode {
         for t in &tenants {
             let access = manager.for_tenant(&t.slug).await;
             let (backend, ping) = match access {
-                Err(e) => ("?".to_string(), format!("error: {e}")),
+                Err(e) => {
+                    down += 1;
+                    ("?".to_string(), format!("down: {e}"))
+                }
                 Ok(a) if !a.has_db() => ("-".to_string(), "-".to_string()),
                 Ok(a) => {
                     let started = Instant::now();

@@ -159,5 +159,17 @@ async fn cli_sync_import_and_export_on_mariadb() {
     assert_same_tree(&root, out.path());
     let again = run(&["sync", "import", out.path().to_str().expect("utf-8")]);
     assert!(again.contains("(no changes)"), "{again}");
+    // `status` names the mode and the version this replica reads (its exit code depends on
+    // the example tenants' own databases, which this test does not start).
+    let status = Command::new(bin)
+        .arg("status")
+        .env("HJ_GLOBAL_DB_DRIVER", "mysql")
+        .env("HJ_GLOBAL_DB_DSN", &db.dsn)
+        .env_remove("HJ_SECRET_KEY")
+        .output()
+        .expect("run status");
+    let stdout = String::from_utf8_lossy(&status.stdout);
+    assert!(stdout.contains("fs_global_db"), "{stdout}");
+    assert!(stdout.contains("control plane: global database, version "), "{stdout}");
     drop_mysql_global_db(&database).await;
 }

@@ -5,6 +5,7 @@
 
 mod cache_memory;
 mod cache_redis;
+mod cli_tenants;
 mod cli_validate;
 mod fault_proxy;
 mod fs_concurrency;
