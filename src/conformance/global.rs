@@ -95,24 +95,40 @@ where
 /// Two `Manager`s (replicas A and B) on the global database `db`: a client created through
 /// A is visible through B, a settings change (the tenant's own database) takes effect in B
 /// without a restart, and a tenant deleted through A makes B's `for_tenant` return
-/// `TenantNotFound` — each within one second.
+/// `TenantNotFound` — each within one second. Mode `fs_global_db`: tenants start without a
+/// database.
 pub async fn two_replicas_stay_consistent(db: DbConfig) {
+    two_replicas(db, false).await;
+}
+
+/// [`two_replicas_stay_consistent`] in mode `full_db`: tenants start on a default tenant
+/// database (SQLite files shared by both replicas), and after the settings change B's
+/// data-plane calls reach the tenant's new database, where A sees what B wrote.
+pub async fn two_replicas_stay_consistent_in_full_db(db: DbConfig) {
+    two_replicas(db, true).await;
+}
+
+async fn two_replicas(db: DbConfig, full_db: bool) {
     use crate::error::StoreError;
     use crate::manager::{Manager, ManagerConfig};
     use crate::mode::OperationalMode;
-    use crate::model::{ClientInput, Secret, Tenant, TenantDbSettings};
+    use crate::model::{ClientInput, CreateUserInput, Secret, Tenant, TenantDbSettings, UserFilter};
 
     let key = random_key();
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let default_db =
+        DbConfig::new("sqlite", format!("sqlite://{}/{{tenant}}-default.db?mode=rwc", dir.path().display()));
     let config = |name: &str| {
-        ManagerConfig::from_fs_root(dir.path().join(name))
+        let cfg = ManagerConfig::from_fs_root(dir.path().join(name))
             .global_db(db.clone())
             .secrets(key.clone())
-            .global_poll_interval(TEST_POLL_INTERVAL)
+            .global_poll_interval(TEST_POLL_INTERVAL);
+        if full_db { cfg.default_tenant_db(default_db.clone()) } else { cfg }
     };
     let a = Manager::new(config("a")).await.unwrap_or_else(|e| panic!("replica A: {e}"));
     let b = Manager::new(config("b")).await.unwrap_or_else(|e| panic!("replica B: {e}"));
-    assert_eq!(a.mode(), OperationalMode::FsGlobalDb);
+    let expected = if full_db { OperationalMode::FullDb } else { OperationalMode::FsGlobalDb };
+    assert_eq!(a.mode(), expected);
     assert!(b.capabilities().global_sync);
     assert!(format!("{a:?}").contains("\"global\""), "the global database holds the control plane: {a:?}");
 
@@ -124,7 +140,11 @@ pub async fn two_replicas_stay_consistent(db: DbConfig) {
     .await;
     println!("tenant visible in B after {took:?}");
     let before = b.for_tenant("acme").await.unwrap_or_else(|e| panic!("for_tenant: {e}"));
-    assert!(!before.has_db(), "no database yet");
+    assert_eq!(before.has_db(), full_db, "only full_db gives a tenant a database from the start");
+    if full_db {
+        let users = before.users().unwrap_or_else(|e| panic!("users: {e}"));
+        users.create(CreateUserInput::new("old@example.com")).await.unwrap_or_else(|e| panic!("user: {e}"));
+    }
 
     // A client created through A is visible through B.
     let clients_a = a.config().clients("acme").unwrap_or_else(|e| panic!("clients: {e}"));
@@ -147,13 +167,24 @@ pub async fn two_replicas_stay_consistent(db: DbConfig) {
         schema: None,
     });
     a.config().tenants().update_settings("acme", settings).await.unwrap_or_else(|e| panic!("settings: {e}"));
+    // In effect means B's data-plane calls reach the new (empty) database.
     let took = eventually("settings change through A in effect in B", Duration::from_secs(1), || async {
-        matches!(b.tenant_db("acme").await, Ok(Some(_)))
+        let Ok(access) = b.for_tenant("acme").await else { return false };
+        let Ok(users) = access.users() else { return false };
+        users.list(&UserFilter::default()).await.is_ok_and(|l| l.is_empty())
+            && matches!(b.tenant_db("acme").await, Ok(Some(db)) if db.dsn.contains("acme.db"))
     })
     .await;
     println!("settings change in effect in B after {took:?}");
     let after = b.for_tenant("acme").await.unwrap_or_else(|e| panic!("for_tenant: {e}"));
     assert!(after.has_db(), "B uses the new database without a restart");
+    let users_b = after.users().unwrap_or_else(|e| panic!("users: {e}"));
+    let listed = users_b.list(&UserFilter::default()).await.unwrap_or_else(|e| panic!("list: {e}"));
+    assert!(listed.is_empty(), "B's calls reach the new, empty database, not the old one: {listed:?}");
+    users_b.create(CreateUserInput::new("new@example.com")).await.unwrap_or_else(|e| panic!("user: {e}"));
+    let in_a = a.for_tenant("acme").await.unwrap_or_else(|e| panic!("for_tenant in A: {e}"));
+    let users_a = in_a.users().unwrap_or_else(|e| panic!("users: {e}"));
+    users_a.get_by_email("new@example.com").await.unwrap_or_else(|e| panic!("A sees B's write: {e}"));
 
     // A tenant deleted through A is gone from B.
     a.config().tenants().delete("acme").await.unwrap_or_else(|e| panic!("delete: {e}"));
