@@ -4,6 +4,10 @@
 //! - [`model`] and [`repository`]: the domain types and one trait per aggregate.
 //! - [`mode`]: the four operational modes and their capabilities.
 //! - [`registry`]: database adapters by driver name.
+//! - [`manager`]: the entry point: [`manager::Manager`] resolves a tenant into its
+//!   repositories and cache (cached per tenant) and reaches the control plane.
+//! - [`pool`]: the open data-plane connections, one per tenant, bounded and evicted when idle.
+//! - [`cache`]: the per-tenant caches behind [`repository::Cache`] (in-process moka, Redis).
 //! - [`adapters`]: the backends (SQL through SeaORM, file-system control plane, no-op).
 //! - [`crypto`]: encryption of control-plane secrets at rest ([`crypto::SecretBox`]).
 //! - [`error`]: the one public error type, [`StoreError`].

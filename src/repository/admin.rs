@@ -8,6 +8,9 @@ use crate::model::{Admin, AdminFilter, AdminInput, AdminRefreshToken, AdminUpdat
 #[async_trait]
 pub trait AdminRepository: Send + Sync {
     /// Admins matching the filter, by e-mail.
+    ///
+    /// Errors: `InvalidConfig` when the FS admins file does not validate; no match gives an
+    /// empty list.
     async fn list(&self, filter: &AdminFilter) -> StoreResult<Vec<Admin>>;
 
     /// The admin with this id.
@@ -37,6 +40,8 @@ pub trait AdminRepository: Send + Sync {
     async fn delete(&self, id: Uuid) -> StoreResult<()>;
 
     /// Verifies a password against an argon2id or bcrypt hash (no I/O, constant time).
+    ///
+    /// Never fails: a wrong password or an unparsable hash gives `false`.
     fn check_password(&self, hash: &str, password: &str) -> bool {
         crate::password::verify_password(Some(hash), password)
     }
@@ -77,6 +82,9 @@ pub trait AdminRefreshTokenRepository: Send + Sync {
     async fn get_by_hash(&self, token_hash: &str) -> StoreResult<AdminRefreshToken>;
 
     /// The admin's tokens, oldest first.
+    ///
+    /// Errors: `InvalidConfig` when the FS tokens file does not validate; an unknown admin
+    /// gives an empty list, not `NotFound`.
     async fn list_by_admin(&self, admin_id: Uuid) -> StoreResult<Vec<AdminRefreshToken>>;
 
     /// Deletes one token.
@@ -84,9 +92,15 @@ pub trait AdminRefreshTokenRepository: Send + Sync {
     /// Errors: `NotFound`.
     async fn delete(&self, token_hash: &str) -> StoreResult<()>;
 
-    /// Deletes the admin's tokens. Returns how many.
+    /// Deletes the admin's tokens. Returns how many (0 for an unknown admin, not `NotFound`).
+    ///
+    /// Errors: `InvalidConfig` as for `list_by_admin`; `Unavailable` when the global database
+    /// cannot be reached.
     async fn delete_by_admin(&self, admin_id: Uuid) -> StoreResult<u64>;
 
-    /// Deletes tokens that expired before `now`. Returns how many.
+    /// Deletes tokens that expired before `now`. Returns how many; again with the same `now`, 0.
+    ///
+    /// Errors: `InvalidConfig` as for `list_by_admin`; `Unavailable` when the global database
+    /// cannot be reached.
     async fn purge_expired(&self, now: Timestamp) -> StoreResult<u64>;
 }

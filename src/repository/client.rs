@@ -12,6 +12,9 @@ pub trait ClientRepository: Send + Sync {
     async fn get(&self, client_id: &str) -> StoreResult<Client>;
 
     /// Clients whose id or name contains `query` (case-insensitive; all for `""`), by id.
+    ///
+    /// Errors: `TenantNotFound` for an unknown tenant; `InvalidConfig` when the tenant's FS
+    /// files do not validate. No match gives an empty list.
     async fn list(&self, query: &str) -> StoreResult<Vec<Client>>;
 
     /// Creates a client; its secret is encrypted before it is written.

@@ -22,9 +22,14 @@ pub trait ConsentRepository: Send + Sync {
     async fn get(&self, user_id: Uuid, client_id: &str) -> StoreResult<Consent>;
 
     /// The user's consents, oldest first; only unrevoked ones when `active_only`.
+    ///
+    /// Errors: `Unavailable`; an unknown user gives an empty list, not `NotFound`.
     async fn list_by_user(&self, user_id: Uuid, active_only: bool) -> StoreResult<Vec<Consent>>;
 
-    /// A page of all consents of the tenant and the total matching count.
+    /// A page of all consents of the tenant, oldest first, and the total matching count
+    /// (paging ignored). `limit` 0 means 50; larger limits are capped (SQL 1000, MongoDB 200).
+    ///
+    /// Errors: `Unavailable`.
     async fn list_all(&self, limit: u64, offset: u64, active_only: bool) -> StoreResult<(Vec<Consent>, u64)>;
 
     /// Soft-deletes the consent (sets `revoked_at`).

@@ -9,7 +9,9 @@ use crate::repository::{
 /// control-plane conformance suite runs against. Implemented by the file-system backend
 /// (and later by the global database).
 pub trait ControlPlaneStore: Send + Sync {
-    /// Backend name (`"fs"`, …).
+    /// Backend name (`"fs"`, `"global"`).
+    ///
+    /// Never fails: a constant of the implementation, no I/O.
     fn backend(&self) -> &str;
 
     /// The tenant repository.
@@ -39,12 +41,17 @@ pub trait ControlPlaneStore: Send + Sync {
 
     /// The version of the control plane this store reads from (`None` for a backend without
     /// versions, such as the FS tree).
+    ///
+    /// Never fails: it reads the in-memory snapshot, no I/O.
     fn version(&self) -> Option<u64> {
         None
     }
 
     /// Announcements of tenants changed by any replica (`None` when the backend has no
     /// replicas to hear from). The `Manager` drops the cached accesses they name.
+    ///
+    /// Never fails: each call gives a new receiver of a bounded channel; one that falls
+    /// behind gets `RecvError::Lagged` and misses the oldest announcements.
     fn subscribe(&self) -> Option<tokio::sync::broadcast::Receiver<ControlPlaneChange>> {
         None
     }

@@ -26,6 +26,9 @@ pub trait EmailTokenRepository: Send + Sync {
     /// `TokenExpired` when it has expired.
     async fn consume(&self, kind: EmailTokenKind, token_hash: &str) -> StoreResult<EmailToken>;
 
-    /// Deletes tokens that expired before `now`, `batch_size` at a time.
+    /// Deletes tokens that expired before `now`, `batch_size` at a time (0: 1000). Returns
+    /// how many. A used token stays until it expires.
+    ///
+    /// Errors: `Unavailable`.
     async fn purge_expired(&self, now: Timestamp, batch_size: u64) -> StoreResult<u64>;
 }

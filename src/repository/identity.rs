@@ -12,7 +12,10 @@ pub trait IdentityRepository: Send + Sync {
     /// Errors: `NotFound`.
     async fn get_by_provider(&self, provider: &str, provider_user_id: &str) -> StoreResult<SocialIdentity>;
 
-    /// Every social identity of the user, oldest first (empty for an unknown user).
+    /// Every social identity of the user, oldest first (empty for an unknown user). The
+    /// password identity is not listed.
+    ///
+    /// Errors: `Unavailable`; an unknown user is not `NotFound`.
     async fn list_by_user(&self, user_id: Uuid) -> StoreResult<Vec<SocialIdentity>>;
 
     /// Logs in through a provider, atomically: an existing identity is updated; else it is

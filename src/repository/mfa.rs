@@ -28,6 +28,8 @@ pub trait MfaRepository: Send + Sync {
     async fn touch_totp(&self, user_id: Uuid) -> StoreResult<()>;
 
     /// Removes the enrolment (idempotent).
+    ///
+    /// Errors: `Unavailable`; a user without TOTP, or an unknown user, is `Ok`, not `NotFound`.
     async fn disable_totp(&self, user_id: Uuid) -> StoreResult<()>;
 
     /// Replaces all recovery codes of the user with `hashes`, in one transaction.
@@ -36,10 +38,14 @@ pub trait MfaRepository: Send + Sync {
     async fn set_recovery_codes(&self, user_id: Uuid, hashes: &[String]) -> StoreResult<()>;
 
     /// Deletes all recovery codes of the user (idempotent).
+    ///
+    /// Errors: `Unavailable`; a user without codes, or an unknown user, is `Ok`, not `NotFound`.
     async fn delete_recovery_codes(&self, user_id: Uuid) -> StoreResult<()>;
 
     /// Uses a recovery code: `true` the first time, `false` afterwards or for an unknown
     /// code — also when many callers use the same code at once (exactly one gets `true`).
+    ///
+    /// Errors: `Unavailable`; an unknown user or code is `Ok(false)`, not `NotFound`.
     async fn use_recovery_code(&self, user_id: Uuid, code_hash: &str) -> StoreResult<bool>;
 
     /// Trusts a device until `expires_at` (upsert: a known device gets the new expiry).
@@ -53,8 +59,13 @@ pub trait MfaRepository: Send + Sync {
     ) -> StoreResult<()>;
 
     /// Whether the device is trusted now (`false` once expired).
+    ///
+    /// Errors: `Unavailable`; an unknown user or device is `Ok(false)`, not `NotFound`.
     async fn is_trusted_device(&self, user_id: Uuid, device_hash: &str) -> StoreResult<bool>;
 
-    /// Deletes trusted devices that expired before `now`, `batch_size` at a time.
+    /// Deletes trusted devices that expired before `now`, `batch_size` at a time (0: 1000).
+    /// Returns how many.
+    ///
+    /// Errors: `Unavailable`.
     async fn purge_expired(&self, now: Timestamp, batch_size: u64) -> StoreResult<u64>;
 }

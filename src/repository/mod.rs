@@ -3,8 +3,11 @@
 //!
 //! Data-plane repositories are already scoped to one tenant by the connection they came
 //! from; no method takes a tenant argument. Every method returns
-//! [`StoreResult`](crate::error::StoreResult); a backend that cannot be reached returns
+//! [`StoreResult`](crate::error::StoreResult), but for the few that cannot fail (their docs
+//! say "Never fails"); a backend that cannot be reached returns
 //! [`StoreError::Unavailable`](crate::error::StoreError::Unavailable) from any method.
+//! Each method's `Errors:` line names what it returns by design; any call may also return
+//! `Backend` for a driver failure with no better name.
 
 mod admin;
 mod cache;

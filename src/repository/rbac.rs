@@ -8,10 +8,14 @@ use crate::model::{Role, RoleInput};
 #[async_trait]
 pub trait RbacRepository: Send + Sync {
     /// Names of the roles assigned to the user, sorted.
+    ///
+    /// Errors: `Unavailable`; an unknown user gives an empty list, not `NotFound`.
     async fn get_user_roles(&self, user_id: Uuid) -> StoreResult<Vec<String>>;
 
     /// Effective permissions of the user: those of its roles and of every role they
     /// inherit from, sorted and deduplicated. Inheritance cycles are tolerated.
+    ///
+    /// Errors: `Unavailable`; an unknown user gives an empty list, not `NotFound`.
     async fn get_user_permissions(&self, user_id: Uuid) -> StoreResult<Vec<String>>;
 
     /// Assigns a role to the user (idempotent).
@@ -20,6 +24,9 @@ pub trait RbacRepository: Send + Sync {
     async fn assign_role(&self, user_id: Uuid, role: &str) -> StoreResult<()>;
 
     /// Removes a role from the user (idempotent).
+    ///
+    /// Errors: `Unavailable`; an unknown role or user, or a role the user lacks, is `Ok`, not
+    /// `NotFound`.
     async fn remove_role(&self, user_id: Uuid, role: &str) -> StoreResult<()>;
 
     /// The role's direct permissions, sorted.
@@ -38,6 +45,8 @@ pub trait RbacRepository: Send + Sync {
     async fn remove_permission_from_role(&self, role: &str, permission: &str) -> StoreResult<()>;
 
     /// Every role, by name.
+    ///
+    /// Errors: `Unavailable`; a tenant without roles gives an empty list.
     async fn list_roles(&self) -> StoreResult<Vec<Role>>;
 
     /// The role called `name`.

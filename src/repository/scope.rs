@@ -18,6 +18,9 @@ pub trait ScopeRepository: Send + Sync {
     async fn get_by_name(&self, name: &str) -> StoreResult<Scope>;
 
     /// Every scope, system scopes included, by name.
+    ///
+    /// Errors: `TenantNotFound` for an unknown tenant; `InvalidConfig` when the tenant's FS
+    /// scopes file does not validate.
     async fn list(&self) -> StoreResult<Vec<Scope>>;
 
     /// Updates a scope (the name is immutable and identifies it).

@@ -22,7 +22,10 @@ pub trait SessionRepository: Send + Sync {
     /// Errors: `NotFound`.
     async fn touch(&self, session_id_hash: &str, at: Timestamp) -> StoreResult<()>;
 
-    /// A page of sessions, most recent activity first, and the total matching count.
+    /// A page of sessions, most recent activity first, and the total matching count
+    /// (paging ignored).
+    ///
+    /// Errors: `Unavailable`; no match gives an empty page and a count of 0.
     async fn list(&self, filter: &SessionFilter) -> StoreResult<(Vec<Session>, u64)>;
 
     /// Revokes a session (a revoked one keeps its first revocation).
@@ -30,15 +33,26 @@ pub trait SessionRepository: Send + Sync {
     /// Errors: `NotFound`.
     async fn revoke(&self, session_id_hash: &str, by: &str, reason: Option<&str>) -> StoreResult<()>;
 
-    /// Revokes the user's active sessions. Returns how many.
+    /// Revokes the user's active sessions. Returns how many; revoked or expired sessions are
+    /// left as they were and not counted.
+    ///
+    /// Errors: `Unavailable`; an unknown user gives 0, not `NotFound`.
     async fn revoke_all_by_user(&self, user_id: Uuid, by: &str, reason: Option<&str>) -> StoreResult<u64>;
 
-    /// Revokes every active session of the tenant. Returns how many.
+    /// Revokes every active session of the tenant. Returns how many; revoked or expired
+    /// sessions are left as they were.
+    ///
+    /// Errors: `Unavailable`.
     async fn revoke_all(&self, by: &str, reason: Option<&str>) -> StoreResult<u64>;
 
-    /// Deletes sessions that expired before `now`, `batch_size` at a time.
+    /// Deletes sessions that expired before `now`, `batch_size` at a time (0: 1000). Returns
+    /// how many. A revoked session stays until it expires.
+    ///
+    /// Errors: `Unavailable`.
     async fn purge_expired(&self, now: Timestamp, batch_size: u64) -> StoreResult<u64>;
 
-    /// Aggregates over active sessions.
+    /// Aggregates over active sessions (and the count of sessions created today).
+    ///
+    /// Errors: `Unavailable`; an empty tenant gives zeros.
     async fn stats(&self) -> StoreResult<SessionStats>;
 }

@@ -8,6 +8,9 @@ use crate::model::{Tenant, TenantSettings};
 #[async_trait]
 pub trait TenantRepository: Send + Sync {
     /// Every tenant, by slug.
+    ///
+    /// Errors: `InvalidConfig` when an FS tenant folder is not a valid slug or its
+    /// `tenant.yaml` does not validate (one broken tenant fails the whole list).
     async fn list(&self) -> StoreResult<Vec<Tenant>>;
 
     /// The tenant with this slug.

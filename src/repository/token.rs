@@ -43,24 +43,39 @@ pub trait TokenRepository: Send + Sync {
     async fn revoke(&self, id: Uuid) -> StoreResult<()>;
 
     /// Revokes the user's active tokens (of one client when given). Returns how many.
+    ///
+    /// Errors: `Unavailable`; an unknown user gives 0, not `NotFound`.
     async fn revoke_all_by_user(&self, user_id: Uuid, client_id: Option<&str>) -> StoreResult<u64>;
 
     /// Revokes the client's active tokens. Returns how many.
+    ///
+    /// Errors: `Unavailable`; an unknown client gives 0, not `NotFound`.
     async fn revoke_all_by_client(&self, client_id: &str) -> StoreResult<u64>;
 
     /// Revokes every active token of the tenant. Returns how many.
+    ///
+    /// Errors: `Unavailable`.
     async fn revoke_all(&self) -> StoreResult<u64>;
 
-    /// A page of tokens, newest first.
+    /// A page of tokens, newest first, each with its owner's e-mail.
+    ///
+    /// Errors: `Unavailable`; no match gives an empty list.
     async fn list(&self, filter: &TokenFilter) -> StoreResult<Vec<RefreshToken>>;
 
     /// How many tokens match the filter (paging ignored).
+    ///
+    /// Errors: `Unavailable`.
     async fn count(&self, filter: &TokenFilter) -> StoreResult<u64>;
 
     /// Aggregates over the tenant's tokens.
+    ///
+    /// Errors: `Unavailable`; an empty tenant gives zeros.
     async fn stats(&self) -> StoreResult<TokenStats>;
 
     /// Deletes, `batch_size` rows at a time, tokens that expired before `now` and tokens
-    /// revoked more than a day before `now`. Returns how many were deleted.
+    /// revoked more than a day before `now` (`batch_size` 0: 1000). Returns how many were
+    /// deleted.
+    ///
+    /// Errors: `Unavailable`.
     async fn purge_expired(&self, now: Timestamp, batch_size: u64) -> StoreResult<u64>;
 }

@@ -20,9 +20,13 @@ pub trait UserRepository: Send + Sync {
 
     /// A page of users ordered by `created_at`, then `id`; `search` matches e-mail or name
     /// case-insensitively. The page size is capped at 200 (default 50).
+    ///
+    /// Errors: `Unavailable`; no match, or an offset past the end, gives an empty list.
     async fn list(&self, filter: &UserFilter) -> StoreResult<Vec<User>>;
 
-    /// How many users match `search` (all users for `None`).
+    /// How many users match `search` (all users for `None`), searched as `list` does.
+    ///
+    /// Errors: `Unavailable`.
     async fn count(&self, search: Option<&str>) -> StoreResult<u64>;
 
     /// Creates a user and its password identity in one transaction.
@@ -71,8 +75,9 @@ pub trait UserRepository: Send + Sync {
     async fn update_password_hash(&self, user_id: Uuid, new_hash: &str) -> StoreResult<()>;
 
     /// Verifies `password` against an argon2id PHC string or a bcrypt
-    /// (`$2a$`/`$2b$`/`$2y$`) hash. No I/O; constant time in the password; `false` for
-    /// `None` or an unparsable hash.
+    /// (`$2a$`/`$2b$`/`$2y$`) hash. No I/O; constant time in the password.
+    ///
+    /// Never fails: a wrong password, `None` or an unparsable hash gives `false`.
     fn check_password(&self, hash: Option<&str>, password: &str) -> bool {
         crate::password::verify_password(hash, password)
     }
