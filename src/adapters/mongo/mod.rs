@@ -5,11 +5,11 @@
 //! - One `mongodb::Client` per server, shared by every tenant on that server (and per tokio
 //!   runtime: a client's background tasks live on the runtime that made it). The tenant's
 //!   database comes from the DSN's path, already resolved from the `{tenant}` template.
-//! - [`migrations`]: indexes are the schema, created by versioned steps recorded in
+//! - `migrations`: indexes are the schema, created by versioned steps recorded in
 //!   `_migrations` when a tenant is first opened.
-//! - [`error`]: the one mapping from driver errors to [`StoreError`].
-//! - [`txn`]: multi-document transactions, run again on `TransientTransactionError`.
-//! - [`docs`]: collection names and document shapes (UUID strings, microsecond integers).
+//! - `error`: the one mapping from driver errors to [`StoreError`].
+//! - `txn`: multi-document transactions, run again on `TransientTransactionError`.
+//! - `docs`: collection names and document shapes (UUID strings, microsecond integers).
 //! - one file per repository.
 //!
 //! Owns only MongoDB documents of the tenant's database; never touches the control plane.

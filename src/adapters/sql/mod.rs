@@ -2,11 +2,11 @@
 //! `mysql`/`mariadb`, `sqlite`, each behind its cargo feature), opening a [`SqlConnection`]
 //! per tenant whose repositories run on the entities generated in `entity/`.
 //!
-//! - [`connect`]: namespace creation (PostgreSQL schema, MySQL database, SQLite file) and
+//! - `connect`: namespace creation (PostgreSQL schema, MySQL database, SQLite file) and
 //!   migrations under a database lock, so that replicas migrate once.
-//! - [`error`]: the one place where `DbErr` becomes [`StoreError`].
-//! - [`retry`]: runs a transaction again on serialization failures, deadlocks and `SQLITE_BUSY`.
-//! - [`time`]: timestamps are written in UTC at microsecond precision, read back as UTC.
+//! - `error`: the one place where `DbErr` becomes [`StoreError`].
+//! - `retry`: runs a transaction again on serialization failures, deadlocks and `SQLITE_BUSY`.
+//! - `time`: timestamps are written in UTC at microsecond precision, read back as UTC.
 //! - one file per repository.
 
 mod connect;
