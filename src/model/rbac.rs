@@ -55,3 +55,20 @@ impl RoleInput {
         }
     }
 }
+
+/// The checks `create_role` (`with_name`) and `update_role` make on a [`RoleInput`], the same
+/// on every backend: a name that is not blank and has no leading or trailing whitespace
+/// (names are keys: `" admin "` and `"admin"` would be two roles that look alike), and no
+/// blank permission.
+pub(crate) fn check_role_input(input: &RoleInput, with_name: bool) -> crate::error::StoreResult<()> {
+    if with_name {
+        super::check_non_empty("name", &input.name)?;
+        if input.name.trim() != input.name {
+            return Err(crate::error::StoreError::invalid("name", "has leading or trailing whitespace"));
+        }
+    }
+    if input.permissions.iter().any(|p| p.trim().is_empty()) {
+        return Err(crate::error::StoreError::invalid("permissions", "a permission is empty"));
+    }
+    Ok(())
+}

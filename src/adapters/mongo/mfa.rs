@@ -216,6 +216,7 @@ impl MfaRepository for MongoMfa {
         device_hash: &str,
         expires_at: Timestamp,
     ) -> StoreResult<()> {
+        crate::model::check_non_empty("device_hash", device_hash)?;
         self.ctx.require_user(user_id).await?;
         let now = docs::ts(crate::model::now());
         let coll = self.ctx.raw(docs::MFA_TRUSTED_DEVICES)?;

@@ -264,13 +264,8 @@ impl RbacRepository for MongoRbac {
         fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "rbac.create_role")
     )]
     async fn create_role(&self, input: RoleInput) -> StoreResult<Role> {
-        let name = input.name.trim();
-        if name.is_empty() {
-            return Err(StoreError::invalid("name", "is empty"));
-        }
-        if input.permissions.iter().any(|p| p.trim().is_empty()) {
-            return Err(StoreError::invalid("permission", "is empty"));
-        }
+        crate::model::check_role_input(&input, true)?;
+        let name = input.name.as_str();
         self.check_parent(input.inherits_from.as_deref()).await?;
         let now = crate::model::now();
         let role = RoleDoc {
@@ -297,9 +292,7 @@ impl RbacRepository for MongoRbac {
         fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "rbac.update_role")
     )]
     async fn update_role(&self, name: &str, input: RoleInput) -> StoreResult<Role> {
-        if input.permissions.iter().any(|p| p.trim().is_empty()) {
-            return Err(StoreError::invalid("permission", "is empty"));
-        }
+        crate::model::check_role_input(&input, false)?;
         self.require_role(name).await?;
         self.check_parent(input.inherits_from.as_deref()).await?;
         let updated = self

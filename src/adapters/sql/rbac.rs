@@ -286,10 +286,7 @@ impl RbacRepository for SqlRbac {
 
     async fn create_role(&self, input: RoleInput) -> StoreResult<Role> {
         async move {
-            crate::model::check_non_empty("name", &input.name)?;
-            if input.permissions.iter().any(|p| p.trim().is_empty()) {
-                return Err(StoreError::invalid("permissions", "a permission is empty"));
-            }
+            crate::model::check_role_input(&input, true)?;
             self.require_parent(input.inherits_from.as_deref()).await?;
             let now = now_db();
             let row = roles::ActiveModel {
@@ -314,9 +311,7 @@ impl RbacRepository for SqlRbac {
 
     async fn update_role(&self, name: &str, input: RoleInput) -> StoreResult<Role> {
         async move {
-            if input.permissions.iter().any(|p| p.trim().is_empty()) {
-                return Err(StoreError::invalid("permissions", "a permission is empty"));
-            }
+            crate::model::check_role_input(&input, false)?;
             let row = self.require_role(name).await?;
             self.require_parent(input.inherits_from.as_deref()).await?;
             let next =

@@ -183,7 +183,8 @@ pub async fn mfa_recovery_code_used_by_50_concurrent_tasks_is_true_exactly_once(
     assert!(store.mfa().use_recovery_code(ana, "other").await.expect("other code untouched"));
 }
 
-/// A trusted device is trusted until it expires, per user and per device.
+/// A trusted device is trusted until it expires, per user and per device; a blank device hash
+/// is `InvalidInput`.
 pub async fn mfa_trusted_device_is_trusted_until_it_expires(store: &DataPlane) {
     let mfa = store.mfa();
     let ana = new_user(store, "ana@example.com").await;
@@ -194,6 +195,8 @@ pub async fn mfa_trusted_device_is_trusted_until_it_expires(store: &DataPlane) {
     assert!(!mfa.is_trusted_device(ana, "old-phone").await.expect("expired device"));
     assert!(!mfa.is_trusted_device(ana, "unknown").await.expect("unknown device"));
     assert!(!mfa.is_trusted_device(bob, "laptop").await.expect("bob's laptop is not ana's"));
+    assert_invalid(mfa.add_trusted_device(ana, " ", minutes_from_now(60)).await, "blank device hash");
+    assert!(!mfa.is_trusted_device(ana, " ").await.expect("a refused device is not stored"));
 }
 
 /// Adding a known device again sets its new expiry, in both directions.

@@ -42,13 +42,15 @@ pub async fn rbac_create_role_then_get_and_list_by_name(store: &DataPlane) {
     assert_eq!(names, strings(&["admin", "viewer"]));
 }
 
-/// Creating a role whose name exists is `Conflict`, an empty name is `InvalidInput`, an
-/// unknown parent is `NotFound`; the existing role is unchanged and nothing is created.
+/// Creating a role whose name exists is `Conflict`, an empty name or one with leading or
+/// trailing whitespace is `InvalidInput`, an unknown parent is `NotFound`; the existing role is unchanged and nothing is created.
 pub async fn rbac_create_role_rejects_duplicate_empty_name_and_unknown_parent(store: &DataPlane) {
     let rbac = store.rbac();
     let original = rbac.create_role(RoleInput::new("viewer", ["read"])).await.expect("create");
     assert_conflict(rbac.create_role(RoleInput::new("viewer", ["write"])).await, "duplicate name");
     assert_invalid(rbac.create_role(RoleInput::new("", ["read"])).await, "empty name");
+    assert_invalid(rbac.create_role(RoleInput::new(" viewer ", ["read"])).await, "padded name");
+    assert_not_found(rbac.get_role(" viewer ").await, "a padded name is not stored");
     let mut orphan = RoleInput::new("orphan", ["x"]);
     orphan.inherits_from = Some("ghost".into());
     assert_not_found(rbac.create_role(orphan).await, "unknown parent");
