@@ -53,6 +53,23 @@ pub(crate) fn check_ttl(ttl: chrono::TimeDelta) -> crate::error::StoreResult<()>
     Ok(())
 }
 
+/// Page size of a list when the caller passes 0, on every backend.
+pub const DEFAULT_PAGE_SIZE: u64 = 50;
+/// Largest page size of a list, on every backend (larger limits are capped).
+pub const MAX_PAGE_SIZE: u64 = 200;
+/// Rows a `purge_expired` deletes per batch when the caller passes 0, on every backend.
+pub const DEFAULT_PURGE_BATCH: u64 = 1000;
+
+/// Effective page size: 0 means [`DEFAULT_PAGE_SIZE`], larger than [`MAX_PAGE_SIZE`] is capped.
+pub(crate) fn page_size(limit: u64) -> u64 {
+    if limit == 0 { DEFAULT_PAGE_SIZE } else { limit.min(MAX_PAGE_SIZE) }
+}
+
+/// Effective purge batch: 0 means [`DEFAULT_PURGE_BATCH`].
+pub(crate) fn purge_batch(batch_size: u64) -> u64 {
+    if batch_size == 0 { DEFAULT_PURGE_BATCH } else { batch_size }
+}
+
 /// `InvalidInput` naming `field` when `value` is blank.
 pub(crate) fn check_non_empty(field: &str, value: &str) -> crate::error::StoreResult<()> {
     if value.trim().is_empty() {

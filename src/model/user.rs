@@ -191,9 +191,9 @@ pub struct UserFilter {
 
 impl UserFilter {
     /// Default page size.
-    pub const DEFAULT_LIMIT: u64 = 50;
+    pub const DEFAULT_LIMIT: u64 = super::DEFAULT_PAGE_SIZE;
     /// Largest page size.
-    pub const MAX_LIMIT: u64 = 200;
+    pub const MAX_LIMIT: u64 = super::MAX_PAGE_SIZE;
 
     /// The effective page size.
     pub fn effective_limit(&self) -> u64 {

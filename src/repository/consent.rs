@@ -27,7 +27,7 @@ pub trait ConsentRepository: Send + Sync {
     async fn list_by_user(&self, user_id: Uuid, active_only: bool) -> StoreResult<Vec<Consent>>;
 
     /// A page of all consents of the tenant, oldest first, and the total matching count
-    /// (paging ignored). `limit` 0 means 50; larger limits are capped (SQL 1000, MongoDB 200).
+    /// (paging ignored). `limit` 0 means 50; larger limits are capped at 200.
     ///
     /// Errors: `Unavailable`.
     async fn list_all(&self, limit: u64, offset: u64, active_only: bool) -> StoreResult<(Vec<Consent>, u64)>;

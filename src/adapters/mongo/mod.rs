@@ -49,13 +49,6 @@ use crate::repository::{
     SessionRepository, TokenRepository, UserRepository,
 };
 
-/// Page size used when a caller passes 0.
-pub(crate) const DEFAULT_LIMIT: u64 = 50;
-/// Largest page size.
-pub(crate) const MAX_LIMIT: u64 = 200;
-/// Batch size of `purge_expired` when the caller passes 0.
-pub(crate) const DEFAULT_PURGE_BATCH: u64 = 1000;
-
 /// The MongoDB adapter, registered as `mongo` and `mongodb`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct MongoAdapter;
@@ -309,9 +302,9 @@ impl AdapterConnection for MongoConnection {
     }
 }
 
-/// Effective page size: 0 means [`DEFAULT_LIMIT`], capped at [`MAX_LIMIT`].
+/// Effective page size (the model's, the same on every backend).
 pub(crate) fn page_limit(limit: u64) -> u64 {
-    if limit == 0 { DEFAULT_LIMIT } else { limit.min(MAX_LIMIT) }
+    crate::model::page_size(limit)
 }
 
 /// `u64` to the `i64` the driver takes for limits and skips (saturating).
@@ -320,7 +313,7 @@ pub(crate) fn as_i64(n: u64) -> i64 {
 }
 
 /// Deletes the documents of `collection` matching `filter`, `batch_size` (0:
-/// [`DEFAULT_PURGE_BATCH`]) at a time: select up to a batch of ids, delete those that still
+/// [`crate::model::DEFAULT_PURGE_BATCH`]) at a time: select up to a batch of ids, delete those that still
 /// match, repeat until a batch comes back short. Returns how many were deleted.
 pub(crate) async fn purge_in_batches(
     ctx: &MongoContext,
@@ -330,7 +323,7 @@ pub(crate) async fn purge_in_batches(
     batch_size: u64,
 ) -> StoreResult<u64> {
     use futures_util::TryStreamExt;
-    let batch = if batch_size == 0 { DEFAULT_PURGE_BATCH } else { batch_size };
+    let batch = crate::model::purge_batch(batch_size);
     let coll = ctx.raw(collection)?;
     let mut total = 0;
     loop {

@@ -27,11 +27,6 @@ use crate::error::{StoreError, StoreResult};
 use crate::model::{Consent, new_id};
 use crate::repository::ConsentRepository;
 
-/// Page size of `list_all` when the caller passes 0.
-const DEFAULT_LIMIT: u64 = 50;
-/// Largest page of `list_all`.
-const MAX_LIMIT: u64 = 1000;
-
 /// The consent repository of one tenant's SQL database.
 pub(crate) struct SqlConsents {
     ctx: Arc<SqlContext>,
@@ -163,7 +158,7 @@ impl ConsentRepository for SqlConsents {
 
     async fn list_all(&self, limit: u64, offset: u64, active_only: bool) -> StoreResult<(Vec<Consent>, u64)> {
         async move {
-            let limit = if limit == 0 { DEFAULT_LIMIT } else { limit.min(MAX_LIMIT) };
+            let limit = crate::model::page_size(limit);
             let select = active_only_if(consents::Entity::find(), active_only);
             let total = select.clone().count(&self.ctx.db).await.map_err(|e| self.err().map(e))?;
             let rows = oldest_first(select)

@@ -9,10 +9,7 @@ use uuid::Uuid;
 use super::error::ErrCtx;
 use crate::error::StoreResult;
 
-/// Batch size used when the caller passes 0.
-pub(crate) const DEFAULT_BATCH_SIZE: u64 = 1000;
-
-/// Deletes every row of `E` matching `expired`, `batch_size` (0: [`DEFAULT_BATCH_SIZE`]) at
+/// Deletes every row of `E` matching `expired`, `batch_size` (0: [`crate::model::DEFAULT_PURGE_BATCH`]) at
 /// a time, by the UUID primary key `id_col`. Returns how many rows were deleted.
 pub(crate) async fn purge_in_batches<E>(
     db: &DatabaseConnection,
@@ -24,7 +21,7 @@ pub(crate) async fn purge_in_batches<E>(
 where
     E: EntityTrait,
 {
-    let batch = if batch_size == 0 { DEFAULT_BATCH_SIZE } else { batch_size };
+    let batch = crate::model::purge_batch(batch_size);
     let mut total = 0;
     loop {
         let ids: Vec<Uuid> = E::find()

@@ -34,9 +34,6 @@ use crate::model::{
 };
 use crate::repository::TokenRepository;
 
-/// Batch size of `purge_expired` when the caller passes 0.
-const DEFAULT_PURGE_BATCH: u64 = 1000;
-
 /// Refresh tokens of one tenant.
 pub(crate) struct SqlTokens {
     ctx: Arc<SqlContext>,
@@ -426,7 +423,7 @@ impl TokenRepository for SqlTokens {
             let expired = Condition::any()
                 .add(refresh_tokens::Column::ExpiresAt.lt(to_db(now)))
                 .add(refresh_tokens::Column::RevokedAt.lt(to_db(revoked_before)));
-            let batch = if batch_size == 0 { DEFAULT_PURGE_BATCH } else { batch_size };
+            let batch = crate::model::purge_batch(batch_size);
             let mut total = 0;
             loop {
                 let ids: Vec<Uuid> = refresh_tokens::Entity::find()
