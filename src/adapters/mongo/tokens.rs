@@ -22,8 +22,8 @@ use super::docs::{self, TokenDoc};
 use super::{MongoContext, as_i64, error, purge_in_batches};
 use crate::error::{StoreError, StoreResult};
 use crate::model::{
-    CreateRefreshTokenInput, RefreshToken, Timestamp, TokenFilter, TokenStats, check_non_empty, check_ttl,
-    expiry, new_id, page_bounds,
+    CreateRefreshTokenInput, RefreshToken, Timestamp, TokenFilter, TokenStats, check_non_empty,
+    check_rotation, check_ttl, expiry, new_id, page_bounds,
 };
 use crate::repository::TokenRepository;
 
@@ -201,8 +201,7 @@ impl TokenRepository for MongoTokens {
         fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "tokens.rotate")
     )]
     async fn rotate(&self, old_hash: &str, new_hash: &str, ttl: TimeDelta) -> StoreResult<RefreshToken> {
-        check_non_empty("token_hash", new_hash)?;
-        check_ttl(ttl)?;
+        check_rotation(old_hash, new_hash, ttl)?;
         let now = crate::model::now();
         let expires_at = expiry(now, ttl)?;
         let coll = self.coll()?;
