@@ -6,13 +6,14 @@
 //! trip floor (`{ping: 1}` through `run_command` on that database). Samples are interleaved
 //! store / baseline / floor in an order that rotates every iteration, as in [`super::hot`].
 //!
-//! What the repositories send, and so what the baselines send (none of the five uses a
-//! session or a transaction):
+//! What the repositories send, and so what the baselines send (only `tokens.rotate` uses
+//! a transaction):
 //! - `users.get_by_email`: the user by `email_normalized`, then its password identity (2);
 //! - `tokens.get_by_hash`: the token by `token_hash`, then its user's e-mail (2);
 //! - `rbac.get_user_permissions`: the user's assignments, then every role by name (2);
 //! - `tokens.create`: a count of the user (no foreign keys in MongoDB), the insert (2);
-//! - `tokens.rotate`: the claim (`find_one_and_update`), the insert, the user's e-mail (3).
+//! - `tokens.rotate`: in a transaction the claim (`find_one_and_update`) and the insert,
+//!   then the commit; then the user's e-mail (4).
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::hint::black_box;
@@ -400,6 +401,10 @@ impl MongoHotPaths {
                 let new_hash = format!("b-{n}");
                 let now = crate::model::now();
                 let tokens = self.coll::<TokenDoc>("refresh_tokens");
+                // The store's transaction (the test server runs them; the store retries
+                // transient errors, which a single-threaded baseline never meets).
+                let mut session = self.db.client().start_session().await.map_err(driver_err)?;
+                session.start_transaction().await.map_err(driver_err)?;
                 let claim = doc! {
                     "token_hash": chain.as_str(),
                     "revoked_at": Bson::Null,
@@ -408,6 +413,7 @@ impl MongoHotPaths {
                 let old = tokens
                     .find_one_and_update(claim, doc! { "$set": { "revoked_at": now.timestamp_micros() } })
                     .return_document(ReturnDocument::Before)
+                    .session(&mut session)
                     .await
                     .map_err(driver_err)?
                     .ok_or(StoreError::TokenReused)?;
@@ -422,7 +428,8 @@ impl MongoHotPaths {
                     revoked_at: None,
                     family_id: old.family_id,
                 };
-                tokens.insert_one(&new).await.map_err(driver_err)?;
+                tokens.insert_one(&new).session(&mut session).await.map_err(driver_err)?;
+                session.commit_transaction().await.map_err(driver_err)?;
                 let email = self.email_of(new.user_id).await?;
                 black_box((new, email));
                 *chain = new_hash;
@@ -466,7 +473,7 @@ fn round_trips(op: Op) -> &'static str {
         Op::GetByHash => "2 round trips (token, user)",
         Op::Permissions => "2 round trips (assignments, roles)",
         Op::TokenCreate => "2 round trips (user exists, insert)",
-        Op::TokenRotate => "3 round trips (claim, insert, user)",
+        Op::TokenRotate => "4 round trips (claim, insert, commit, user)",
     }
 }
 

@@ -107,18 +107,24 @@ pub async fn cache_set_if_absent_is_a_lock(fx: &CacheFixture) {
     assert!(!fx.a.set_if_absent("lock", b"x", None).await.expect("held"));
 }
 
-/// What tenant A writes, tenant B cannot read, delete, take or list by prefix, even with
-/// the same key.
+/// What tenant A writes, tenant B cannot read, check, delete, take or delete by prefix,
+/// even with the same key; B's own key of that name and its deletion leave A's alone. (The
+/// isolation suite runs this on the caches the manager gives two tenants.)
 pub async fn cache_tenants_never_see_each_others_keys(fx: &CacheFixture) {
     fx.a.set("same", b"from-a", None).await.expect("a set");
     assert_eq!(fx.b.get("same").await.expect("b get"), None);
+    assert_eq!(fx.b.get_many(&["same".to_string()]).await.expect("b get_many"), vec![None]);
     assert!(!fx.b.exists("same").await.expect("b exists"));
     assert!(!fx.b.delete("same").await.expect("b delete"));
+    assert_eq!(fx.b.delete_many(&["same".to_string()]).await.expect("b delete_many"), 0);
     assert_eq!(fx.b.take("same").await.expect("b take"), None);
     assert_eq!(fx.b.delete_by_prefix("").await.expect("b delete all"), 0);
+    assert!(fx.a.exists("same").await.expect("a exists"), "A's key survived B's deletes");
     assert!(fx.b.set_if_absent("same", b"from-b", None).await.expect("b nx"));
     assert_eq!(fx.a.get("same").await.expect("a get").as_deref(), Some(&b"from-a"[..]));
     assert_eq!(fx.b.get("same").await.expect("b get").as_deref(), Some(&b"from-b"[..]));
+    assert!(fx.b.delete("same").await.expect("b deletes its own"));
+    assert_eq!(fx.a.get("same").await.expect("a get after").as_deref(), Some(&b"from-a"[..]));
 }
 
 /// `ping` answers and `stats` counts hits and misses.

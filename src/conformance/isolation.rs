@@ -8,12 +8,13 @@ use std::future::Future;
 use std::pin::Pin;
 
 use chrono::TimeDelta;
+use uuid::Uuid;
 
 use crate::error::StoreError;
 use crate::manager::TenantDataAccess;
 use crate::model::{
-    CreateRefreshTokenInput, CreateSessionInput, CreateUserInput, EmailTokenKind, RoleInput,
-    SocialIdentityInput, UpdateUserInput, UserFilter,
+    CreateRefreshTokenInput, CreateSessionInput, CreateUserInput, EmailTokenKind, RoleInput, SessionFilter,
+    SocialIdentityInput, TokenFilter, UpdateUserInput, UserFilter,
 };
 
 type Cleanup = Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -45,11 +46,26 @@ impl IsolationFixture {
     }
 }
 
+#[track_caller]
 fn assert_not_found<T: std::fmt::Debug>(result: Result<T, StoreError>, what: &str) {
     match result {
         Err(StoreError::NotFound { .. }) => {}
         other => panic!("{what}: expected NotFound from the other tenant, got {other:?}"),
     }
+}
+
+/// Creates a user with the same `email` in A and in B; returns both ids.
+async fn same_user_in_both(fx: &IsolationFixture, email: &str) -> (Uuid, Uuid) {
+    let mut ids = Vec::new();
+    for tenant in [&fx.a, &fx.b] {
+        let users = tenant.users().expect("users");
+        ids.push(users.create(CreateUserInput::new(email)).await.expect("create user").0.id);
+    }
+    (ids[0], ids[1])
+}
+
+fn scopes<const N: usize>(names: [&str; N]) -> BTreeSet<String> {
+    names.into_iter().map(String::from).collect()
 }
 
 /// The two tenants resolve to different namespaces of the same backend.
@@ -84,110 +100,157 @@ pub async fn isolation_users_are_invisible_across_tenants(fx: &IsolationFixture)
     assert!(still.disabled_at.is_none());
 }
 
-/// Refresh tokens: the same hash lives in both tenants; B cannot read, rotate, revoke or
-/// list A's token, and B's mass revocations leave A's tokens active.
+/// Refresh tokens: the same hash lives in both tenants; B cannot read, rotate, revoke, list
+/// or count A's token, and B's mass revocations leave A's token as it was.
 pub async fn isolation_tokens_are_invisible_across_tenants(fx: &IsolationFixture) {
-    let (ua, _) =
-        fx.a.users().expect("a").create(CreateUserInput::new("t@example.com")).await.expect("a user");
-    let (ub, _) =
-        fx.b.users().expect("b").create(CreateUserInput::new("t@example.com")).await.expect("b user");
+    let (ua, ub) = same_user_in_both(fx, "t@example.com").await;
     let input = |user_id| CreateRefreshTokenInput {
         user_id,
         client_id: "web".into(),
         token_hash: "same-hash".into(),
         ttl: TimeDelta::hours(1),
     };
-    let ta = fx.a.tokens().expect("a").create(input(ua.id)).await.expect("a token");
-    let tb = fx.b.tokens().expect("b").create(input(ub.id)).await.expect("same hash in B");
+    let (tokens_a, tokens_b) = (fx.a.tokens().expect("a"), fx.b.tokens().expect("b"));
+    let ta = tokens_a.create(input(ua)).await.expect("a token");
+    let before = tokens_a.get_by_id(ta).await.expect("A's token");
+    let tb = tokens_b.create(input(ub)).await.expect("same hash in B");
     assert_ne!(ta, tb);
-    let tokens_b = fx.b.tokens().expect("b");
     assert_not_found(tokens_b.get_by_id(ta).await, "get_by_id");
     assert_not_found(tokens_b.revoke(ta).await, "revoke");
+    let of_a = TokenFilter { user_id: Some(ua), ..Default::default() };
+    assert!(tokens_b.list(&of_a).await.expect("list A's user").is_empty());
+    assert_eq!(tokens_b.count(&of_a).await.expect("count A's user"), 0);
     assert_eq!(tokens_b.get_by_hash("same-hash").await.expect("own").id, tb);
     tokens_b.rotate("same-hash", "b-next", TimeDelta::hours(1)).await.expect("B rotates its own");
+    let listed = tokens_b.list(&TokenFilter::default()).await.expect("list");
+    assert!(listed.iter().all(|t| t.user_id == ub), "B lists only its own tokens: {listed:?}");
+    assert_eq!(tokens_b.count(&TokenFilter::default()).await.expect("count"), 2);
     assert_eq!(tokens_b.revoke_all().await.expect("revoke_all"), 1);
-    assert_eq!(tokens_b.revoke_all_by_user(ua.id, None).await.expect("by A's user id"), 0);
-    let a_token = fx.a.tokens().expect("a").get_by_hash("same-hash").await.expect("A's token");
-    assert_eq!(a_token.id, ta);
-    assert!(a_token.revoked_at.is_none(), "A's token was revoked by B");
-    let foreign = CreateRefreshTokenInput { token_hash: "fresh-hash".into(), ..input(ua.id) };
+    assert_eq!(tokens_b.revoke_all_by_user(ua, None).await.expect("by A's user id"), 0);
+    let foreign = CreateRefreshTokenInput { token_hash: "fresh-hash".into(), ..input(ua) };
     assert_not_found(tokens_b.create(foreign).await, "create for A's user id");
+    assert_eq!(tokens_a.get_by_hash("same-hash").await.expect("A's token after"), before);
 }
 
-/// Identities, MFA, consents, sessions, e-mail tokens and roles written in A are not
-/// visible or usable in B, whatever ids and hashes B presents.
-pub async fn isolation_other_aggregates_are_invisible_across_tenants(fx: &IsolationFixture) {
-    let (ua, _) =
-        fx.a.users().expect("a").create(CreateUserInput::new("o@example.com")).await.expect("a user");
-    fx.b.users().expect("b").create(CreateUserInput::new("o@example.com")).await.expect("b user");
+/// Identities: B cannot find, list, unlink or update the claims of A's identity through A's
+/// ids; B's upsert of the same provider identity and e-mail lands on B's own user; A's
+/// identity is unchanged.
+pub async fn isolation_identities_are_invisible_across_tenants(fx: &IsolationFixture) {
+    let (ua, ub) = same_user_in_both(fx, "o@example.com").await;
     let social = SocialIdentityInput {
         provider: "github".into(),
         provider_user_id: "42".into(),
         email: Some("o@example.com".into()),
+        name: Some("A".into()),
         ..Default::default()
     };
-    fx.a.identities().expect("a").link(ua.id, social.clone()).await.expect("a link");
-    assert_not_found(fx.b.identities().expect("b").get_by_provider("github", "42").await, "identity");
-    assert!(fx.b.identities().expect("b").list_by_user(ua.id).await.expect("list").is_empty());
-
-    let mfa_a = fx.a.mfa().expect("a");
-    mfa_a.upsert_totp(ua.id, "sealed").await.expect("totp");
-    mfa_a.set_recovery_codes(ua.id, &["code-hash".to_string()]).await.expect("codes");
-    mfa_a
-        .add_trusted_device(ua.id, "device", crate::model::now() + TimeDelta::days(1))
-        .await
-        .expect("device");
-    let mfa_b = fx.b.mfa().expect("b");
-    assert_not_found(mfa_b.get_totp(ua.id).await, "totp");
-    assert!(!mfa_b.use_recovery_code(ua.id, "code-hash").await.expect("use in B"));
-    assert!(!mfa_b.is_trusted_device(ua.id, "device").await.expect("device in B"));
-    assert!(mfa_a.use_recovery_code(ua.id, "code-hash").await.expect("A's code still unused"));
-
-    let scopes: BTreeSet<String> = ["openid".to_string()].into();
-    fx.a.consents().expect("a").upsert(ua.id, "web", &scopes).await.expect("consent");
-    assert_not_found(fx.b.consents().expect("b").get(ua.id, "web").await, "consent");
-    assert_not_found(fx.b.consents().expect("b").revoke(ua.id, "web").await, "revoke consent");
-    assert_eq!(fx.b.consents().expect("b").list_all(50, 0, false).await.expect("list").1, 0);
-
-    let sessions_a = fx.a.sessions().expect("a");
-    sessions_a
-        .create(CreateSessionInput::new(ua.id, "sess-hash", crate::model::now() + TimeDelta::hours(1)))
-        .await
-        .expect("session");
-    assert_not_found(fx.b.sessions().expect("b").get("sess-hash").await, "session");
-    assert_not_found(fx.b.sessions().expect("b").revoke("sess-hash", "b", None).await, "revoke session");
-    assert!(sessions_a.get("sess-hash").await.expect("A's session").revoked_at.is_none());
-
-    fx.a.email_tokens()
-        .expect("a")
-        .create(EmailTokenKind::Verification, ua.id, "mail-hash", "o@example.com", TimeDelta::hours(1))
-        .await
-        .expect("email token");
-    assert_not_found(
-        fx.b.email_tokens().expect("b").consume(EmailTokenKind::Verification, "mail-hash").await,
-        "consume",
-    );
-    fx.a.email_tokens()
-        .expect("a")
-        .consume(EmailTokenKind::Verification, "mail-hash")
-        .await
-        .expect("A consumes");
-
-    fx.a.rbac().expect("a").create_role(RoleInput::new("auditor", ["audit:read"])).await.expect("role");
-    assert_not_found(fx.b.rbac().expect("b").get_role("auditor").await, "role");
-    assert!(fx.b.rbac().expect("b").list_roles().await.expect("roles").iter().all(|r| r.name != "auditor"));
+    let (ids_a, ids_b) = (fx.a.identities().expect("a"), fx.b.identities().expect("b"));
+    let before = ids_a.link(ua, social.clone()).await.expect("a link");
+    assert_not_found(ids_b.get_by_provider("github", "42").await, "get_by_provider");
+    assert!(ids_b.list_by_user(ua).await.expect("list").is_empty());
+    assert_not_found(ids_b.unlink(ua, "github").await, "unlink");
+    assert_not_found(ids_b.update_claims(before.id, serde_json::json!({ "b": true })).await, "update_claims");
+    let upsert = SocialIdentityInput { name: Some("B".into()), ..social };
+    assert_eq!(ids_b.upsert(upsert).await.expect("upsert in B"), (ub, false), "B's own user");
+    assert_eq!(ids_a.get_by_provider("github", "42").await.expect("A's identity"), before);
 }
 
-/// Caches: the same key in both tenants holds two values; B's deletes leave A's keys.
+/// MFA: B cannot read, confirm, touch, disable or use A's TOTP, recovery codes or trusted
+/// devices through A's user id; A's enrolment, code and device are unchanged.
+pub async fn isolation_mfa_is_invisible_across_tenants(fx: &IsolationFixture) {
+    let (ua, _) = same_user_in_both(fx, "m@example.com").await;
+    let (mfa_a, mfa_b) = (fx.a.mfa().expect("a"), fx.b.mfa().expect("b"));
+    mfa_a.upsert_totp(ua, "sealed").await.expect("totp");
+    mfa_a.set_recovery_codes(ua, &["code-hash".to_string()]).await.expect("codes");
+    mfa_a.add_trusted_device(ua, "device", crate::model::now() + TimeDelta::days(1)).await.expect("device");
+    let totp = mfa_a.get_totp(ua).await.expect("A's totp");
+    assert_not_found(mfa_b.get_totp(ua).await, "get_totp");
+    assert_not_found(mfa_b.confirm_totp(ua).await, "confirm_totp");
+    assert_not_found(mfa_b.touch_totp(ua).await, "touch_totp");
+    mfa_b.disable_totp(ua).await.expect("disable_totp in B: nothing to disable");
+    mfa_b.delete_recovery_codes(ua).await.expect("delete_recovery_codes in B: nothing to delete");
+    assert!(!mfa_b.use_recovery_code(ua, "code-hash").await.expect("use in B"));
+    assert!(!mfa_b.is_trusted_device(ua, "device").await.expect("device in B"));
+    let later = crate::model::now() + TimeDelta::days(2);
+    assert_eq!(mfa_b.purge_expired(later, 0).await.expect("purge in B"), 0);
+    assert_eq!(mfa_a.get_totp(ua).await.expect("A's totp after"), totp, "still unconfirmed, untouched");
+    assert!(mfa_a.is_trusted_device(ua, "device").await.expect("A's device still trusted"));
+    assert!(mfa_a.use_recovery_code(ua, "code-hash").await.expect("A's code still unused"));
+}
+
+/// Consents: B cannot read, list, grant for or revoke A's user's consent; A's is unchanged.
+pub async fn isolation_consents_are_invisible_across_tenants(fx: &IsolationFixture) {
+    let (ua, _) = same_user_in_both(fx, "c@example.com").await;
+    let (consents_a, consents_b) = (fx.a.consents().expect("a"), fx.b.consents().expect("b"));
+    let before = consents_a.upsert(ua, "web", &scopes(["openid"])).await.expect("consent");
+    assert_not_found(consents_b.get(ua, "web").await, "get");
+    assert!(consents_b.list_by_user(ua, false).await.expect("list_by_user").is_empty());
+    assert_not_found(consents_b.upsert(ua, "web", &scopes(["openid", "admin"])).await, "upsert for A's user");
+    assert_not_found(consents_b.revoke(ua, "web").await, "revoke");
+    assert_eq!(consents_b.list_all(50, 0, false).await.expect("list_all").1, 0, "nothing stored in B");
+    assert_eq!(consents_a.get(ua, "web").await.expect("A's consent"), before);
+}
+
+/// Sessions: B cannot read, list, touch or revoke A's session, by hash or by A's user id;
+/// A's session is unchanged.
+pub async fn isolation_sessions_are_invisible_across_tenants(fx: &IsolationFixture) {
+    let (ua, _) = same_user_in_both(fx, "s@example.com").await;
+    let (sessions_a, sessions_b) = (fx.a.sessions().expect("a"), fx.b.sessions().expect("b"));
+    let expires = crate::model::now() + TimeDelta::hours(1);
+    let before = sessions_a.create(CreateSessionInput::new(ua, "sess-hash", expires)).await.expect("session");
+    assert_not_found(sessions_b.get("sess-hash").await, "get");
+    for filter in [SessionFilter::default(), SessionFilter { user_id: Some(ua), ..Default::default() }] {
+        let (listed, total) = sessions_b.list(&filter).await.expect("list");
+        assert!(listed.is_empty() && total == 0, "B lists {listed:?} ({total}) with {filter:?}");
+    }
+    assert_not_found(sessions_b.touch("sess-hash", crate::model::now()).await, "touch");
+    assert_not_found(sessions_b.revoke("sess-hash", "b", None).await, "revoke");
+    assert_eq!(sessions_b.revoke_all_by_user(ua, "b", None).await.expect("revoke_all_by_user"), 0);
+    assert_eq!(sessions_b.revoke_all("b", None).await.expect("revoke_all"), 0);
+    assert_eq!(sessions_b.purge_expired(expires + TimeDelta::days(1), 0).await.expect("purge"), 0);
+    assert_eq!(sessions_a.get("sess-hash").await.expect("A's session"), before);
+}
+
+/// E-mail tokens: B cannot consume A's token by its hash; A still can.
+pub async fn isolation_email_tokens_are_invisible_across_tenants(fx: &IsolationFixture) {
+    let (ua, _) = same_user_in_both(fx, "e@example.com").await;
+    let kind = EmailTokenKind::Verification;
+    let (mail_a, mail_b) = (fx.a.email_tokens().expect("a"), fx.b.email_tokens().expect("b"));
+    mail_a.create(kind, ua, "mail-hash", "e@example.com", TimeDelta::hours(1)).await.expect("email token");
+    assert_not_found(mail_b.consume(kind, "mail-hash").await, "consume");
+    mail_a.consume(kind, "mail-hash").await.expect("A consumes");
+}
+
+/// RBAC: B cannot read, update or delete A's role, nor read A's user's roles; with a role
+/// of the same name of its own, B still cannot assign it to A's user id. A's role and
+/// assignment are unchanged.
+pub async fn isolation_rbac_is_invisible_across_tenants(fx: &IsolationFixture) {
+    let (ua, _) = same_user_in_both(fx, "r@example.com").await;
+    let (rbac_a, rbac_b) = (fx.a.rbac().expect("a"), fx.b.rbac().expect("b"));
+    rbac_a.create_role(RoleInput::new("auditor", ["audit:read"])).await.expect("role");
+    rbac_a.assign_role(ua, "auditor").await.expect("assign");
+    let role = rbac_a.get_role("auditor").await.expect("A's role");
+    assert_not_found(rbac_b.get_role("auditor").await, "get_role");
+    assert!(rbac_b.list_roles().await.expect("roles").iter().all(|r| r.name != "auditor"));
+    let takeover = RoleInput::new("auditor", ["everything"]);
+    assert_not_found(rbac_b.update_role("auditor", takeover.clone()).await, "update_role");
+    assert_not_found(rbac_b.delete_role("auditor").await, "delete_role");
+    assert!(rbac_b.get_user_roles(ua).await.expect("get_user_roles").is_empty());
+    assert!(rbac_b.get_user_permissions(ua).await.expect("get_user_permissions").is_empty());
+    rbac_b.create_role(takeover).await.expect("same role name in B");
+    assert_not_found(rbac_b.assign_role(ua, "auditor").await, "assign_role to A's user");
+    rbac_b.remove_role(ua, "auditor").await.expect("remove_role in B: nothing to remove");
+    assert_eq!(rbac_b.role_user_count("auditor").await.expect("count in B"), 0);
+    assert_eq!(rbac_a.get_role("auditor").await.expect("A's role after"), role);
+    assert_eq!(rbac_a.get_user_roles(ua).await.expect("A's roles"), ["auditor"]);
+    assert_eq!(rbac_a.get_user_permissions(ua).await.expect("A's permissions"), ["audit:read"]);
+}
+
+/// Caches: the cache suite's isolation case on the two tenants' caches as the manager
+/// builds them (same key, two values; B's reads, checks and deletes never reach A's key).
 pub async fn isolation_caches_are_namespaced_by_tenant(fx: &IsolationFixture) {
-    let (ca, cb) = (fx.a.cache(), fx.b.cache());
-    ca.set("otp:1", b"a", None).await.expect("a set");
-    assert_eq!(cb.get("otp:1").await.expect("b get"), None);
-    assert_eq!(cb.take("otp:1").await.expect("b take"), None);
-    assert_eq!(cb.delete_by_prefix("otp:").await.expect("b prefix"), 0);
-    cb.set("otp:1", b"b", None).await.expect("b set");
-    assert_eq!(ca.get("otp:1").await.expect("a get").as_deref(), Some(&b"a"[..]));
-    assert_eq!(cb.get("otp:1").await.expect("b get").as_deref(), Some(&b"b"[..]));
+    let caches = crate::conformance::cache::CacheFixture { a: fx.a.cache(), b: fx.b.cache() };
+    crate::conformance::cache::cache_tenants_never_see_each_others_keys(&caches).await;
 }
 
 /// The one list of isolation cases.
@@ -198,7 +261,12 @@ macro_rules! isolation_cases {
             isolation_tenants_have_distinct_data_planes,
             isolation_users_are_invisible_across_tenants,
             isolation_tokens_are_invisible_across_tenants,
-            isolation_other_aggregates_are_invisible_across_tenants,
+            isolation_identities_are_invisible_across_tenants,
+            isolation_mfa_is_invisible_across_tenants,
+            isolation_consents_are_invisible_across_tenants,
+            isolation_sessions_are_invisible_across_tenants,
+            isolation_email_tokens_are_invisible_across_tenants,
+            isolation_rbac_is_invisible_across_tenants,
             isolation_caches_are_namespaced_by_tenant,
         }
     };

@@ -83,6 +83,23 @@ pub(crate) fn expiry(now: Timestamp, ttl: chrono::TimeDelta) -> crate::error::St
     now.checked_add_signed(ttl).ok_or_else(|| crate::error::StoreError::invalid("ttl", "is too large"))
 }
 
+/// The input checks of `TokenRepository::rotate`, the same on every backend and made before
+/// anything is read or written: `InvalidInput` on `new_hash` when it is blank or equal to
+/// `old_hash` (rotating a token into itself would revoke it and leave no successor), and on
+/// `ttl` when it is not positive or overflows the expiry.
+pub(crate) fn check_rotation(
+    old_hash: &str,
+    new_hash: &str,
+    ttl: chrono::TimeDelta,
+) -> crate::error::StoreResult<()> {
+    check_non_empty("new_hash", new_hash)?;
+    if old_hash == new_hash {
+        return Err(crate::error::StoreError::invalid("new_hash", "must differ from the old hash"));
+    }
+    check_ttl(ttl)?;
+    expiry(now(), ttl).map(|_| ())
+}
+
 /// `t` truncated to whole microseconds.
 pub fn truncate_micros(t: Timestamp) -> Timestamp {
     use chrono::{DurationRound, TimeDelta};

@@ -27,9 +27,12 @@ pub trait TokenRepository: Send + Sync {
     /// `rotated_from` pointing at the old one. Of concurrent rotations of one token exactly
     /// one succeeds.
     ///
-    /// Errors: `NotFound` for an unknown hash; `TokenReused` when the token was already
-    /// rotated or revoked — the whole family is then revoked; `TokenExpired` when it has
-    /// expired; `Conflict` when `new_hash` exists or a concurrent rotation won.
+    /// Errors: `InvalidInput` for an empty `new_hash`, one equal to `old_hash`, or a
+    /// non-positive or overflowing ttl, checked before anything changes; `NotFound` for an
+    /// unknown hash; `TokenReused` when the token was already rotated or revoked — the whole
+    /// family is then revoked; `TokenExpired` when it has expired; `Conflict` when
+    /// `new_hash` exists or a concurrent rotation won. On every error but `TokenReused`
+    /// nothing is written: an active old token stays usable.
     async fn rotate(
         &self,
         old_hash: &str,

@@ -1,12 +1,23 @@
 //! `TokenRepository` on `refresh_tokens`. Only hashes are stored; `user_email` is joined
 //! from `users` when tokens are read.
 //!
-//! Rotation is one atomic claim: `find_one_and_update` sets `revoked_at` only on a token
-//! that is unrevoked and unexpired, so of concurrent rotations exactly one wins. The winner
-//! then inserts the new token (undoing its claim if the unique index on `token_hash` refuses
-//! the new hash). A loser reads the token to tell why: missing → `NotFound`; revoked →
-//! reuse: the family is revoked and the call returns `TokenReused`; else expired →
-//! `TokenExpired`.
+//! Rotation is one transaction ([`txn::run`]): a `find_one_and_update` claims the old token
+//! (sets `revoked_at` only on a token that is unrevoked and unexpired), then the new token is
+//! inserted; a taken new hash (the unique index's duplicate key) aborts both, so a crash or
+//! an error between the steps never leaves the old token revoked without a successor, and
+//! nobody sees the claim before the successor exists. Of concurrent rotations exactly one
+//! claims the token: the others meet a write conflict and run again after it committed (or
+//! after it aborted, finding the token still active). A rotation that does not claim reads
+//! the token to tell why: missing → `NotFound`; revoked → reuse: the family is revoked,
+//! committed, and the call returns `TokenReused`; else expired → `TokenExpired`.
+//!
+//! On a server without transactions (a standalone `mongod`) the same steps run once in a
+//! plain session, each write atomic on its own: the claim still crowns exactly one winner,
+//! and a failed insert gives the claim back by hand. There, a crash between claim and insert
+//! leaves the old token revoked without a successor (the user logs in again: it fails
+//! closed), and a concurrent loser can meet a claim that is then given back and answer
+//! `TokenReused`, revoking the family. Deployments that need rotation all-or-nothing run a
+//! replica set (a single-node one is enough).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -14,16 +25,18 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::TimeDelta;
 use futures_util::TryStreamExt;
+use mongodb::ClientSession;
 use mongodb::bson::{Bson, Document, doc};
 use mongodb::options::ReturnDocument;
 use uuid::Uuid;
 
 use super::docs::{self, TokenDoc};
+use super::txn::{self, TxnError};
 use super::{MongoContext, as_i64, error, purge_in_batches};
 use crate::error::{StoreError, StoreResult};
 use crate::model::{
-    CreateRefreshTokenInput, RefreshToken, Timestamp, TokenFilter, TokenStats, check_non_empty, check_ttl,
-    expiry, new_id, page_bounds,
+    CreateRefreshTokenInput, RefreshToken, Timestamp, TokenFilter, TokenStats, check_non_empty,
+    check_rotation, check_ttl, expiry, new_id, page_bounds,
 };
 use crate::repository::TokenRepository;
 
@@ -153,6 +166,91 @@ fn to_token(d: TokenDoc, user_email: Option<String>) -> RefreshToken {
     }
 }
 
+/// What one run of a rotation's body found (and, inside a transaction, committed).
+enum Rotation {
+    /// The old token was claimed and this successor inserted.
+    Rotated(TokenDoc),
+    /// The old token was already rotated or revoked: its family was revoked (`revoked`
+    /// tokens were still active).
+    Reused { family_id: Uuid, revoked: u64 },
+    /// The old token is past its expiry and was left as it was.
+    Expired,
+    /// No token has the old hash.
+    Unknown,
+}
+
+/// One run of a rotation in the session `s` (see the module documentation): claim the old
+/// token, then insert its successor; or tell why the claim failed, revoking the family on
+/// reuse. Without transactions the claim is given back when the insert fails; inside one
+/// the abort does that.
+async fn rotate_in(
+    ctx: &MongoContext,
+    s: &mut ClientSession,
+    old_hash: &str,
+    new_hash: &str,
+    ttl: TimeDelta,
+) -> Result<Rotation, TxnError> {
+    let now = crate::model::now();
+    let coll = ctx.coll::<TokenDoc>(docs::REFRESH_TOKENS)?;
+    let mut claim = doc! { "token_hash": old_hash };
+    claim.extend(docs::active_at(now));
+    let claimed = coll
+        .find_one_and_update(claim, doc! { "$set": { "revoked_at": docs::ts(now) } })
+        .return_document(ReturnDocument::Before)
+        .session(&mut *s)
+        .await?;
+    let Some(old) = claimed else {
+        let Some(old) = coll.find_one(doc! { "token_hash": old_hash }).session(&mut *s).await? else {
+            return Ok(Rotation::Unknown);
+        };
+        if old.revoked_at.is_none() {
+            return Ok(Rotation::Expired);
+        }
+        // Reuse of a rotated or revoked token: revoke the whole family, and keep that.
+        let res = coll
+            .update_many(
+                doc! { "family_id": docs::id(old.family_id), "revoked_at": Bson::Null },
+                doc! { "$set": { "revoked_at": docs::ts(now) } },
+            )
+            .session(&mut *s)
+            .await?;
+        return Ok(Rotation::Reused { family_id: old.family_id, revoked: res.modified_count });
+    };
+    let new = TokenDoc {
+        id: new_id(),
+        user_id: old.user_id,
+        client_id: old.client_id.clone(),
+        token_hash: new_hash.to_string(),
+        issued_at: now,
+        expires_at: expiry(now, ttl)?,
+        rotated_from: Some(old.id),
+        revoked_at: None,
+        family_id: old.family_id,
+    };
+    // A taken new hash is the unique index's duplicate key: no look-up before the insert.
+    let Err(e) = coll.insert_one(&new).session(&mut *s).await else {
+        return Ok(Rotation::Rotated(new));
+    };
+    if !ctx.transactions {
+        // No transaction to abort: give the old token back by hand. Should that fail too,
+        // the old token stays revoked without a successor (the caller logs in again).
+        let undo = coll
+            .update_one(
+                doc! { "_id": docs::id(old.id), "revoked_at": docs::ts(now) },
+                doc! { "$set": { "revoked_at": Bson::Null } },
+            )
+            .session(&mut *s)
+            .await;
+        if let Err(undo) = undo {
+            tracing::warn!(token = %old.id, error = %undo.kind, "could not give back a claimed refresh token");
+        }
+    }
+    if error::is_duplicate_key(&e) {
+        return Err(StoreError::conflict(ENTITY, "the new token hash is already stored").into());
+    }
+    Err(e.into())
+}
+
 #[async_trait]
 impl TokenRepository for MongoTokens {
     #[tracing::instrument(
@@ -201,73 +299,31 @@ impl TokenRepository for MongoTokens {
         fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "tokens.rotate")
     )]
     async fn rotate(&self, old_hash: &str, new_hash: &str, ttl: TimeDelta) -> StoreResult<RefreshToken> {
-        check_non_empty("token_hash", new_hash)?;
-        check_ttl(ttl)?;
-        let now = crate::model::now();
-        let expires_at = expiry(now, ttl)?;
-        let coll = self.coll()?;
-        let mut claim_filter = doc! { "token_hash": old_hash };
-        claim_filter.extend(docs::active_at(now));
-        let claimed = coll
-            .find_one_and_update(claim_filter, doc! { "$set": { "revoked_at": docs::ts(now) } })
-            .return_document(ReturnDocument::Before)
-            .await
-            .map_err(error::on(ENTITY))?;
-        let Some(old) = claimed else {
-            let Some(old) =
-                coll.find_one(doc! { "token_hash": old_hash }).await.map_err(error::on(ENTITY))?
-            else {
-                return Err(StoreError::not_found(ENTITY, "hash"));
-            };
-            if old.revoked_at.is_none() {
-                return Err(StoreError::TokenExpired);
+        check_rotation(old_hash, new_hash, ttl)?;
+        let ctx = self.ctx.clone();
+        let (old_hash, new_hash) = (old_hash.to_string(), new_hash.to_string());
+        let outcome = txn::run(&self.ctx, ENTITY, move |s| {
+            let (ctx, old_hash, new_hash) = (ctx.clone(), old_hash.clone(), new_hash.clone());
+            Box::pin(async move { rotate_in(&ctx, s, &old_hash, &new_hash, ttl).await })
+        })
+        .await?;
+        match outcome {
+            Rotation::Rotated(new) => {
+                let email = self.emails([new.user_id]).await?.remove(&new.user_id);
+                Ok(to_token(new, email))
             }
-            // Reuse of a rotated or revoked token: revoke the whole family.
-            let res = coll
-                .update_many(
-                    doc! { "family_id": docs::id(old.family_id), "revoked_at": Bson::Null },
-                    doc! { "$set": { "revoked_at": docs::ts(now) } },
-                )
-                .await
-                .map_err(error::on(ENTITY))?;
-            tracing::warn!(
-                tenant = %self.ctx.tenant_slug,
-                family = %old.family_id,
-                revoked = res.modified_count,
-                "refresh token reused; family revoked"
-            );
-            return Err(StoreError::TokenReused);
-        };
-        let new = TokenDoc {
-            id: new_id(),
-            user_id: old.user_id,
-            client_id: old.client_id.clone(),
-            token_hash: new_hash.to_string(),
-            issued_at: now,
-            expires_at,
-            rotated_from: Some(old.id),
-            revoked_at: None,
-            family_id: old.family_id,
-        };
-        // A taken new hash is the unique index's duplicate key: no look-up before the insert.
-        let inserted = coll.insert_one(&new).await.map(|_| ()).map_err(|e| match error::map(ENTITY, e) {
-            StoreError::Conflict { entity, .. } => {
-                StoreError::Conflict { entity, message: "the new token hash is already stored".into() }
+            Rotation::Reused { family_id, revoked } => {
+                tracing::warn!(
+                    tenant = %self.ctx.tenant_slug,
+                    family = %family_id,
+                    revoked,
+                    "refresh token reused; family revoked"
+                );
+                Err(StoreError::TokenReused)
             }
-            other => other,
-        });
-        if let Err(e) = inserted {
-            // Give the old token back: the rotation did not happen.
-            coll.update_one(
-                doc! { "_id": docs::id(old.id), "revoked_at": docs::ts(now) },
-                doc! { "$set": { "revoked_at": Bson::Null } },
-            )
-            .await
-            .map_err(error::on(ENTITY))?;
-            return Err(e);
+            Rotation::Expired => Err(StoreError::TokenExpired),
+            Rotation::Unknown => Err(StoreError::not_found(ENTITY, "hash")),
         }
-        let email = self.emails([new.user_id]).await?.remove(&new.user_id);
-        Ok(to_token(new, email))
     }
 
     #[tracing::instrument(

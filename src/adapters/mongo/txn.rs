@@ -1,9 +1,13 @@
 //! Multi-document transactions with the retry rules of the MongoDB drivers: the whole body
 //! runs again on `TransientTransactionError` (or a write conflict), the commit is retried on
 //! `UnknownTransactionCommitResult`. On a server without transactions (a standalone
-//! `mongod`) the body runs once in a plain session: each write is still atomic on its own,
-//! and callers order their writes so that an interruption leaves no dangling references
-//! (children before parents).
+//! `mongod`, detected from `hello` when the tenant is opened: no `setName` and not a
+//! `mongos`) the body runs once in a plain session, not retried: each write is still atomic
+//! on its own, and callers order their writes so that an interruption leaves no dangling
+//! references (children before parents). A body whose error must not leave its earlier
+//! writes behind undoes them itself when `MongoContext::transactions` is false (inside a
+//! transaction the abort does it, and the server refuses writes after a failed one); see
+//! `tokens.rotate`.
 
 use std::time::Duration;
 

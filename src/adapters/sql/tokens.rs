@@ -30,7 +30,7 @@ use super::users::like_contains;
 use crate::error::{StoreError, StoreResult};
 use crate::model::{
     CreateRefreshTokenInput, RefreshToken, Timestamp, TokenFilter, TokenStats, TokenStatus, check_non_empty,
-    check_ttl, expiry, new_id, page_bounds,
+    check_rotation, check_ttl, expiry, new_id, page_bounds,
 };
 use crate::repository::TokenRepository;
 
@@ -267,11 +267,7 @@ impl TokenRepository for SqlTokens {
 
     async fn rotate(&self, old_hash: &str, new_hash: &str, ttl: TimeDelta) -> StoreResult<RefreshToken> {
         async move {
-            check_non_empty("new_hash", new_hash)?;
-            check_ttl(ttl)?;
-            if old_hash == new_hash {
-                return Err(StoreError::invalid("new_hash", "must differ from the old hash"));
-            }
+            check_rotation(old_hash, new_hash, ttl)?;
             match with_retry("tokens.rotate", || self.rotate_once(old_hash, new_hash, ttl)).await? {
                 Rotation::Rotated(new) => {
                     let email = users::Entity::find_by_id(new.user_id)

@@ -57,6 +57,7 @@ macro_rules! data_plane_cases {
             tokens_reusing_a_rotated_token_revokes_the_whole_family,
             tokens_rotating_an_expired_or_unknown_token_fails,
             tokens_rotate_to_a_stored_hash_is_a_conflict_and_keeps_the_old_token,
+            tokens_rotate_refuses_bad_input_and_changes_nothing,
             tokens_fifty_concurrent_rotations_have_exactly_one_winner,
             tokens_revoke_one_leaves_the_others,
             tokens_bulk_revocations_count_only_active_tokens_in_scope,

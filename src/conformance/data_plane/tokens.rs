@@ -173,6 +173,27 @@ pub async fn tokens_rotate_to_a_stored_hash_is_a_conflict_and_keeps_the_old_toke
     store.tokens().rotate("c-1", "c-2", TimeDelta::hours(1)).await.expect("rotate with a fresh hash");
 }
 
+/// `rotate` refuses a blank new hash, one equal to the old hash, and a zero, negative or
+/// overflowing ttl with `InvalidInput` before anything is written: the old token is exactly
+/// as it was, nothing is issued, and it still rotates afterwards.
+pub async fn tokens_rotate_refuses_bad_input_and_changes_nothing(store: &DataPlane) {
+    let ana = user(store, "ana@example.com").await;
+    issue(store, ana, "web", "i-1", TimeDelta::hours(1)).await;
+    let tokens = store.tokens();
+    let before = tokens.get_by_hash("i-1").await.expect("before");
+    let hour = TimeDelta::hours(1);
+    assert_invalid(tokens.rotate("i-1", "", hour).await, "empty new hash");
+    assert_invalid(tokens.rotate("i-1", "  ", hour).await, "blank new hash");
+    assert_invalid(tokens.rotate("i-1", "i-1", hour).await, "new hash equal to the old one");
+    assert_invalid(tokens.rotate("i-1", "i-2", TimeDelta::zero()).await, "zero ttl");
+    assert_invalid(tokens.rotate("i-1", "i-2", -hour).await, "negative ttl");
+    assert_invalid(tokens.rotate("i-1", "i-2", TimeDelta::MAX).await, "overflowing ttl");
+    assert_eq!(tokens.get_by_hash("i-1").await.expect("after"), before, "old token unchanged");
+    assert_eq!(tokens.count(&TokenFilter::default()).await.expect("count"), 1, "nothing issued");
+    let next = tokens.rotate("i-1", "i-2", hour).await.expect("old token still rotates");
+    assert_eq!(next.rotated_from, Some(before.id));
+}
+
 /// Fifty concurrent rotations of one token: exactly one succeeds, every other one is
 /// `TokenReused` or `Conflict`, and exactly one new token exists.
 pub async fn tokens_fifty_concurrent_rotations_have_exactly_one_winner(store: &DataPlane) {
