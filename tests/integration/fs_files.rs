@@ -167,6 +167,64 @@ async fn a_schemas_symlink_is_never_written_through() {
 }
 
 #[tokio::test]
+async fn what_a_dead_tenant_create_or_delete_left_is_ignored_then_removed_under_the_tenants_lock() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cp = seeded(dir.path()).await;
+    let tenants_dir = dir.path().join("tenants");
+    // As a SIGKILL leaves them: a deleted tenant's folder renamed aside with its sealed
+    // secrets still in it, and a half-built one with a temporary file.
+    let leftovers = |tag: &str| {
+        let deleting = tenants_dir.join(format!(".deleting-gone{tag}-0123456789abcdef"));
+        std::fs::create_dir(&deleting).expect("mkdir");
+        for file in ["tenant.yaml", "clients.yaml"] {
+            std::fs::copy(tenants_dir.join("acme").join(file), deleting.join(file)).expect("copy");
+        }
+        let creating = tenants_dir.join(format!(".creating-half{tag}-00000000deadbeef"));
+        std::fs::create_dir(&creating).expect("mkdir");
+        std::fs::write(creating.join(".tenant.yaml.tmp-1-00000000000000ff"), "id: ").expect("write");
+        [deleting, creating]
+    };
+    let first = leftovers("1");
+    assert!(std::fs::read_to_string(first[0].join("tenant.yaml")).expect("read").contains("enc:v1:"));
+    // A link named like one is not the store's: it is neither followed nor removed.
+    let outside = dir.path().join("outside");
+    std::fs::create_dir(&outside).expect("mkdir");
+    std::fs::write(outside.join("keep.txt"), "keep").expect("write");
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(&outside, tenants_dir.join(".deleting-link-0000000000000001")).expect("link");
+
+    // Readers and validate never see them.
+    let slugs = |list: Vec<Tenant>| list.into_iter().map(|t| t.slug).collect::<Vec<_>>();
+    assert_eq!(slugs(cp.tenants().list().await.expect("list")), ["acme"]);
+    assert!(validate_tree(dir.path()).expect("validate").is_empty());
+    // Other writes leave them (they do not hold the tenants lock)...
+    cp.scopes("acme").expect("scopes").create(ScopeInput::new("audit", "Audit")).await.expect("scope");
+    assert!(first.iter().all(|p| p.exists()));
+    // ...the next tenant create removes them, holding the lock every create and delete holds.
+    cp.tenants().create(Tenant::new("globex", "Globex")).await.expect("create");
+    for p in &first {
+        assert!(!p.exists(), "{} was left", p.display());
+    }
+    assert_eq!(slugs(cp.tenants().list().await.expect("list")), ["acme", "globex"]);
+    // And so does the next delete, from another control plane (another process).
+    let second = leftovers("2");
+    FsControlPlane::new(dir.path(), Some(key())).tenants().delete("globex").await.expect("delete");
+    for p in &second {
+        assert!(!p.exists(), "{} was left", p.display());
+    }
+    assert_eq!(slugs(cp.tenants().list().await.expect("list")), ["acme"]);
+    assert!(validate_tree(dir.path()).expect("validate").is_empty());
+    assert_eq!(std::fs::read_to_string(outside.join("keep.txt")).expect("read"), "keep");
+    let mut names: Vec<String> = std::fs::read_dir(&tenants_dir)
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let expected: &[&str] = if cfg!(unix) { &[".deleting-link-0000000000000001", "acme"] } else { &["acme"] };
+    assert_eq!(names, expected);
+}
+
+#[tokio::test]
 async fn a_plain_secret_cannot_be_written_without_a_key() {
     let dir = tempfile::tempdir().expect("tempdir");
     let cp = FsControlPlane::new(dir.path(), None);
