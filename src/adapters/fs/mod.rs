@@ -309,6 +309,9 @@ pub fn write_schemas(root: &Path) -> StoreResult<Vec<PathBuf>> {
     let mut written = Vec::new();
     for kind in FileKind::ALL {
         let path = dir.join(kind.schema_file_name());
+        if !dir_is_link {
+            storage::remove_stale_temps(&path);
+        }
         let text = kind.schema_text();
         if std::fs::read(&path).is_ok_and(|current| current == text.as_bytes()) {
             continue;
@@ -318,7 +321,6 @@ pub fn write_schemas(root: &Path) -> StoreResult<Vec<PathBuf>> {
                 "schema is missing or differs behind a symbolic link; left as it is");
             continue;
         }
-        storage::remove_stale_temps(&path);
         storage::write_atomic(&path, text.as_bytes())?;
         written.push(path);
     }
