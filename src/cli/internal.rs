@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use clap::Args;
 
 use crate::adapters::fs::FsControlPlane;
-use crate::model::{ClientInput, ClientType};
+use crate::error::StoreResult;
+use crate::model::{AdminFilter, AdminInput, AdminType, ClientInput, ClientType, Tenant, now};
 
 /// Flags of the hidden `__write-clients` subcommand.
 #[derive(Debug, Args)]
@@ -103,4 +104,106 @@ async fn write_loop(cp: FsControlPlane, slug: String, prefix: String, count: u64
             i += 1;
         }
     }
+}
+
+/// Flags of the hidden `__churn` subcommand.
+#[derive(Debug, Args)]
+pub(crate) struct ChurnArgs {
+    /// FS root.
+    fs_root: PathBuf,
+    /// Tenant whose clients are written (it must exist).
+    slug: String,
+    /// Prefix of every client id, tenant slug and admin e-mail made (one per process).
+    prefix: String,
+    /// Rounds to run (0: forever).
+    count: u64,
+}
+
+/// Writes every kind of control-plane file in a loop, for the crash-safety test to kill at
+/// random moments: per round a client (created, updated, every other one deleted), a tenant
+/// (created, deleted), an admin with a refresh token (every other admin deleted, which
+/// rewrites both admin files). Prints `ready` once it has opened and read the tree, so the
+/// test kills it while it writes rather than while it starts.
+pub(crate) fn churn(args: ChurnArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    runtime.block_on(async move {
+        let cp = match FsControlPlane::from_env(&args.fs_root) {
+            Ok(cp) => cp,
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::from(1);
+            }
+        };
+        // Read what the rounds write once (compiling the validators) before saying so.
+        let warm = async {
+            cp.clients(&args.slug)?.list("").await?;
+            cp.admins().list(&AdminFilter::default()).await
+        };
+        if let Err(e) = warm.await {
+            eprintln!("{e}");
+            return ExitCode::from(1);
+        }
+        println!("ready");
+        let mut i: u64 = 0;
+        while args.count == 0 || i < args.count {
+            let name = format!("{}-{i}", args.prefix);
+            if let Err(e) = churn_round(&cp, &args.slug, &name, i).await {
+                eprintln!("round {name}: {e}");
+                return ExitCode::from(1);
+            }
+            i += 1;
+        }
+        ExitCode::SUCCESS
+    })
+}
+
+async fn churn_round(cp: &FsControlPlane, slug: &str, name: &str, i: u64) -> StoreResult<()> {
+    let clients = cp.clients(slug)?;
+    let mut input = ClientInput::new(name, "Churn client");
+    input.redirect_uris = vec![format!("https://{name}.example.com/callback")];
+    input.scopes = vec!["openid".into(), "email".into()];
+    if cp.secrets().is_some() {
+        input.client_type = Some(ClientType::Confidential);
+        input.secret = Some(format!("secret-{name}"));
+    }
+    clients.create(input.clone()).await?;
+    input.name = "Churn client renamed".into();
+    clients.update(input.clone()).await?;
+    if i.is_multiple_of(2) {
+        clients.delete(name).await?;
+    }
+
+    let tenants = cp.tenants();
+    tenants.create(Tenant::new(name, "Churn tenant")).await?;
+    tenants.delete(name).await?;
+
+    let admin = cp
+        .admins()
+        .create(AdminInput {
+            email: format!("{name}@example.com"),
+            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA".into(),
+            name: None,
+            admin_type: AdminType::Global,
+            assigned_tenants: Vec::new(),
+            created_by: Some("churn".into()),
+        })
+        .await?;
+    let tokens = cp.admin_refresh_tokens();
+    let hash = format!("{name}-0123456789abcdef");
+    tokens.create(admin.id, &hash, now() + chrono::TimeDelta::hours(1)).await?;
+    cp.admins().touch_last_seen(admin.id).await?;
+    if i.is_multiple_of(2) {
+        // Rewrites refresh_tokens.yaml, then admins.yaml: a kill in between must leave a
+        // valid tree (an admin without tokens, never tokens without an admin).
+        cp.admins().delete(admin.id).await?;
+    } else {
+        tokens.delete(&hash).await?;
+    }
+    Ok(())
 }

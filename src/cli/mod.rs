@@ -49,6 +49,9 @@ enum Command {
     /// (tests) Create clients in a tenant from a separate process.
     #[command(name = "__write-clients", hide = true)]
     WriteClients(internal::WriteClientsArgs),
+    /// (tests) Write every kind of control-plane file in a loop, to be killed.
+    #[command(name = "__churn", hide = true)]
+    Churn(internal::ChurnArgs),
     /// The main job on the embedded default: a tenant on SQLite, users, a login, token
     /// rotation and reuse detection, consent and roles, printed step by step.
     Demo(demo::DemoArgs),
@@ -89,6 +92,7 @@ pub fn main() -> ExitCode {
         Command::Validate(args) => validate::run(args),
         Command::Schema(args) => schema::run(args),
         Command::WriteClients(args) => internal::write_clients(args),
+        Command::Churn(args) => internal::churn(args),
         Command::Demo(args) => demo::run(args),
         Command::Tenants { command: TenantsCommand::List } => tenants::list(&cli.store),
         Command::Tenant { command } => tenants::run(&cli.store, command),

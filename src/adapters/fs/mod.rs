@@ -7,6 +7,7 @@
 //! <root>/tenants/<slug>/scopes.yaml     ScopesFile
 //! <root>/admins/admins.yaml             AdminsFile
 //! <root>/admins/refresh_tokens.yaml     AdminRefreshTokensFile
+//! <root>/schemas/<kind>.schema.json     the JSON Schemas the files' `$schema` lines name
 //! <root>/.locks/                        lock files (not data)
 //! ```
 //!
@@ -16,6 +17,11 @@
 //! file atomically under a cross-process lock (see `storage.rs`). Slugs and client ids are
 //! validated before they are used in a path. Secrets are sealed with a
 //! [`SecretBox`] before they are written; without a key, writing a plain secret fails.
+//!
+//! Every file starts with a `# yaml-language-server: $schema=` line pointing at
+//! `<root>/schemas/`. Before its first write an [`FsControlPlane`] writes there the schemas
+//! that are missing or differ (see [`write_schemas`]), so an editor opening a tree the store
+//! made finds them; a `schemas` that is a symbolic link is left alone.
 //!
 //! This module owns the files under the root and nothing else; it never touches a database.
 
@@ -33,6 +39,7 @@ pub mod tree;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -72,6 +79,8 @@ struct Inner {
     secrets: Option<SecretBox>,
     locks: storage::Locks,
     documents: cache::DocumentCache,
+    /// Set once `<root>/schemas/` has been brought up to date by this control plane.
+    schemas_written: AtomicBool,
 }
 
 /// The control plane over a folder of YAML files. Cheap to clone; hands out the
@@ -112,6 +121,7 @@ impl FsControlPlane {
                 root,
                 secrets,
                 documents: cache::DocumentCache::new(bytes),
+                schemas_written: AtomicBool::new(false),
             }),
         }
     }
@@ -187,7 +197,7 @@ impl FsControlPlane {
     }
 
     /// The `$schema` reference written at the top of a file of `kind`: a relative path to
-    /// `<root>/schemas/`, where `hellojohn-store schema export <root>/schemas` puts them.
+    /// `<root>/schemas/`, where the store writes them (see [`write_schemas`]).
     pub(crate) fn schema_ref(kind: FileKind) -> String {
         let up = match kind {
             FileKind::Tenant | FileKind::Clients | FileKind::Scopes => "../../",
@@ -196,8 +206,34 @@ impl FsControlPlane {
         format!("{up}schemas/{}", kind.schema_file_name())
     }
 
+    /// Takes the write lock `name`. The first time, brings `<root>/schemas/` up to date
+    /// first, so whatever this control plane writes names schemas that exist.
     pub(crate) async fn lock(&self, name: &str) -> StoreResult<storage::LockGuard> {
+        self.ensure_schemas().await;
         self.inner.locks.lock(name).await
+    }
+
+    /// Writes the missing or outdated schemas under `<root>/schemas/` once per control
+    /// plane, under the `schemas` lock (never held while another lock is taken). A failure
+    /// is logged and retried before the next write, never returned: the schemas serve
+    /// editors, and a data write must not fail for them.
+    async fn ensure_schemas(&self) {
+        if self.inner.schemas_written.load(Ordering::Acquire) {
+            return;
+        }
+        let result = async {
+            let _guard = self.inner.locks.lock("schemas").await?;
+            if !self.inner.schemas_written.load(Ordering::Acquire) {
+                write_schemas(&self.inner.root)?;
+            }
+            StoreResult::Ok(())
+        }
+        .await;
+        match result {
+            Ok(()) => self.inner.schemas_written.store(true, Ordering::Release),
+            Err(e) => tracing::warn!(root = %self.inner.root.display(), error = %e,
+                "could not write the JSON Schemas the control-plane files point at"),
+        }
     }
 
     // ---- typed file access --------------------------------------------------------------
@@ -250,6 +286,45 @@ impl FsControlPlane {
         storage::remove_stale_temps(path);
         storage::write_atomic(path, text.as_bytes())
     }
+}
+
+/// Brings `<root>/schemas/` up to date: writes each kind's JSON Schema (the text
+/// `hellojohn-store schema export` writes) when its file is missing or differs, atomically,
+/// after removing temporary files of writers that died writing one. Returns the paths
+/// written (none when every schema is already there).
+///
+/// A `schemas` folder or schema file that is a symbolic link is never written through nor
+/// replaced (`examples/data/schemas` links to the repository's `schemas/`): when its content
+/// differs it is only logged. Call it while holding the `schemas` lock, or when nothing
+/// else writes the tree (`sync export`).
+///
+/// Errors: `Backend` for I/O.
+pub fn write_schemas(root: &Path) -> StoreResult<Vec<PathBuf>> {
+    let dir = root.join("schemas");
+    let is_link = |p: &Path| std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink());
+    let dir_is_link = is_link(&dir);
+    if !dir_is_link {
+        storage::create_dir_private(&dir)?;
+    }
+    let mut written = Vec::new();
+    for kind in FileKind::ALL {
+        let path = dir.join(kind.schema_file_name());
+        if !dir_is_link {
+            storage::remove_stale_temps(&path);
+        }
+        let text = kind.schema_text();
+        if std::fs::read(&path).is_ok_and(|current| current == text.as_bytes()) {
+            continue;
+        }
+        if dir_is_link || is_link(&path) {
+            tracing::warn!(path = %path.display(),
+                "schema is missing or differs behind a symbolic link; left as it is");
+            continue;
+        }
+        storage::write_atomic(&path, text.as_bytes())?;
+        written.push(path);
+    }
+    Ok(written)
 }
 
 /// Renders a file for writing; validation problems become `InvalidInput`.

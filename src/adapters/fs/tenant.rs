@@ -81,7 +81,8 @@ impl FsControlPlane {
             .ok_or_else(|| StoreError::not_found("tenant", slug))
     }
 
-    /// Slugs of the tenant folders (dot-folders are work in progress and skipped), sorted.
+    /// Slugs of the tenant folders, sorted. Dot-folders are skipped: a create or delete in
+    /// progress, or one that died (removed under the next `tenants` lock).
     pub(crate) fn tenant_slugs(&self) -> StoreResult<Vec<String>> {
         let dir = self.tenants_dir();
         let entries = match std::fs::read_dir(&dir) {
@@ -133,6 +134,39 @@ impl FsControlPlane {
         })
     }
 
+    /// Takes the `tenants` lock, which every create and delete holds while its `.creating-*`
+    /// or `.deleting-*` folder exists, so any such folder found then belongs to a writer that
+    /// died: it is removed (a `.deleting-*` one still holds the deleted tenant's sealed data).
+    async fn lock_tenants(&self) -> StoreResult<storage::LockGuard> {
+        let guard = self.lock("tenants").await?;
+        self.remove_stale_tenant_work();
+        Ok(guard)
+    }
+
+    /// Removes the `.creating-*` and `.deleting-*` folders under `tenants/`. Only call it
+    /// while holding the `tenants` lock. Failures are logged; the next holder tries again.
+    fn remove_stale_tenant_work(&self) {
+        let dir = self.tenants_dir();
+        let Ok(entries) = std::fs::read_dir(&dir) else { return };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let stale =
+                name.to_str().is_some_and(|n| n.starts_with(".creating-") || n.starts_with(".deleting-"));
+            // Never follow a link: the store makes only real folders.
+            if !stale || !entry.file_type().is_ok_and(|t| t.is_dir()) {
+                continue;
+            }
+            let path = entry.path();
+            match std::fs::remove_dir_all(&path) {
+                Ok(()) => tracing::info!(path = %path.display(), "removed a dead tenant create or delete"),
+                Err(e) => {
+                    let path = path.display();
+                    tracing::warn!(%path, error = %e, "cannot remove a dead tenant create or delete");
+                }
+            }
+        }
+    }
+
     fn write_tenant(&self, tenant: &Tenant) -> StoreResult<()> {
         let dir = self.tenant_dir(&tenant.slug)?;
         self.store(FileKind::Tenant, &dir.join(FileKind::Tenant.file_name()), tenant, Some(&tenant.slug))
@@ -176,7 +210,7 @@ impl TenantRepository for FsTenantRepository {
         let at = now();
         tenant.created_at = at;
         tenant.updated_at = at;
-        let _guard = self.cp.lock("tenants").await?;
+        let _guard = self.cp.lock_tenants().await?;
         let final_dir = self.cp.tenant_dir(&tenant.slug)?;
         if final_dir.exists() {
             return Err(StoreError::conflict("tenant", format!("slug {:?} exists", tenant.slug)));
@@ -254,7 +288,7 @@ impl TenantRepository for FsTenantRepository {
     #[tracing::instrument(level = "debug", skip_all, fields(backend = "fs"))]
     async fn delete(&self, slug: &str) -> StoreResult<()> {
         validate_slug(slug)?;
-        let _all = self.cp.lock("tenants").await?;
+        let _all = self.cp.lock_tenants().await?;
         let _one = self.cp.lock(&format!("tenant-{slug}")).await?;
         let dir = self.cp.tenant_dir(slug)?;
         if !dir.join(FileKind::Tenant.file_name()).exists() {

@@ -5,14 +5,15 @@
 //! validates the whole tree first (the FS validator, plus decryption checks when a key is
 //! given), then replaces the database's control plane in one transaction. Export writes
 //! every file through the FS adapter (validated, atomic, with its `$schema` line) and the
-//! JSON Schemas under `<root>/schemas/`, and removes tenant folders the database lacks.
+//! JSON Schemas under `<root>/schemas/` (as the FS store does before its first write,
+//! [`write_schemas`]), and removes tenant folders the database lacks.
 
 use std::path::Path;
 
 use super::{ControlPlaneState, GlobalControlPlane};
 use crate::adapters::fs::schema::{AdminRefreshTokensFile, AdminsFile, ClientsFile, FileKind, ScopesFile};
 use crate::adapters::fs::tree::validate_tree_with_key;
-use crate::adapters::fs::{FsControlPlane, storage};
+use crate::adapters::fs::{FsControlPlane, storage, write_schemas};
 use crate::crypto::SecretBox;
 use crate::error::{StoreError, StoreResult};
 
@@ -155,8 +156,9 @@ pub fn read_tree(root: &Path, secrets: Option<&SecretBox>) -> StoreResult<Contro
 }
 
 /// Writes `state` as an FS tree under `root` (created if missing): every file through the
-/// FS adapter, the JSON Schemas under `schemas/`; tenant folders absent from `state` are
-/// removed (the export mirrors the database; it is not a merge).
+/// FS adapter, the JSON Schemas under `schemas/` that are missing or differ
+/// ([`write_schemas`]); tenant folders absent from `state` are removed (the export mirrors
+/// the database; it is not a merge).
 ///
 /// Takes the FS store's own locks (`tenants` for the whole export, each `tenant-<slug>`
 /// while that tenant is written, then `admins`), so a process writing the same tree through
@@ -166,10 +168,9 @@ pub fn read_tree(root: &Path, secrets: Option<&SecretBox>) -> StoreResult<Contro
 pub async fn write_tree(state: &ControlPlaneState, root: &Path) -> StoreResult<()> {
     let fs = FsControlPlane::new(root, None);
     let _all = fs.lock("tenants").await?;
-    let schemas = root.join("schemas");
-    storage::create_dir_private(&schemas)?;
-    for kind in FileKind::ALL {
-        storage::write_atomic(&schemas.join(kind.schema_file_name()), kind.schema_text().as_bytes())?;
+    {
+        let _schemas = fs.lock("schemas").await?;
+        write_schemas(root)?;
     }
     for slug in fs.tenant_slugs()? {
         if !state.tenants.contains_key(&slug) {
