@@ -19,9 +19,14 @@ bench: services ## Benchmarks: the full table against baselines measured in the 
 services: ## Check (and start) the servers the tests need: PostgreSQL, MariaDB, Redis, MongoDB (SecantusDB)
 	scripts/test-services.sh
 
-test: services ## Run every test: unit, CLI and the conformance suite on every backend
+# The closing table (tests per backend, scripts/case-counts.sh) is printed whatever nextest's
+# outcome; make's exit status is nextest's (or the script's, when nextest passed).
+test: services ## Run every test: unit, CLI and the conformance suite on every backend; ends with the tests per backend
 	@command -v cargo-nextest >/dev/null 2>&1 || $(CARGO) install cargo-nextest --locked
-	$(CARGO) nextest run --workspace --no-fail-fast
+	@scripts/case-counts.sh --clear
+	$(CARGO) nextest run --workspace --no-fail-fast; status=$$?; \
+	  scripts/case-counts.sh; counts=$$?; \
+	  if [ $$status -ne 0 ]; then exit $$status; else exit $$counts; fi
 
 lint: ## clippy with warnings as errors, and the formatting check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings

@@ -8,6 +8,14 @@
 
 pub use sea_orm_migration::prelude::*;
 
+/// Whether `name` may be used as a schema or database name: 1 to 63 of `[a-z0-9_-]`.
+/// Every name interpolated into SQL (by the library's `connect.rs` and by this crate's
+/// command line) passes this check first, and is quoted as well.
+pub fn is_valid_namespace(name: &str) -> bool {
+    (1..=63).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
+
 mod common;
 mod m20261127_000001_users;
 mod m20261127_000002_identities;
@@ -52,5 +60,21 @@ impl MigratorTrait for GlobalMigrator {
 
     fn migration_table_name() -> DynIden {
         Alias::new("seaql_migrations_global").into_iden()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_valid_namespace;
+
+    #[test]
+    fn namespaces_are_validated() {
+        assert!(is_valid_namespace("hj_t_0123abc"));
+        assert!(is_valid_namespace("acme-corp"));
+        assert!(!is_valid_namespace(""));
+        assert!(!is_valid_namespace("Acme"));
+        assert!(!is_valid_namespace("a\"; drop schema public; --"));
+        assert!(!is_valid_namespace("a,b"));
+        assert!(!is_valid_namespace(&"a".repeat(64)));
     }
 }

@@ -34,6 +34,22 @@ fn random_token() -> String {
     format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple())
 }
 
+/// The steps that gave another result than the one the demo shows: printed as they happen
+/// and counted, so that the demo exits 1 when the store misbehaves instead of printing it.
+#[derive(Default)]
+struct Wrong(Vec<String>);
+
+impl Wrong {
+    /// Records `what` unless `ok`.
+    fn check(&mut self, ok: bool, what: impl Into<String>) {
+        if !ok {
+            let what = what.into();
+            eprintln!("   WRONG: {what}");
+            self.0.push(what);
+        }
+    }
+}
+
 pub(crate) fn run(args: DemoArgs) -> ExitCode {
     runtime(async move { demo(args).await })
 }
@@ -92,6 +108,7 @@ async fn demo(args: DemoArgs) -> StoreResult<ExitCode> {
         }
     }
     let ana = ana.ok_or_else(|| StoreError::not_found("user", "ana@example.com"))?;
+    let mut wrong = Wrong::default();
 
     let (found, identity) = users.get_by_email("ANA@example.com").await?;
     let hash = identity.and_then(|i| i.password_hash);
@@ -103,6 +120,8 @@ async fn demo(args: DemoArgs) -> StoreResult<ExitCode> {
         if good { "accepted" } else { "REJECTED" },
         if bad { "ACCEPTED" } else { "rejected" }
     );
+    wrong.check(good, "the right password was rejected");
+    wrong.check(!bad, "a wrong password was accepted");
 
     let tokens = acme.tokens()?;
     let first = random_token();
@@ -124,13 +143,18 @@ async fn demo(args: DemoArgs) -> StoreResult<ExitCode> {
                 "5. presenting the old token again was detected as reuse; the family is revoked (newest token revoked: {})",
                 newest.revoked_at.is_some()
             );
+            wrong.check(newest.revoked_at.is_some(), "the reuse left the newest token of the family active");
         }
-        other => println!("5. UNEXPECTED: reuse of a rotated token gave {other:?}"),
+        other => {
+            println!("5. reuse of a rotated token gave {other:?}");
+            wrong.check(false, format!("reuse of a rotated token was not detected: {other:?}"));
+        }
     }
 
     let scopes: BTreeSet<String> = ["openid", "profile", "email"].into_iter().map(String::from).collect();
     let consent = acme.consents()?.upsert(ana.id, "demo-web", &scopes).await?;
     println!("6. {} granted {:?} to client {}", ana.email, consent.scopes, consent.client_id);
+    wrong.check(consent.scopes == scopes, format!("the consent holds {:?}, not {scopes:?}", consent.scopes));
 
     let rbac = acme.rbac()?;
     for role in [RoleInput::new("viewer", ["users:read"]), {
@@ -144,12 +168,21 @@ async fn demo(args: DemoArgs) -> StoreResult<ExitCode> {
         }
     }
     rbac.assign_role(ana.id, "editor").await?;
-    println!(
-        "7. assigned role editor to {}; effective permissions {:?}",
-        ana.email,
-        rbac.get_user_permissions(ana.id).await?
+    let permissions = rbac.get_user_permissions(ana.id).await?;
+    println!("7. assigned role editor to {}; effective permissions {permissions:?}", ana.email);
+    wrong.check(
+        ["users:read", "users:write"].iter().all(|p| permissions.iter().any(|q| q == p)),
+        format!("editor (inheriting viewer) gives {permissions:?}, not users:read and users:write"),
     );
     println!("done: {} user(s) in tenant {}", users.count(None).await?, acme.slug());
     manager.close().await;
-    Ok(ExitCode::SUCCESS)
+    if wrong.0.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("demo: {} step(s) gave the wrong result:", wrong.0.len());
+        for what in &wrong.0 {
+            eprintln!("  - {what}");
+        }
+        Ok(ExitCode::FAILURE)
+    }
 }

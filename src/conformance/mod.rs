@@ -103,12 +103,6 @@ impl Fixture {
     }
 }
 
-/// Whether a missing test server must fail the run: always, unless `HJ_ALLOW_MISSING_DB=1`
-/// is set outside CI. A missing server in CI is a failure, never a skip.
-pub fn missing_server_is_failure() -> bool {
-    std::env::var_os("CI").is_some() || std::env::var("HJ_ALLOW_MISSING_DB").map(|v| v != "1").unwrap_or(true)
-}
-
 /// Expands to one `#[tokio::test]` per data-plane case, each building its store with
 /// `$fixture().await` (an `async fn() -> Fixture`).
 #[macro_export]
@@ -119,8 +113,8 @@ macro_rules! data_plane_conformance {
         #[test]
         fn conformance_case_count() {
             let cases: &[&str] = &$crate::data_plane_cases!(__case_name_list);
+            // How many ran on each backend: `make test`'s closing table (scripts/case-counts.sh).
             assert!(!cases.is_empty(), "the data-plane conformance list is empty");
-            println!("data-plane conformance: {} cases on this backend", cases.len());
         }
     };
 }

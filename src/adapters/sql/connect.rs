@@ -15,7 +15,7 @@
 
 use std::time::Duration;
 
-use migration::{Migrator, MigratorTrait};
+use migration::{Migrator, MigratorTrait, is_valid_namespace};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, Statement};
 use sha2::{Digest, Sha256};
 
@@ -28,13 +28,6 @@ use crate::registry::ConnectConfig;
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a replica waits for another one's migrations.
 const MIGRATION_LOCK_TIMEOUT_SECS: u32 = 300;
-
-/// Whether `name` may be used as a schema or database name: 1 to 63 of `[a-z0-9_-]`.
-/// Everything interpolated into SQL passes this check first (and is quoted as well).
-pub(crate) fn is_valid_namespace(name: &str) -> bool {
-    (1..=63).contains(&name.len())
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
-}
 
 fn check_namespace(field: &str, name: &str) -> StoreResult<()> {
     if is_valid_namespace(name) {
@@ -339,16 +332,6 @@ async fn open_sqlite(dsn: &str, cfg: &ConnectConfig) -> StoreResult<DatabaseConn
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn namespaces_are_validated() {
-        assert!(is_valid_namespace("hj_t_0123abc"));
-        assert!(is_valid_namespace("acme-corp"));
-        assert!(!is_valid_namespace(""));
-        assert!(!is_valid_namespace("Acme"));
-        assert!(!is_valid_namespace("a\"; drop schema public; --"));
-        assert!(!is_valid_namespace(&"a".repeat(64)));
-    }
 
     #[test]
     fn mysql_dsn_is_split_into_server_and_database() {

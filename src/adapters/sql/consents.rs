@@ -21,7 +21,6 @@ use uuid::Uuid;
 
 use super::SqlContext;
 use super::error::ErrCtx;
-use super::retry::with_retry;
 use super::time::{from_db, from_db_opt, now_db};
 use crate::error::{StoreError, StoreResult};
 use crate::model::{Consent, new_id};
@@ -103,11 +102,9 @@ impl ConsentRepository for SqlConsents {
                 updated_at: Set(now),
                 revoked_at: Set(None),
             };
-            with_retry("consents.upsert", || {
-                let ctx = ctx.clone();
-                let row = row.clone();
-                async move {
-                    consents::Entity::insert(row)
+            self.ctx
+                .write("consents.upsert", &ctx, |db| {
+                    consents::Entity::insert(row.clone())
                         .on_conflict(
                             OnConflict::columns([consents::Column::UserId, consents::Column::ClientId])
                                 .update_columns([
@@ -117,12 +114,9 @@ impl ConsentRepository for SqlConsents {
                                 ])
                                 .to_owned(),
                         )
-                        .exec_without_returning(&self.ctx.db)
-                        .await
-                        .map_err(|e| ctx.map(e))
-                }
-            })
-            .await?;
+                        .exec_without_returning(db)
+                })
+                .await?;
             let stored = self.find(user_id, client_id).await?;
             // Only a concurrent user deletion can remove the row between the two statements.
             let stored = stored.ok_or_else(|| StoreError::not_found("user", user_id))?;
@@ -176,15 +170,18 @@ impl ConsentRepository for SqlConsents {
     async fn revoke(&self, user_id: Uuid, client_id: &str) -> StoreResult<()> {
         async move {
             let now = now_db();
-            let result = consents::Entity::update_many()
-                .col_expr(consents::Column::RevokedAt, now.into())
-                .col_expr(consents::Column::UpdatedAt, now.into())
-                .filter(consents::Column::UserId.eq(user_id))
-                .filter(consents::Column::ClientId.eq(client_id))
-                .filter(consents::Column::RevokedAt.is_null())
-                .exec(&self.ctx.db)
-                .await
-                .map_err(|e| self.err().map(e))?;
+            let result = self
+                .ctx
+                .write("consents.revoke", &self.err(), |db| {
+                    consents::Entity::update_many()
+                        .col_expr(consents::Column::RevokedAt, now.into())
+                        .col_expr(consents::Column::UpdatedAt, now.into())
+                        .filter(consents::Column::UserId.eq(user_id))
+                        .filter(consents::Column::ClientId.eq(client_id))
+                        .filter(consents::Column::RevokedAt.is_null())
+                        .exec(db)
+                })
+                .await?;
             if result.rows_affected == 0 && self.find(user_id, client_id).await?.is_none() {
                 return Err(StoreError::not_found("consent", format!("{user_id}/{client_id}")));
             }

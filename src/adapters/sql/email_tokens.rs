@@ -86,10 +86,12 @@ impl EmailTokenRepository for SqlEmailTokens {
                 expires_at: Set(to_db(expires_at)),
                 used_at: Set(None),
             };
-            email_tokens::Entity::insert(row)
-                .exec_without_returning(&self.ctx.db)
-                .await
-                .map_err(|e| self.err().parent("user", user_id).map(e))?;
+            let err = self.err().parent("user", user_id);
+            self.ctx
+                .write("email_tokens.create", &err, |db| {
+                    email_tokens::Entity::insert(row.clone()).exec_without_returning(db)
+                })
+                .await?;
             Ok(id)
         }
         .instrument(self.ctx.span("email_tokens.create"))
@@ -99,15 +101,18 @@ impl EmailTokenRepository for SqlEmailTokens {
     async fn consume(&self, kind: EmailTokenKind, token_hash: &str) -> StoreResult<EmailToken> {
         async move {
             let now = now_db();
-            let result = email_tokens::Entity::update_many()
-                .col_expr(email_tokens::Column::UsedAt, Expr::value(now))
-                .filter(email_tokens::Column::Kind.eq(kind.as_str()))
-                .filter(email_tokens::Column::TokenHash.eq(token_hash))
-                .filter(email_tokens::Column::UsedAt.is_null())
-                .filter(email_tokens::Column::ExpiresAt.gt(now))
-                .exec(&self.ctx.db)
-                .await
-                .map_err(|e| self.err().map(e))?;
+            let result = self
+                .ctx
+                .write("email_tokens.consume", &self.err(), |db| {
+                    email_tokens::Entity::update_many()
+                        .col_expr(email_tokens::Column::UsedAt, Expr::value(now))
+                        .filter(email_tokens::Column::Kind.eq(kind.as_str()))
+                        .filter(email_tokens::Column::TokenHash.eq(token_hash))
+                        .filter(email_tokens::Column::UsedAt.is_null())
+                        .filter(email_tokens::Column::ExpiresAt.gt(now))
+                        .exec(db)
+                })
+                .await?;
             let row = email_tokens::Entity::find()
                 .filter(email_tokens::Column::Kind.eq(kind.as_str()))
                 .filter(email_tokens::Column::TokenHash.eq(token_hash))
@@ -132,7 +137,8 @@ impl EmailTokenRepository for SqlEmailTokens {
         async move {
             let expired = Condition::all().add(email_tokens::Column::ExpiresAt.lt(to_db(now)));
             purge_in_batches::<email_tokens::Entity>(
-                &self.ctx.db,
+                &self.ctx,
+                "email_tokens.purge_expired",
                 &self.err(),
                 email_tokens::Column::Id,
                 expired,

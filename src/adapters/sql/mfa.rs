@@ -47,13 +47,16 @@ impl SqlMfa {
     /// Errors: `NotFound` when the user has no enrolment.
     async fn stamp_totp(&self, user_id: Uuid, column: mfa_totp::Column) -> StoreResult<()> {
         let now = now_db();
-        let result = mfa_totp::Entity::update_many()
-            .col_expr(column, now.into())
-            .col_expr(mfa_totp::Column::UpdatedAt, now.into())
-            .filter(mfa_totp::Column::UserId.eq(user_id))
-            .exec(&self.ctx.db)
-            .await
-            .map_err(|e| self.err("mfa_totp").map(e))?;
+        let result = self
+            .ctx
+            .write("mfa.stamp_totp", &self.err("mfa_totp"), |db| {
+                mfa_totp::Entity::update_many()
+                    .col_expr(column, now.into())
+                    .col_expr(mfa_totp::Column::UpdatedAt, now.into())
+                    .filter(mfa_totp::Column::UserId.eq(user_id))
+                    .exec(db)
+            })
+            .await?;
         if result.rows_affected == 0 {
             return Err(StoreError::not_found("mfa_totp", user_id));
         }
@@ -86,20 +89,22 @@ impl MfaRepository for SqlMfa {
                 created_at: Set(now),
                 updated_at: Set(now),
             };
-            mfa_totp::Entity::insert(row)
-                .on_conflict(
-                    OnConflict::column(mfa_totp::Column::UserId)
-                        .update_columns([
-                            mfa_totp::Column::SecretEncrypted,
-                            mfa_totp::Column::ConfirmedAt,
-                            mfa_totp::Column::LastUsedAt,
-                            mfa_totp::Column::UpdatedAt,
-                        ])
-                        .to_owned(),
-                )
-                .exec_without_returning(&self.ctx.db)
-                .await
-                .map_err(|e| ctx.map(e))?;
+            self.ctx
+                .write("mfa.upsert_totp", &ctx, |db| {
+                    mfa_totp::Entity::insert(row.clone())
+                        .on_conflict(
+                            OnConflict::column(mfa_totp::Column::UserId)
+                                .update_columns([
+                                    mfa_totp::Column::SecretEncrypted,
+                                    mfa_totp::Column::ConfirmedAt,
+                                    mfa_totp::Column::LastUsedAt,
+                                    mfa_totp::Column::UpdatedAt,
+                                ])
+                                .to_owned(),
+                        )
+                        .exec_without_returning(db)
+                })
+                .await?;
             Ok(())
         }
         .instrument(self.ctx.span("mfa.upsert_totp"))
@@ -133,11 +138,11 @@ impl MfaRepository for SqlMfa {
 
     async fn disable_totp(&self, user_id: Uuid) -> StoreResult<()> {
         async move {
-            mfa_totp::Entity::delete_many()
-                .filter(mfa_totp::Column::UserId.eq(user_id))
-                .exec(&self.ctx.db)
-                .await
-                .map_err(|e| self.err("mfa_totp").map(e))?;
+            self.ctx
+                .write("mfa.disable_totp", &self.err("mfa_totp"), |db| {
+                    mfa_totp::Entity::delete_many().filter(mfa_totp::Column::UserId.eq(user_id)).exec(db)
+                })
+                .await?;
             Ok(())
         }
         .instrument(self.ctx.span("mfa.disable_totp"))
@@ -200,11 +205,13 @@ impl MfaRepository for SqlMfa {
 
     async fn delete_recovery_codes(&self, user_id: Uuid) -> StoreResult<()> {
         async move {
-            mfa_recovery_codes::Entity::delete_many()
-                .filter(mfa_recovery_codes::Column::UserId.eq(user_id))
-                .exec(&self.ctx.db)
-                .await
-                .map_err(|e| self.err("mfa_recovery_code").map(e))?;
+            self.ctx
+                .write("mfa.delete_recovery_codes", &self.err("mfa_recovery_code"), |db| {
+                    mfa_recovery_codes::Entity::delete_many()
+                        .filter(mfa_recovery_codes::Column::UserId.eq(user_id))
+                        .exec(db)
+                })
+                .await?;
             Ok(())
         }
         .instrument(self.ctx.span("mfa.delete_recovery_codes"))
@@ -215,14 +222,19 @@ impl MfaRepository for SqlMfa {
         async move {
             // One conditional UPDATE: of many concurrent callers, only one can turn `used_at`
             // from NULL to a time, so only one sees a row affected.
-            let result = mfa_recovery_codes::Entity::update_many()
-                .col_expr(mfa_recovery_codes::Column::UsedAt, now_db().into())
-                .filter(mfa_recovery_codes::Column::UserId.eq(user_id))
-                .filter(mfa_recovery_codes::Column::CodeHash.eq(code_hash))
-                .filter(mfa_recovery_codes::Column::UsedAt.is_null())
-                .exec(&self.ctx.db)
-                .await
-                .map_err(|e| self.err("mfa_recovery_code").map(e))?;
+            // Retried only when the database refused it as a whole (deadlock, serialization
+            // failure), so a code is still used once.
+            let result = self
+                .ctx
+                .write("mfa.use_recovery_code", &self.err("mfa_recovery_code"), |db| {
+                    mfa_recovery_codes::Entity::update_many()
+                        .col_expr(mfa_recovery_codes::Column::UsedAt, now_db().into())
+                        .filter(mfa_recovery_codes::Column::UserId.eq(user_id))
+                        .filter(mfa_recovery_codes::Column::CodeHash.eq(code_hash))
+                        .filter(mfa_recovery_codes::Column::UsedAt.is_null())
+                        .exec(db)
+                })
+                .await?;
             Ok(result.rows_affected == 1)
         }
         .instrument(self.ctx.span("mfa.use_recovery_code"))
@@ -247,11 +259,9 @@ impl MfaRepository for SqlMfa {
                 created_at: Set(now),
                 updated_at: Set(now),
             };
-            with_retry("mfa.add_trusted_device", || {
-                let ctx = ctx.clone();
-                let row = row.clone();
-                async move {
-                    mfa_trusted_devices::Entity::insert(row)
+            self.ctx
+                .write("mfa.add_trusted_device", &ctx, |db| {
+                    mfa_trusted_devices::Entity::insert(row.clone())
                         .on_conflict(
                             OnConflict::columns([
                                 mfa_trusted_devices::Column::UserId,
@@ -263,12 +273,9 @@ impl MfaRepository for SqlMfa {
                             ])
                             .to_owned(),
                         )
-                        .exec_without_returning(&self.ctx.db)
-                        .await
-                        .map_err(|e| ctx.map(e))
-                }
-            })
-            .await?;
+                        .exec_without_returning(db)
+                })
+                .await?;
             Ok(())
         }
         .instrument(self.ctx.span("mfa.add_trusted_device"))
@@ -294,7 +301,8 @@ impl MfaRepository for SqlMfa {
         async move {
             let expired = Condition::all().add(mfa_trusted_devices::Column::ExpiresAt.lt(to_db(now)));
             purge_in_batches::<mfa_trusted_devices::Entity>(
-                &self.ctx.db,
+                &self.ctx,
+                "mfa.purge_expired",
                 &self.err("mfa_trusted_device"),
                 mfa_trusted_devices::Column::Id,
                 expired,

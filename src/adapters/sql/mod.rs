@@ -5,7 +5,9 @@
 //! - `connect`: namespace creation (PostgreSQL schema, MySQL database, SQLite file) and
 //!   migrations under a database lock, so that replicas migrate once.
 //! - `error`: the one place where `DbErr` becomes [`StoreError`].
-//! - `retry`: runs a transaction again on serialization failures, deadlocks and `SQLITE_BUSY`.
+//! - `retry`: runs a transaction again on serialization failures, deadlocks and `SQLITE_BUSY`;
+//!   a write outside a transaction is one statement run through `SqlContext::write`, which
+//!   retries it the same way.
 //! - `time`: timestamps are written in UTC at microsecond precision, read back as UTC.
 //! - one file per repository.
 
@@ -25,6 +27,7 @@ mod purge;
 mod rbac;
 mod sessions;
 
+use std::future::Future;
 use std::ops::Deref;
 use std::sync::Arc;
 
@@ -169,6 +172,29 @@ impl SqlContext {
         };
         let txn = self.db.begin_with_options(options).await?;
         Ok(WriteTxn { txn, _gate: gate })
+    }
+
+    /// Runs one write statement on the pool (a transaction of its own), again when the
+    /// database reports a race it can win on a second try, with the same bounded retry as the
+    /// transactions ([`retry::with_retry`]: PostgreSQL 40001/40P01, MySQL 1213/1205, SQLite
+    /// busy/locked). `statement` builds the statement afresh for each attempt; `err` maps
+    /// its error. A single statement that failed that way changed nothing, so running it
+    /// again is safe.
+    pub(crate) async fn write<'a, T, F, Fut>(
+        &'a self,
+        operation: &str,
+        err: &ErrCtx,
+        mut statement: F,
+    ) -> StoreResult<T>
+    where
+        F: FnMut(&'a DatabaseConnection) -> Fut,
+        Fut: Future<Output = Result<T, DbErr>>,
+    {
+        retry::with_retry(operation, || {
+            let attempt = statement(&self.db);
+            async move { attempt.await.map_err(|e| err.map(e)) }
+        })
+        .await
     }
 
     /// A tracing span for one repository call (tenant, backend, operation); attach it with

@@ -104,14 +104,17 @@ impl SqlRbac {
             let read_at = from_db(row.updated_at);
             // The new version must differ from the one read, even within one microsecond.
             let next = std::cmp::max(crate::model::now(), read_at + TimeDelta::microseconds(1));
-            let result = roles::Entity::update_many()
-                .col_expr(roles::Column::Permissions, Expr::value(serde_json::json!(permissions)))
-                .col_expr(roles::Column::UpdatedAt, Expr::value(to_db(next)))
-                .filter(roles::Column::Id.eq(row.id))
-                .filter(roles::Column::UpdatedAt.eq(row.updated_at))
-                .exec(&self.ctx.db)
-                .await
-                .map_err(|e| self.err("role").map(e))?;
+            let result = self
+                .ctx
+                .write("rbac.change_permissions", &self.err("role"), |db| {
+                    roles::Entity::update_many()
+                        .col_expr(roles::Column::Permissions, Expr::value(serde_json::json!(permissions)))
+                        .col_expr(roles::Column::UpdatedAt, Expr::value(to_db(next)))
+                        .filter(roles::Column::Id.eq(row.id))
+                        .filter(roles::Column::UpdatedAt.eq(row.updated_at))
+                        .exec(db)
+                })
+                .await?;
             if result.rows_affected == 1 {
                 return Ok(());
             }
@@ -193,10 +196,12 @@ impl RbacRepository for SqlRbac {
                 assigned_at: Set(now_db()),
             };
             let ctx = self.err("user_role").parent("user", user_id);
-            match user_roles::Entity::insert(row)
-                .exec_without_returning(&self.ctx.db)
+            match self
+                .ctx
+                .write("rbac.assign_role", &ctx, |db| {
+                    user_roles::Entity::insert(row.clone()).exec_without_returning(db)
+                })
                 .await
-                .map_err(|e| ctx.map(e))
             {
                 Ok(_) => Ok(()),
                 // Already assigned: assigning is idempotent.
@@ -226,12 +231,14 @@ impl RbacRepository for SqlRbac {
             let Some(role) = self.find_role(role).await? else {
                 return Ok(());
             };
-            user_roles::Entity::delete_many()
-                .filter(user_roles::Column::UserId.eq(user_id))
-                .filter(user_roles::Column::RoleId.eq(role.id))
-                .exec(&self.ctx.db)
-                .await
-                .map_err(|e| self.err("user_role").map(e))?;
+            self.ctx
+                .write("rbac.remove_role", &self.err("user_role"), |db| {
+                    user_roles::Entity::delete_many()
+                        .filter(user_roles::Column::UserId.eq(user_id))
+                        .filter(user_roles::Column::RoleId.eq(role.id))
+                        .exec(db)
+                })
+                .await?;
             Ok(())
         }
         .instrument(self.ctx.span("rbac.remove_role"))
@@ -299,10 +306,11 @@ impl RbacRepository for SqlRbac {
                 created_at: Set(now),
                 updated_at: Set(now),
             };
-            roles::Entity::insert(row)
-                .exec_without_returning(&self.ctx.db)
-                .await
-                .map_err(|e| self.err("role").map(e))?;
+            self.ctx
+                .write("rbac.create_role", &self.err("role"), |db| {
+                    roles::Entity::insert(row.clone()).exec_without_returning(db)
+                })
+                .await?;
             self.get_role(&input.name).await
         }
         .instrument(self.ctx.span("rbac.create_role"))
@@ -316,15 +324,21 @@ impl RbacRepository for SqlRbac {
             self.require_parent(input.inherits_from.as_deref()).await?;
             let next =
                 std::cmp::max(crate::model::now(), from_db(row.updated_at) + TimeDelta::microseconds(1));
-            let result = roles::Entity::update_many()
-                .col_expr(roles::Column::Description, Expr::value(input.description))
-                .col_expr(roles::Column::Permissions, Expr::value(serde_json::json!(input.permissions)))
-                .col_expr(roles::Column::InheritsFrom, Expr::value(input.inherits_from))
-                .col_expr(roles::Column::UpdatedAt, Expr::value(to_db(next)))
-                .filter(roles::Column::Id.eq(row.id))
-                .exec(&self.ctx.db)
-                .await
-                .map_err(|e| self.err("role").map(e))?;
+            let result = self
+                .ctx
+                .write("rbac.update_role", &self.err("role"), |db| {
+                    roles::Entity::update_many()
+                        .col_expr(roles::Column::Description, Expr::value(input.description.clone()))
+                        .col_expr(
+                            roles::Column::Permissions,
+                            Expr::value(serde_json::json!(input.permissions)),
+                        )
+                        .col_expr(roles::Column::InheritsFrom, Expr::value(input.inherits_from.clone()))
+                        .col_expr(roles::Column::UpdatedAt, Expr::value(to_db(next)))
+                        .filter(roles::Column::Id.eq(row.id))
+                        .exec(db)
+                })
+                .await?;
             if result.rows_affected == 0 {
                 return Err(StoreError::not_found("role", name));
             }

@@ -16,7 +16,9 @@ pub(crate) const MAX_ATTEMPTS: u32 = 8;
 
 /// Runs `attempt` until it succeeds, fails with an error that is not retryable, or
 /// [`MAX_ATTEMPTS`] have been made (the last error is returned). `attempt` must run a
-/// whole transaction, so that running it again starts from scratch.
+/// whole transaction (or one statement outside a transaction, see
+/// [`SqlContext::write`](super::SqlContext::write)), so that running it again starts from
+/// scratch.
 pub(crate) async fn with_retry<T, F, Fut>(operation: &str, mut attempt: F) -> StoreResult<T>
 where
     F: FnMut() -> Fut,

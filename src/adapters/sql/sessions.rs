@@ -60,15 +60,18 @@ impl SqlSessions {
     /// Revokes the active sessions matching `scope`; returns how many.
     async fn revoke_where(&self, scope: Condition, by: &str, reason: Option<&str>) -> StoreResult<u64> {
         let now = now_db();
-        let result = sessions::Entity::update_many()
-            .col_expr(sessions::Column::RevokedAt, Expr::value(now))
-            .col_expr(sessions::Column::RevokedBy, Expr::value(by.to_string()))
-            .col_expr(sessions::Column::RevokeReason, Expr::value(reason.map(str::to_string)))
-            .filter(scope)
-            .filter(active_at(now))
-            .exec(&self.ctx.db)
-            .await
-            .map_err(|e| self.err().map(e))?;
+        let result = self
+            .ctx
+            .write("sessions.revoke_where", &self.err(), |db| {
+                sessions::Entity::update_many()
+                    .col_expr(sessions::Column::RevokedAt, Expr::value(now))
+                    .col_expr(sessions::Column::RevokedBy, Expr::value(by.to_string()))
+                    .col_expr(sessions::Column::RevokeReason, Expr::value(reason.map(str::to_string)))
+                    .filter(scope.clone())
+                    .filter(active_at(now))
+                    .exec(db)
+            })
+            .await?;
         Ok(result.rows_affected)
     }
 }
@@ -179,10 +182,12 @@ impl SessionRepository for SqlSessions {
                 revoke_reason: None,
             };
             let active: sessions::ActiveModel = row.clone().into();
-            sessions::Entity::insert(active)
-                .exec_without_returning(&self.ctx.db)
-                .await
-                .map_err(|e| self.err().parent("user", input.user_id).map(e))?;
+            let err = self.err().parent("user", input.user_id);
+            self.ctx
+                .write("sessions.create", &err, |db| {
+                    sessions::Entity::insert(active.clone()).exec_without_returning(db)
+                })
+                .await?;
             Ok(from_row(row))
         }
         .instrument(self.ctx.span("sessions.create"))
@@ -202,12 +207,15 @@ impl SessionRepository for SqlSessions {
 
     async fn touch(&self, session_id_hash: &str, at: Timestamp) -> StoreResult<()> {
         async move {
-            let result = sessions::Entity::update_many()
-                .col_expr(sessions::Column::LastActivity, Expr::value(to_db(at)))
-                .filter(sessions::Column::SessionIdHash.eq(session_id_hash))
-                .exec(&self.ctx.db)
-                .await
-                .map_err(|e| self.err().map(e))?;
+            let result = self
+                .ctx
+                .write("sessions.touch", &self.err(), |db| {
+                    sessions::Entity::update_many()
+                        .col_expr(sessions::Column::LastActivity, Expr::value(to_db(at)))
+                        .filter(sessions::Column::SessionIdHash.eq(session_id_hash))
+                        .exec(db)
+                })
+                .await?;
             if result.rows_affected == 0 {
                 return Err(StoreError::not_found("session", session_id_hash));
             }
@@ -242,15 +250,18 @@ impl SessionRepository for SqlSessions {
 
     async fn revoke(&self, session_id_hash: &str, by: &str, reason: Option<&str>) -> StoreResult<()> {
         async move {
-            let result = sessions::Entity::update_many()
-                .col_expr(sessions::Column::RevokedAt, Expr::value(now_db()))
-                .col_expr(sessions::Column::RevokedBy, Expr::value(by.to_string()))
-                .col_expr(sessions::Column::RevokeReason, Expr::value(reason.map(str::to_string)))
-                .filter(sessions::Column::SessionIdHash.eq(session_id_hash))
-                .filter(sessions::Column::RevokedAt.is_null())
-                .exec(&self.ctx.db)
-                .await
-                .map_err(|e| self.err().map(e))?;
+            let result = self
+                .ctx
+                .write("sessions.revoke", &self.err(), |db| {
+                    sessions::Entity::update_many()
+                        .col_expr(sessions::Column::RevokedAt, Expr::value(now_db()))
+                        .col_expr(sessions::Column::RevokedBy, Expr::value(by.to_string()))
+                        .col_expr(sessions::Column::RevokeReason, Expr::value(reason.map(str::to_string)))
+                        .filter(sessions::Column::SessionIdHash.eq(session_id_hash))
+                        .filter(sessions::Column::RevokedAt.is_null())
+                        .exec(db)
+                })
+                .await?;
             if result.rows_affected == 0 && self.find(session_id_hash).await?.is_none() {
                 return Err(StoreError::not_found("session", session_id_hash));
             }
@@ -278,7 +289,8 @@ impl SessionRepository for SqlSessions {
         async move {
             let expired = Condition::all().add(sessions::Column::ExpiresAt.lt(to_db(now)));
             purge_in_batches::<sessions::Entity>(
-                &self.ctx.db,
+                &self.ctx,
+                "sessions.purge_expired",
                 &self.err(),
                 sessions::Column::Id,
                 expired,
