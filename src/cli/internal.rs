@@ -27,21 +27,7 @@ pub(crate) struct WriteClientsArgs {
 }
 
 pub(crate) fn write_clients(args: WriteClientsArgs) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("runtime: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    runtime.block_on(async move {
-        let cp = match FsControlPlane::from_env(&args.fs_root) {
-            Ok(cp) => cp,
-            Err(e) => {
-                eprintln!("{e}");
-                return ExitCode::from(1);
-            }
-        };
+    on_control_plane(true, &args.fs_root.clone(), move |cp| async move {
         let mut handles = Vec::new();
         for task in 0..args.tasks.max(1) {
             let prefix =
@@ -125,21 +111,7 @@ pub(crate) struct ChurnArgs {
 /// rewrites both admin files). Prints `ready` once it has opened and read the tree, so the
 /// test kills it while it writes rather than while it starts.
 pub(crate) fn churn(args: ChurnArgs) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("runtime: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    runtime.block_on(async move {
-        let cp = match FsControlPlane::from_env(&args.fs_root) {
-            Ok(cp) => cp,
-            Err(e) => {
-                eprintln!("{e}");
-                return ExitCode::from(1);
-            }
-        };
+    on_control_plane(false, &args.fs_root.clone(), move |cp| async move {
         // Read what the rounds write once (compiling the validators) before saying so.
         let warm = async {
             cp.clients(&args.slug)?.list("").await?;
@@ -206,4 +178,34 @@ async fn churn_round(cp: &FsControlPlane, slug: &str, name: &str, i: u64) -> Sto
         tokens.delete(&hash).await?;
     }
     Ok(())
+}
+
+/// Runs `body` on a fresh runtime (two worker threads, or the current thread) with the FS
+/// control plane of `fs_root`; a failure to build either is printed and exits 1.
+fn on_control_plane<F, Fut>(multi_thread: bool, fs_root: &std::path::Path, body: F) -> ExitCode
+where
+    F: FnOnce(FsControlPlane) -> Fut,
+    Fut: std::future::Future<Output = ExitCode>,
+{
+    let runtime = if multi_thread {
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()
+    } else {
+        tokio::runtime::Builder::new_current_thread().enable_all().build()
+    };
+    let runtime = match runtime {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    runtime.block_on(async move {
+        match FsControlPlane::from_env(fs_root) {
+            Ok(cp) => body(cp).await,
+            Err(e) => {
+                eprintln!("{e}");
+                ExitCode::from(1)
+            }
+        }
+    })
 }
