@@ -14,16 +14,30 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-report_path() {
+# nextest keeps its store under the workspace's target/ even when CARGO_TARGET_DIR points
+# elsewhere, so look there first, then in cargo's target directory.
+report_paths() {
   local target
   target="$(cargo metadata --no-deps --format-version 1 |
     python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
-  printf '%s/nextest/default/junit.xml\n' "$target"
+  printf '%s\n' "$PWD/target/nextest/default/junit.xml" "$target/nextest/default/junit.xml"
+}
+
+report_path() {
+  local p first=""
+  while read -r p; do
+    [ -z "$first" ] && first="$p"
+    if [ -f "$p" ]; then
+      printf '%s\n' "$p"
+      return
+    fi
+  done < <(report_paths)
+  printf '%s\n' "$first"
 }
 
 case "${1:-}" in
   --clear)
-    rm -f "$(report_path)"
+    report_paths | while read -r p; do rm -f "$p"; done
     exit 0
     ;;
   -h | --help)
