@@ -202,9 +202,14 @@ impl ConnectionPool {
             Arc::new(Semaphore::new(usize::try_from(config.max_open_tenants.max(1)).unwrap_or(usize::MAX)));
         let pool = Arc::new(ConnectionPool { registry, entries, slots, counters, config });
         if let Some(every) = pool.config.health_check_interval {
-            spawn_health_checks(Arc::downgrade(&pool), every);
+            spawn_periodic(Arc::downgrade(&pool), every, "connection health checks", |pool| async move {
+                pool.health_check().await;
+            });
         }
-        spawn_idle_sweeps(Arc::downgrade(&pool), idle_sweep_interval(pool.config.idle_timeout));
+        let sweep = idle_sweep_interval(pool.config.idle_timeout);
+        spawn_periodic(Arc::downgrade(&pool), sweep, "closing idle tenant connections", |pool| async move {
+            pool.close_idle().await;
+        });
         pool
     }
 
@@ -392,29 +397,15 @@ impl ConnectionPool {
     }
 }
 
-fn spawn_health_checks(pool: Weak<ConnectionPool>, every: Duration) {
+/// Runs `job` on the pool every `every` (the first run one period after start) until the
+/// pool is dropped. `what` names the job in the warning logged when there is no runtime.
+fn spawn_periodic<F, Fut>(pool: Weak<ConnectionPool>, every: Duration, what: &'static str, job: F)
+where
+    F: Fn(Arc<ConnectionPool>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
     let Ok(handle) = tokio::runtime::Handle::try_current() else {
-        tracing::warn!("no tokio runtime: connection health checks disabled");
-        return;
-    };
-    handle.spawn(async move {
-        let mut ticker = tokio::time::interval(every);
-        ticker.tick().await;
-        loop {
-            ticker.tick().await;
-            let Some(pool) = pool.upgrade() else { return };
-            pool.health_check().await;
-        }
-    });
-}
-
-fn idle_sweep_interval(idle_timeout: Duration) -> Duration {
-    (idle_timeout / 4).clamp(Duration::from_millis(10), Duration::from_secs(30))
-}
-
-fn spawn_idle_sweeps(pool: Weak<ConnectionPool>, every: Duration) {
-    let Ok(handle) = tokio::runtime::Handle::try_current() else {
-        tracing::warn!("no tokio runtime: idle tenant connections will not be closed");
+        tracing::warn!("no tokio runtime: {what} disabled");
         return;
     };
     handle.spawn(async move {
@@ -424,9 +415,13 @@ fn spawn_idle_sweeps(pool: Weak<ConnectionPool>, every: Duration) {
         loop {
             ticker.tick().await;
             let Some(pool) = pool.upgrade() else { return };
-            pool.close_idle().await;
+            job(pool).await;
         }
     });
+}
+
+fn idle_sweep_interval(idle_timeout: Duration) -> Duration {
+    (idle_timeout / 4).clamp(Duration::from_millis(10), Duration::from_secs(30))
 }
 
 /// A [`StoreError`] shared by moka between single-flight waiters, rebuilt for each caller.
