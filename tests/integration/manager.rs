@@ -303,22 +303,22 @@ async fn a_tenant_whose_database_is_down_resolves_and_recovers_without_restart()
     assert_eq!(s.adapter.connects.load(Ordering::SeqCst), 2);
 }
 
-#[test]
-fn long_slugs_map_to_distinct_names_within_the_engines_limit() {
-    use hellojohn_store::manager::{MAX_NAMESPACE_LEN, substitute};
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_slugs_get_distinct_recorded_namespaces_within_the_limit() {
+    use hellojohn_store::model::NAMESPACE_MAX_LEN;
     let long_a = format!("a{}", "b".repeat(62));
     let long_b = format!("a{}c", "b".repeat(61));
-    let pg = DbConfig::new("postgres", "postgres://u@h/db").with_schema("hj_{tenant}");
-    let (sa, sb) =
-        (substitute(&pg, &long_a).schema.expect("schema"), substitute(&pg, &long_b).schema.expect("schema"));
-    assert!(sa.len() <= MAX_NAMESPACE_LEN && sb.len() <= MAX_NAMESPACE_LEN, "{sa} {sb}");
-    assert_ne!(sa, sb);
-    assert!(sa.starts_with("hj_abbb"));
-    let my = DbConfig::new("mysql", "mysql://root@h:3306/hj_{tenant}?ssl-mode=disabled");
-    let dsn = substitute(&my, &long_a).dsn;
-    let database = dsn.rsplit('/').next().and_then(|s| s.split('?').next()).expect("database");
-    assert!(database.len() <= MAX_NAMESPACE_LEN, "{database}");
-    assert!(dsn.ends_with("?ssl-mode=disabled"));
-    // Short slugs are untouched; dashes become underscores.
-    assert_eq!(substitute(&pg, "acme-eu").schema.as_deref(), Some("hj_acme_eu"));
+    let s = setup(PoolConfig::default(), &[&long_a, &long_b, "acme-eu"]).await;
+    let tenants = s.manager.config().tenants();
+    let ns = |t: Tenant| t.namespace.expect("a created tenant records its namespace");
+    let a = ns(tenants.get_by_slug(&long_a).await.expect("a"));
+    let b = ns(tenants.get_by_slug(&long_b).await.expect("b"));
+    assert!(a.len() <= NAMESPACE_MAX_LEN && b.len() <= NAMESPACE_MAX_LEN, "{a} {b}");
+    assert_ne!(a, b);
+    assert!(a.starts_with("abbb"), "{a}");
+    // Short slugs keep the old name; dashes become underscores.
+    assert_eq!(ns(tenants.get_by_slug("acme-eu").await.expect("acme-eu")), "acme_eu");
+    s.manager.for_tenant(&long_a).await.expect("resolves");
+    let last = s.adapter.last_dsn.lock().expect("lock").clone();
+    assert_eq!(last, Some(("counting://server/db".to_string(), Some(format!("hj_{a}")))));
 }
