@@ -322,3 +322,33 @@ async fn long_slugs_get_distinct_recorded_namespaces_within_the_limit() {
     let last = s.adapter.last_dsn.lock().expect("lock").clone();
     assert_eq!(last, Some(("counting://server/db".to_string(), Some(format!("hj_{a}")))));
 }
+
+/// A tenant file edited by hand to drop its `namespace` (or written before the field
+/// existed), whose slug's default namespace a deleted tenant still holds, is refused at
+/// resolve and reported by `validate`: it would read the deleted tenant's data.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hand_written_tenant_on_a_deleted_tenants_namespace_is_refused() {
+    let s = setup(PoolConfig::default(), &["acme"]).await;
+    let tenants = s.manager.config().tenants();
+    tenants.delete("acme").await.expect("delete");
+    let again = tenants.create(Tenant::new("acme", "Acme again")).await.expect("re-create");
+    assert_ne!(again.namespace.as_deref(), Some("acme"));
+    let file = s._dir.path().join("tenants/acme/tenant.yaml");
+    let text = std::fs::read_to_string(&file).expect("tenant.yaml");
+    let edited: String =
+        text.lines().filter(|l| !l.starts_with("namespace:")).map(|l| format!("{l}\n")).collect();
+    assert_ne!(edited, text, "the file recorded a namespace");
+    std::fs::write(&file, edited).expect("edit");
+    s.manager.clear_tenant("acme").await;
+    match s.manager.for_tenant("acme").await {
+        Err(StoreError::InvalidInput { message, .. }) => {
+            assert!(message.contains("deleted tenant"), "{message}")
+        }
+        other => panic!("expected InvalidInput, got {:?}", other.map(|a| a.id())),
+    }
+    let problems = hellojohn_store::adapters::fs::tree::validate_tree(s._dir.path()).expect("validate");
+    assert!(
+        problems.iter().any(|p| p.message.contains("namespace \"acme\" is also held by")),
+        "{problems:?}"
+    );
+}

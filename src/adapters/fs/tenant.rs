@@ -148,6 +148,7 @@ impl FsControlPlane {
     /// temporary files of tombstone writes under `deleted/`. Only call it while holding the
     /// `tenants` lock. Failures are logged; the next holder tries again.
     fn remove_stale_tenant_work(&self) {
+        self.settle_pending_tombstones();
         if let Ok(entries) = std::fs::read_dir(self.deleted_dir()) {
             for entry in entries.flatten() {
                 let temp =
@@ -173,6 +174,46 @@ impl FsControlPlane {
                 Err(e) => {
                     let path = path.display();
                     tracing::warn!(%path, error = %e, "cannot remove a dead tenant create or delete");
+                }
+            }
+        }
+    }
+
+    /// Settles the `deleted/.pending-<id>.yaml` tombstones of deletes that died: when the
+    /// tenant's folder still holds that tenant the delete never happened and the pending
+    /// record is removed; otherwise (the folder was renamed away, the commit point) it is
+    /// promoted to `<id>.yaml`. Only call it while holding the `tenants` lock, before the
+    /// `.deleting-*` folders are removed. Failures are logged; the next holder tries again.
+    fn settle_pending_tombstones(&self) {
+        let dir = self.deleted_dir();
+        let Ok(entries) = std::fs::read_dir(&dir) else { return };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(id) = name.strip_prefix(".pending-").and_then(|n| n.strip_suffix(".yaml")) else {
+                continue;
+            };
+            let path = entry.path();
+            let tomb = storage::read_optional(&path)
+                .ok()
+                .flatten()
+                .and_then(|text| serde_yaml::from_str::<DeletedTenant>(&text).ok());
+            let Some(tomb) = tomb else {
+                let _ = std::fs::remove_file(&path);
+                continue;
+            };
+            let live = self.load_tenant(&tomb.slug).is_ok_and(|t| t.id == tomb.id);
+            let result = if live {
+                std::fs::remove_file(&path)
+            } else {
+                std::fs::rename(&path, dir.join(format!("{id}.yaml")))
+            };
+            match result {
+                Ok(()) => {
+                    let _ = storage::sync_dir(&dir);
+                    tracing::info!(tenant = %tomb.slug, rolled_back = live, "settled a dead tenant delete");
+                }
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), error = %e, "cannot settle a dead tenant delete")
                 }
             }
         }
@@ -353,8 +394,9 @@ impl TenantRepository for FsTenantRepository {
         if !dir.join(FileKind::Tenant.file_name()).exists() {
             return Err(StoreError::not_found("tenant", slug));
         }
-        // The tombstone first: from then on its namespace is never handed out again (until
-        // purged), even if the removal below fails.
+        // The tombstone is written pending first; the rename of the folder below is the
+        // commit point, after which it is promoted. A crash in between is settled by the next
+        // holder of the tenants lock (`settle_pending_tombstones`) before anything else.
         let tenant = self.cp.load_tenant(slug)?;
         let tomb = control::tombstone(&tenant);
         let deleted_dir = self.cp.deleted_dir();
@@ -362,12 +404,19 @@ impl TenantRepository for FsTenantRepository {
         let text = serde_yaml::to_string(&tomb).map_err(|e| {
             StoreError::invalid("tenant", format!("rendering the deleted-tenant record: {e}"))
         })?;
-        storage::write_atomic(&deleted_dir.join(format!("{}.yaml", tomb.id)), text.as_bytes())?;
+        let pending = deleted_dir.join(format!(".pending-{}.yaml", tomb.id));
+        storage::write_atomic(&pending, text.as_bytes())?;
         let tenants_dir = self.cp.tenants_dir();
         let trash = tenants_dir.join(format!(".deleting-{slug}-{:016x}", rand::random::<u64>()));
-        std::fs::rename(&dir, &trash)
-            .map_err(|e| storage::io_error(format!("removing {}", dir.display()), e))?;
+        if let Err(e) = std::fs::rename(&dir, &trash) {
+            let _ = std::fs::remove_file(&pending);
+            return Err(storage::io_error(format!("removing {}", dir.display()), e));
+        }
         storage::sync_dir(&tenants_dir)?;
+        let record = deleted_dir.join(format!("{}.yaml", tomb.id));
+        std::fs::rename(&pending, &record)
+            .map_err(|e| storage::io_error(format!("renaming onto {}", record.display()), e))?;
+        storage::sync_dir(&deleted_dir)?;
         std::fs::remove_dir_all(&trash)
             .map_err(|e| storage::io_error(format!("removing {}", trash.display()), e))?;
         Ok(())
