@@ -227,3 +227,33 @@ pub async fn tenants_namespaces_are_unique_immutable_and_outlive_delete(cp: &Con
     reuse.namespace = Some("acme".into());
     cp.tenants().create(reuse).await.expect("a forgotten namespace is free again");
 }
+
+/// Racing creates that want one namespace — a slug that maps to it and a tenant that
+/// chooses it — never both get it: each create that succeeds holds a namespace no other
+/// tenant holds.
+pub async fn tenants_racing_creates_never_share_a_namespace(cp: &ControlPlane) {
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let tenants = cp.tenants();
+        tasks.push(tokio::spawn(
+            async move { tenants.create(Tenant::new(format!("race-{i}"), "By slug")).await },
+        ));
+        let tenants = cp.tenants();
+        tasks.push(tokio::spawn(async move {
+            let mut t = Tenant::new(format!("chooser-{i}"), "By choice");
+            t.namespace = Some(format!("race_{i}"));
+            tenants.create(t).await
+        }));
+    }
+    let mut namespaces = std::collections::BTreeSet::new();
+    for task in tasks {
+        match task.await.expect("join") {
+            Ok(t) => assert!(namespaces.insert(t.effective_namespace()), "namespace given twice: {t:?}"),
+            Err(e) => assert!(e.is_conflict(), "{e}"),
+        }
+    }
+    let listed = cp.tenants().list().await.expect("list");
+    let held: std::collections::BTreeSet<String> = listed.iter().map(Tenant::effective_namespace).collect();
+    assert_eq!(held.len(), listed.len(), "two live tenants share a namespace: {listed:?}");
+    assert_eq!(held, namespaces);
+}
