@@ -512,7 +512,9 @@ impl Inner {
             let cfg = crate::cache::RedisCacheConfig {
                 url,
                 prefix: settings.prefix.clone().unwrap_or_else(|| "hj:".into()),
-                tenant: tenant.slug.clone(),
+                // The namespace, not the slug: a re-created slug must not read the deleted
+                // tenant's keys (the slug for every short slug created before namespaces).
+                tenant: tenant.effective_namespace(),
             };
             let connect = crate::cache::RedisCache::connect(&cfg);
             return match tokio::time::timeout(self.config.acquire_timeout, connect).await {
