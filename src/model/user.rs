@@ -10,7 +10,8 @@ pub struct User {
     pub id: Uuid,
     /// Tenant the user belongs to.
     pub tenant_id: Uuid,
-    /// E-mail as given at creation (matched case-insensitively).
+    /// E-mail as given at creation (matched by its normalised form, see
+    /// [`normalize_email`](super::normalize_email)).
     pub email: String,
     /// Whether the e-mail has been verified.
     pub email_verified: bool,
@@ -202,32 +203,4 @@ impl UserFilter {
             n => n.min(Self::MAX_LIMIT),
         }
     }
-}
-
-/// Checks an e-mail (non-empty, no whitespace, exactly one `@` with a non-empty local part
-/// and domain) and returns it trimmed, with its normalised form (see [`normalize_email`]).
-/// Every data-plane backend checks e-mails with this one function.
-///
-/// Errors: `InvalidInput` on the `email` field.
-pub fn validate_email(email: &str) -> crate::error::StoreResult<(String, String)> {
-    let email = email.trim();
-    let bad = |why: &str| Err(crate::error::StoreError::invalid("email", format!("{email:?} {why}")));
-    if email.is_empty() {
-        return bad("is empty");
-    }
-    if email.chars().any(char::is_whitespace) {
-        return bad("contains whitespace");
-    }
-    let mut parts = email.split('@');
-    match (parts.next(), parts.next(), parts.next()) {
-        (Some(local), Some(domain), None) if !local.is_empty() && !domain.is_empty() => {}
-        _ => return bad("must be local@domain with exactly one @"),
-    }
-    Ok((email.to_string(), normalize_email(email)))
-}
-
-/// The normalised form of an e-mail, the key of case-insensitive uniqueness: trimmed and
-/// lowercased.
-pub fn normalize_email(email: &str) -> String {
-    email.trim().to_lowercase()
 }
