@@ -38,6 +38,10 @@ macro_rules! data_plane_cases {
             users_disable_until_round_trips_the_instant_to_the_microsecond,
             users_set_email_verified_updates_user_and_password_identity,
             users_update_password_hash_replaces_or_creates_the_password_identity,
+            users_emails_differing_by_an_accent_are_two_accounts,
+            users_nfc_and_nfd_spellings_and_letter_case_are_one_account,
+            users_email_limits_are_invalid_input_on_every_method,
+            users_password_hashes_out_of_limits_or_unknown_are_refused,
             users_delete_removes_identities_and_refresh_tokens,
             // users (cascade)
             users_delete_cascades_to_mfa_consents_roles_and_sessions,
