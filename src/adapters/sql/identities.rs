@@ -4,6 +4,8 @@
 //! `upsert` is atomic through the unique index on `(provider, provider_user_id)` and the one
 //! on `users.email_normalized`: it runs in a write transaction and, when a concurrent upsert
 //! inserted the same identity or user first (a unique violation), runs again and finds it.
+//! It links a new identity to an existing account only when both the provider and the
+//! account have verified the e-mail; otherwise it rolls back with `LinkRequired`.
 
 use std::sync::Arc;
 
@@ -54,6 +56,10 @@ fn checked(mut input: SocialIdentityInput) -> StoreResult<SocialIdentityInput> {
         return Err(StoreError::invalid("provider", "\"password\" is not a social provider"));
     }
     crate::model::check_non_empty("provider_user_id", &input.provider_user_id)?;
+    input.email = match input.email.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(email) => Some(validate_email(email)?.0),
+    };
     if input.raw_claims.is_null() {
         input.raw_claims = serde_json::Value::Object(Default::default());
     }
@@ -138,7 +144,12 @@ impl SqlIdentities {
         };
         let (email, normalized) = validate_email(email)?;
         let (user_id, created) = match find_by_email(&*txn, &normalized).await.map_err(err)? {
-            Some(user) => (user.id, false),
+            // Only a verified e-mail on both sides proves that the provider's user and the
+            // account's owner are one person.
+            Some(user) if user.email_verified && input.email_verified => (user.id, false),
+            Some(_) => {
+                return Err(StoreError::LinkRequired { provider: input.provider.clone(), email });
+            }
             None => {
                 let new_user = CreateUserInput {
                     email: email.clone(),

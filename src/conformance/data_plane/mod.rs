@@ -48,6 +48,10 @@ macro_rules! data_plane_cases {
             // identities
             identities_upsert_creates_user_then_updates_the_same_identity,
             identities_upsert_links_to_the_user_with_the_same_email_in_any_case,
+            identities_upsert_refuses_to_link_an_unverified_provider_email,
+            identities_upsert_refuses_to_link_to_an_account_with_an_unverified_email,
+            identities_existing_identity_logs_in_whatever_the_verification_flags,
+            identities_provider_user_ids_differing_in_case_or_accents_are_distinct,
             identities_upsert_rejects_missing_provider_id_or_email,
             identities_concurrent_upserts_of_one_identity_create_one_user,
             identities_link_attaches_updates_and_refuses_another_users_identity,

@@ -69,6 +69,15 @@ pub(crate) fn assert_invalid<T: std::fmt::Debug>(result: StoreResult<T>, what: &
     }
 }
 
+/// Panics unless `result` is `LinkRequired`.
+#[track_caller]
+pub(crate) fn assert_link_required<T: std::fmt::Debug>(result: StoreResult<T>, what: &str) {
+    match result {
+        Err(StoreError::LinkRequired { .. }) => {}
+        other => panic!("{what}: expected LinkRequired, got {other:?}"),
+    }
+}
+
 /// Panics unless `result` is `TokenExpired`.
 #[track_caller]
 pub(crate) fn assert_token_expired<T: std::fmt::Debug>(result: StoreResult<T>, what: &str) {
