@@ -91,8 +91,8 @@ impl std::fmt::Debug for Identity {
 }
 
 /// What `UserRepository::create` takes. Build it with [`CreateUserInput::new`] and the
-/// setters.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// setters. Its `Debug` redacts the password hash.
+#[derive(Clone, Default, PartialEq)]
 pub struct CreateUserInput {
     /// E-mail (required, must look like `local@domain`).
     pub email: String,
@@ -118,6 +118,25 @@ pub struct CreateUserInput {
     pub custom_fields: serde_json::Value,
     /// Client through which the user signed up.
     pub source_client_id: Option<String>,
+}
+
+impl std::fmt::Debug for CreateUserInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreateUserInput")
+            .field("email", &self.email)
+            .field("password_hash", &self.password_hash.as_ref().map(|_| "<redacted>"))
+            .field("email_verified", &self.email_verified)
+            .field("name", &self.name)
+            .field("given_name", &self.given_name)
+            .field("family_name", &self.family_name)
+            .field("picture", &self.picture)
+            .field("locale", &self.locale)
+            .field("language", &self.language)
+            .field("metadata", &self.metadata)
+            .field("custom_fields", &self.custom_fields)
+            .field("source_client_id", &self.source_client_id)
+            .finish()
+    }
 }
 
 impl CreateUserInput {
@@ -202,5 +221,32 @@ impl UserFilter {
             0 => Self::DEFAULT_LIMIT,
             n => n.min(Self::MAX_LIMIT),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA";
+
+    #[test]
+    fn debug_of_inputs_and_identities_redacts_the_password_hash() {
+        let input = CreateUserInput::new("ana@example.com").password_hash(HASH);
+        let shown = format!("{input:?} {input:#?}");
+        assert!(!shown.contains("c2FsdHNhbHQ") && !shown.contains("argon2"), "{shown}");
+        assert!(shown.contains("ana@example.com") && shown.contains("<redacted>"), "{shown}");
+        let identity = Identity {
+            id: crate::model::new_id(),
+            user_id: crate::model::new_id(),
+            provider: "password".into(),
+            provider_user_id: "u".into(),
+            email: None,
+            email_verified: false,
+            password_hash: Some(HASH.into()),
+            created_at: crate::model::now(),
+        };
+        let shown = format!("{identity:?}");
+        assert!(!shown.contains("argon2"), "{shown}");
     }
 }
