@@ -1,8 +1,9 @@
 //! `UserRepository` on `users` and the password documents of `identities`.
 //!
-//! E-mail uniqueness and look-ups go through `email_normalized` ([`normalize_email`](crate::model::normalize_email): NFC, lowercased) and
-//! its unique index. Creation (user + password identity) and deletion (user + every child
-//! collection) run in one transaction.
+//! E-mail uniqueness and look-ups go through `email_normalized`
+//! ([`normalize_email`](crate::model::normalize_email): NFC, lowercased; compared byte for
+//! byte, no collation) and its unique index. Creation (user + password identity) and
+//! deletion (user + every child collection) run in one transaction.
 
 use std::sync::Arc;
 
