@@ -156,6 +156,12 @@ mod tests {
         assert!(validate_password_hash(&argon2i).is_ok());
     }
 
+    #[cfg(feature = "bench")]
+    #[test]
+    fn the_benchmarks_fixed_hash_is_accepted() {
+        assert!(validate_password_hash(crate::bench::hot::PHC).is_ok());
+    }
+
     #[test]
     fn out_of_limit_and_unknown_hashes_are_refused() {
         for bad in [

@@ -22,7 +22,7 @@ use uuid::Uuid;
 use super::SqlContext;
 use super::retry::with_retry;
 use super::time::{from_db, now_db};
-use super::users::{PASSWORD_PROVIDER, find_by_email, new_user_model, validate_email};
+use super::users::{PASSWORD_PROVIDER, new_user_model, validate_email};
 use crate::error::{StoreError, StoreResult};
 use crate::model::{CreateUserInput, SocialIdentity, SocialIdentityInput, new_id};
 use crate::repository::IdentityRepository;
@@ -143,7 +143,14 @@ impl SqlIdentities {
             return Err(StoreError::invalid("email", "is needed to create a user for a new identity"));
         };
         let (email, normalized) = validate_email(email)?;
-        let (user_id, created) = match find_by_email(&*txn, &normalized).await.map_err(err)? {
+        // Shared lock: the account's `email_verified` cannot change before the link commits.
+        let account = users::Entity::find()
+            .filter(users::Column::EmailNormalized.eq(&normalized))
+            .lock_shared()
+            .one(&*txn)
+            .await
+            .map_err(err)?;
+        let (user_id, created) = match account {
             // Only a verified e-mail on both sides proves that the provider's user and the
             // account's owner are one person.
             Some(user) if user.email_verified && input.email_verified => (user.id, false),

@@ -11,9 +11,8 @@ use async_trait::async_trait;
 use entity::{identities, users};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, IntoCondition, LikeExpr};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
-    IntoActiveModel, JoinType, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationTrait,
-    TryIntoModel,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, EntityTrait, IntoActiveModel, JoinType,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationTrait, TryIntoModel,
 };
 use tracing::Instrument;
 use uuid::Uuid;
@@ -275,14 +274,6 @@ pub(crate) fn password_identity(
         created_at: Set(now),
         updated_at: Set(now),
     }
-}
-
-/// Finds a user by normalised e-mail on `db`.
-pub(crate) async fn find_by_email<C: ConnectionTrait>(
-    db: &C,
-    normalized: &str,
-) -> Result<Option<users::Model>, sea_orm::DbErr> {
-    users::Entity::find().filter(users::Column::EmailNormalized.eq(normalized)).one(db).await
 }
 
 /// The row of a new user: the e-mail checked and normalised, the JSON fields checked to be
