@@ -30,6 +30,7 @@ pub fn normalize_email(email: &str) -> String {
 /// checks it with this one function before any I/O.
 ///
 /// Refused: an empty address; any whitespace, NUL or other control character inside it;
+/// an invisible or text-direction character (zero-width space, bidi override, …);
 /// anything but exactly one `@` between a non-empty local part and a non-empty domain; a
 /// local part longer than [`MAX_EMAIL_LOCAL_OCTETS`] or an address longer than
 /// [`MAX_EMAIL_OCTETS`] UTF-8 octets (both as given and once normalised). No other syntax
@@ -54,6 +55,9 @@ pub(crate) fn validate_email_field(field: &str, email: &str) -> StoreResult<(Str
     if email.chars().any(char::is_whitespace) {
         return bad("contains whitespace");
     }
+    if email.chars().any(is_invisible) {
+        return bad("contains an invisible or text-direction character");
+    }
     let normalized = normalize_email(email);
     for form in [email, normalized.as_str()] {
         let Some((local, domain)) = form.split_once('@') else {
@@ -70,6 +74,24 @@ pub(crate) fn validate_email_field(field: &str, email: &str) -> StoreResult<(Str
         }
     }
     Ok((email.to_string(), normalized))
+}
+
+/// Characters that render as nothing or reorder the text around them (zero-width spaces and
+/// joiners, bidirectional marks, embeddings, overrides and isolates, word joiner, invisible
+/// operators, soft hyphen, byte-order mark): an address holding one looks like another
+/// address, so it is refused rather than made a second account that reads the same.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{ad}'
+            | '\u{61c}'
+            | '\u{180e}'
+            | '\u{200b}'..='\u{200f}'
+            | '\u{202a}'..='\u{202e}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206f}'
+            | '\u{feff}'
+    )
 }
 
 #[cfg(test)]
@@ -95,6 +117,10 @@ mod tests {
             "ana\u{1b}@example.com",
             "ana\u{85}@example.com",
             "ana\u{a0}@example.com",
+            "ana\u{200b}@example.com",
+            "ana\u{202e}moc.elpmaxe@example.com",
+            "an\u{ad}a@example.com",
+            "\u{feff}ana@example.com",
         ] {
             assert!(validate_email(bad).is_err(), "{bad:?} must be refused");
         }

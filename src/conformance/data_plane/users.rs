@@ -369,7 +369,8 @@ pub async fn users_nfc_and_nfd_spellings_and_letter_case_are_one_account(store: 
 
 /// RFC 5321 limits and forbidden characters are `InvalidInput` on every method that takes
 /// an e-mail, before any I/O: a 64-octet local part and a 254-octet address pass, 65 and 255
-/// (and a 400-character address) do not; NUL, control characters and whitespace never do.
+/// (and a 400-character address) do not; NUL, control characters, whitespace and invisible
+/// or text-direction characters never do.
 pub async fn users_email_limits_are_invalid_input_on_every_method(store: &DataPlane) {
     let users = store.users();
     let local_64 = format!("{}@example.com", "l".repeat(64));
@@ -395,6 +396,8 @@ pub async fn users_email_limits_are_invalid_input_on_every_method(store: &DataPl
         "del\u{7f}@example.com".to_string(),
         "nbsp\u{a0}@example.com".to_string(),
         "line\nbreak@example.com".to_string(),
+        "zero\u{200b}width@example.com".to_string(),
+        "bidi\u{202e}override@example.com".to_string(),
     ];
     let ids = store.identities();
     let tokens = store.email_tokens();
