@@ -143,13 +143,18 @@ impl SqlIdentities {
             return Err(StoreError::invalid("email", "is needed to create a user for a new identity"));
         };
         let (email, normalized) = validate_email(email)?;
-        // Shared lock: the account's `email_verified` cannot change before the link commits.
-        let account = users::Entity::find()
+        let mut account = users::Entity::find()
             .filter(users::Column::EmailNormalized.eq(&normalized))
-            .lock_shared()
             .one(&*txn)
             .await
             .map_err(err)?;
+        if let Some(found) = &account {
+            // Read it again under a shared lock on its primary key, so that its
+            // `email_verified` cannot change before the link commits. (Only an existing row is
+            // locked: locking the e-mail look-up itself would take MySQL gap locks that
+            // deadlock concurrent first logins.)
+            account = users::Entity::find_by_id(found.id).lock_shared().one(&*txn).await.map_err(err)?;
+        }
         let (user_id, created) = match account {
             // Only a verified e-mail on both sides proves that the provider's user and the
             // account's owner are one person.

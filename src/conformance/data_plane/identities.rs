@@ -211,6 +211,39 @@ pub async fn identities_concurrent_upserts_of_one_identity_create_one_user(store
     assert_eq!(store.identities().list_by_user(user_id).await.expect("list").len(), 1);
 }
 
+/// Fifty concurrent first logins of one identity whose e-mail belongs to a verified account
+/// link exactly one identity to that account and create no user; fifty concurrent first
+/// logins through an unverified provider e-mail all get `LinkRequired` and leave nothing.
+pub async fn identities_concurrent_first_logins_link_once_or_not_at_all(store: &DataPlane) {
+    let (yul, _) = store
+        .users()
+        .create(CreateUserInput::new("yul@example.com").email_verified(true))
+        .await
+        .expect("verified account");
+    let mut linking = Vec::new();
+    let mut refused = Vec::new();
+    for _ in 0..50 {
+        let ids = store.identities();
+        linking.push(tokio::spawn(async move {
+            ids.upsert(login("google", "g-yul", Some("yul@example.com"))).await
+        }));
+        let ids = store.identities();
+        let mut unverified = login("evil-idp", "e-yul", Some("YUL@example.com"));
+        unverified.email_verified = false;
+        refused.push(tokio::spawn(async move { ids.upsert(unverified).await }));
+    }
+    for task in linking {
+        assert_eq!(task.await.expect("task").expect("upsert"), (yul.id, false));
+    }
+    for task in refused {
+        assert_link_required(task.await.expect("task"), "unverified provider e-mail");
+    }
+    let linked = store.identities().list_by_user(yul.id).await.expect("list");
+    assert_eq!(linked.iter().map(|i| i.provider.as_str()).collect::<Vec<_>>(), vec!["google"]);
+    assert_not_found(store.identities().get_by_provider("evil-idp", "e-yul").await, "nothing linked");
+    assert_eq!(store.users().count(None).await.expect("count"), 1);
+}
+
 /// `link` attaches an identity to a user (again: an update), is a `Conflict` when the
 /// identity belongs to another user, and `NotFound` for an unknown user.
 pub async fn identities_link_attaches_updates_and_refuses_another_users_identity(store: &DataPlane) {

@@ -54,6 +54,7 @@ macro_rules! data_plane_cases {
             identities_provider_user_ids_differing_in_case_or_accents_are_distinct,
             identities_upsert_rejects_missing_provider_id_or_email,
             identities_concurrent_upserts_of_one_identity_create_one_user,
+            identities_concurrent_first_logins_link_once_or_not_at_all,
             identities_link_attaches_updates_and_refuses_another_users_identity,
             identities_unlink_refuses_the_last_way_to_log_in,
             identities_update_claims_changes_only_that_identity,
