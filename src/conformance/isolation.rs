@@ -137,10 +137,13 @@ pub async fn isolation_tokens_are_invisible_across_tenants(fx: &IsolationFixture
 /// identity is unchanged.
 pub async fn isolation_identities_are_invisible_across_tenants(fx: &IsolationFixture) {
     let (ua, ub) = same_user_in_both(fx, "o@example.com").await;
+    // Verified on both sides, so that B's upsert may link to B's user (see `upsert`).
+    fx.b.users().expect("b").set_email_verified(ub, true).await.expect("verify B's user");
     let social = SocialIdentityInput {
         provider: "github".into(),
         provider_user_id: "42".into(),
         email: Some("o@example.com".into()),
+        email_verified: true,
         name: Some("A".into()),
         ..Default::default()
     };
