@@ -514,9 +514,11 @@ fn percent_encode(s: &str) -> String {
         .collect()
 }
 
-/// Drops the cached accesses of tenants another replica (or this one) changed: a changed
-/// tenant is refreshed (its connection closed, so a new `user_db` takes effect), a removed
-/// one forgotten. Stops when the manager is gone.
+/// Drops the cached accesses of tenants another writer (or this one) changed: a changed
+/// tenant's access is dropped but its connection kept (the pool replaces a connection whose
+/// settings differ from the tenant's new ones, so a new `user_db` still takes effect, and a
+/// clients edit does not cost a reconnect), a removed one forgotten (connection closed).
+/// Stops when the manager is gone.
 fn follow_changes(
     inner: std::sync::Weak<Inner>,
     mut changes: tokio::sync::broadcast::Receiver<crate::repository::ControlPlaneChange>,
@@ -529,7 +531,7 @@ fn follow_changes(
             match received {
                 Ok(change) => {
                     for slug in &change.changed {
-                        inner.refresh(slug).await;
+                        inner.clear(slug).await;
                     }
                     for slug in &change.removed {
                         inner.forget(slug).await;
