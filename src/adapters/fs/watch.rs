@@ -284,6 +284,34 @@ mod tests {
         assert_eq!(slug_of(dir, Path::new("/r/admins/admins.yaml")), None);
     }
 
+    /// The inotify watch limit reached (as notify reports it) switches the watcher to polling,
+    /// which rescans every folder and then sees a removal.
+    #[tokio::test]
+    async fn hitting_the_watch_limit_falls_back_to_polling() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let dir = root.path().join("tenants");
+        std::fs::create_dir_all(dir.join("acme")).expect("mkdir");
+        std::fs::write(dir.join("acme/tenant.yaml"), "x").expect("write");
+        let (tx, mut rx) = broadcast::channel(16);
+        let watcher = TreeWatcher::start(dir.clone(), FsWatch::Auto, tx).expect("start");
+        let native = matches!(*watcher._state.watcher.lock().expect("lock"), Some(Backend::Native(_)));
+        assert!(native, "inotify first");
+        let limit = notify::Error::new(notify::ErrorKind::MaxFilesWatch);
+        watcher._state.tx.send(Msg::Limit(limit)).expect("send");
+        let rescan =
+            tokio::time::timeout(Duration::from_secs(5), rx.recv()).await.expect("rescan").expect("recv");
+        assert_eq!(rescan.changed, ["acme"], "every folder is announced after the switch");
+        let polling = matches!(*watcher._state.watcher.lock().expect("lock"), Some(Backend::Poll(_)));
+        assert!(polling, "polling after the limit");
+        std::fs::remove_dir_all(dir.join("acme")).expect("rm");
+        let removed =
+            tokio::time::timeout(Duration::from_secs(5), rx.recv()).await.expect("removal").expect("recv");
+        assert_eq!(removed.removed, ["acme"]);
+        drop(watcher);
+        let closed = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await.expect("closed");
+        assert!(matches!(closed, Err(broadcast::error::RecvError::Closed)), "{closed:?}");
+    }
+
     #[test]
     fn reads_are_not_changes() {
         assert!(!changes_content(&EventKind::Access(AccessKind::Open(AccessMode::Any))));
