@@ -68,7 +68,8 @@ enum Backend {
 
 enum Msg {
     Slug(String),
-    /// Events were lost (inotify queue overflow): every tenant folder is announced.
+    /// Events were lost (inotify queue overflow): every tenant folder present or seen
+    /// before is announced.
     Rescan,
     /// The inotify watch limit was reached: switch to polling.
     Limit(notify::Error),
@@ -103,9 +104,10 @@ impl TreeWatcher {
         };
         *state.watcher.lock().unwrap_or_else(|p| p.into_inner()) = Some(backend);
         let weak = Arc::downgrade(&state);
+        let known = tenant_folders(&dir).into_iter().collect();
         std::thread::Builder::new()
             .name("hj-fs-watch".into())
-            .spawn(move || fold(dir, rx, weak, changes))
+            .spawn(move || fold(dir, known, rx, weak, changes))
             .map_err(|e| crate::adapters::fs::storage::io_error("starting the control-plane watcher", e))?;
         Ok(TreeWatcher { _state: state })
     }
@@ -175,8 +177,11 @@ fn slug_of(dir: &Path, path: &Path) -> Option<String> {
 
 /// The folding thread: gathers the slugs of one burst and announces them. Ends when every
 /// sender is gone (the watcher was dropped).
+/// `known` holds the tenant folders seen so far, so that after lost events a folder gone
+/// meanwhile is announced as removed too.
 fn fold(
     dir: PathBuf,
+    mut known: BTreeSet<String>,
     rx: mpsc::Receiver<Msg>,
     state: Weak<State>,
     changes: broadcast::Sender<ControlPlaneChange>,
@@ -213,8 +218,9 @@ fn fold(
         }
         if rescan {
             slugs.extend(tenant_folders(&dir));
+            slugs.extend(known.iter().cloned());
         }
-        announce(&dir, slugs, &changes);
+        announce(&dir, slugs, &mut known, &changes);
         if !open {
             return;
         }
@@ -252,12 +258,19 @@ fn tenant_folders(dir: &Path) -> Vec<String> {
         .collect()
 }
 
-fn announce(dir: &Path, slugs: BTreeSet<String>, changes: &broadcast::Sender<ControlPlaneChange>) {
+fn announce(
+    dir: &Path,
+    slugs: BTreeSet<String>,
+    known: &mut BTreeSet<String>,
+    changes: &broadcast::Sender<ControlPlaneChange>,
+) {
     let mut change = ControlPlaneChange::default();
     for slug in slugs {
         if dir.join(&slug).join("tenant.yaml").exists() {
+            known.insert(slug.clone());
             change.changed.push(slug);
         } else {
+            known.remove(&slug);
             change.removed.push(slug);
         }
     }
@@ -290,12 +303,27 @@ mod tests {
     async fn hitting_the_watch_limit_falls_back_to_polling() {
         let root = tempfile::tempdir().expect("tempdir");
         let dir = root.path().join("tenants");
-        std::fs::create_dir_all(dir.join("acme")).expect("mkdir");
-        std::fs::write(dir.join("acme/tenant.yaml"), "x").expect("write");
+        for slug in ["acme", "gone"] {
+            std::fs::create_dir_all(dir.join(slug)).expect("mkdir");
+            std::fs::write(dir.join(slug).join("tenant.yaml"), "x").expect("write");
+        }
         let (tx, mut rx) = broadcast::channel(16);
         let watcher = TreeWatcher::start(dir.clone(), FsWatch::Auto, tx).expect("start");
-        let native = matches!(*watcher._state.watcher.lock().expect("lock"), Some(Backend::Native(_)));
-        assert!(native, "inotify first");
+        let state = &watcher._state;
+        let is_native = matches!(*state.watcher.lock().expect("lock"), Some(Backend::Native(_)));
+        assert!(is_native, "inotify first");
+
+        // Lost events: "gone" is removed while nothing watches; a rescan still reports it.
+        *state.watcher.lock().expect("lock") = None;
+        // (notify's event thread closes the inotify descriptor after the drop, not in it.)
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        std::fs::remove_dir_all(dir.join("gone")).expect("rm");
+        state.tx.send(Msg::Rescan).expect("send");
+        let rescan =
+            tokio::time::timeout(Duration::from_secs(5), rx.recv()).await.expect("rescan").expect("recv");
+        assert_eq!((rescan.changed, rescan.removed), (vec!["acme".to_string()], vec!["gone".to_string()]));
+
+        *state.watcher.lock().expect("lock") = Some(Backend::Native(native(state).expect("inotify")));
         let limit = notify::Error::new(notify::ErrorKind::MaxFilesWatch);
         watcher._state.tx.send(Msg::Limit(limit)).expect("send");
         let rescan =
