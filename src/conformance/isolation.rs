@@ -252,7 +252,8 @@ pub async fn isolation_rbac_is_invisible_across_tenants(fx: &IsolationFixture) {
 /// Caches: the cache suite's isolation case on the two tenants' caches as the manager
 /// builds them (same key, two values; B's reads, checks and deletes never reach A's key).
 pub async fn isolation_caches_are_namespaced_by_tenant(fx: &IsolationFixture) {
-    let caches = crate::conformance::cache::CacheFixture { a: fx.a.cache(), b: fx.b.cache() };
+    let caches =
+        crate::conformance::cache::CacheFixture { a: fx.a.cache(), b: fx.b.cache(), hostile: Vec::new() };
     crate::conformance::cache::cache_tenants_never_see_each_others_keys(&caches).await;
 }
 
