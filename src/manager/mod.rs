@@ -73,7 +73,9 @@ pub(crate) struct Inner {
     /// when no access was dropped meanwhile (see [`Front`]); emptied wherever `tenants` is.
     front: Arc<Front>,
     ids: Moka<Uuid, String>,
-    memory_caches: Moka<String, Arc<MemoryCache>>,
+    /// Memory caches by tenant id (so a tenant re-created with the same slug starts empty),
+    /// with the slug they were made for (so a removed slug's cache can be dropped).
+    memory_caches: Moka<Uuid, (String, Arc<MemoryCache>)>,
     /// Bumped by every tenant change this manager learns of ([`Inner::clear`]); an access
     /// built across a bump may carry the old settings and is not cached.
     changes: AtomicU64,
@@ -338,15 +340,10 @@ impl Inner {
 
     pub(crate) async fn forget(&self, slug: &str) {
         self.refresh(slug).await;
-        let prefix = format!("{slug}:");
-        let stale: Vec<String> = self
-            .memory_caches
-            .iter()
-            .filter(|(k, _)| k.starts_with(&prefix))
-            .map(|(k, _)| (*k).clone())
-            .collect();
-        for key in stale {
-            self.memory_caches.invalidate(&key).await;
+        let stale: Vec<Uuid> =
+            self.memory_caches.iter().filter(|(_, (s, _))| s == slug).map(|(id, _)| *id).collect();
+        for id in stale {
+            self.memory_caches.invalidate(&id).await;
         }
     }
 
@@ -511,10 +508,8 @@ impl Inner {
             let url = redis_url(tenant, settings, self.config.secrets.as_ref())?;
             let cfg = crate::cache::RedisCacheConfig {
                 url,
-                prefix: settings.prefix.clone().unwrap_or_else(|| "hj:".into()),
-                // The namespace, not the slug: a re-created slug must not read the deleted
-                // tenant's keys (the slug for every short slug created before namespaces).
-                tenant: tenant.effective_namespace(),
+                tenant_id: tenant.id,
+                prefix: settings.prefix.clone().unwrap_or_default(),
             };
             let connect = crate::cache::RedisCache::connect(&cfg);
             return match tokio::time::timeout(self.config.acquire_timeout, connect).await {
@@ -526,13 +521,11 @@ impl Inner {
             };
         }
         let bytes = self.config.memory_cache_bytes;
-        // Keyed by slug and id: a new tenant that reuses a deleted one's slug starts empty.
-        let cache =
-            self.memory_caches
-                .get_with(format!("{}:{}", tenant.slug, tenant.id), async move {
-                    Arc::new(MemoryCache::new(bytes))
-                })
-                .await;
+        let slug = tenant.slug.clone();
+        let (_, cache) = self
+            .memory_caches
+            .get_with(tenant.id, async move { (slug, Arc::new(MemoryCache::new(bytes))) })
+            .await;
         Ok(cache)
     }
 }
@@ -614,9 +607,11 @@ fn percent_encode(s: &str) -> String {
         .collect()
 }
 
-/// Drops the cached accesses of tenants another replica (or this one) changed: a changed
-/// tenant is refreshed (its connection closed, so a new `user_db` takes effect), a removed
-/// one forgotten. Stops when the manager is gone.
+/// Drops the cached accesses of tenants another writer (or this one) changed: a changed
+/// tenant's access is dropped but its connection kept (the pool replaces a connection whose
+/// settings differ from the tenant's new ones, so a new `user_db` still takes effect, and a
+/// clients edit does not cost a reconnect), a removed one forgotten (connection closed).
+/// Stops when the manager is gone.
 fn follow_changes(
     inner: std::sync::Weak<Inner>,
     mut changes: tokio::sync::broadcast::Receiver<crate::repository::ControlPlaneChange>,
@@ -629,7 +624,7 @@ fn follow_changes(
             match received {
                 Ok(change) => {
                     for slug in &change.changed {
-                        inner.refresh(slug).await;
+                        inner.clear(slug).await;
                     }
                     for slug in &change.removed {
                         inner.forget(slug).await;

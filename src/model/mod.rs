@@ -6,6 +6,7 @@
 mod admin;
 mod client;
 mod consent;
+mod email;
 mod email_token;
 mod identity;
 mod mfa;
@@ -20,6 +21,7 @@ mod user;
 pub use admin::*;
 pub use client::*;
 pub use consent::*;
+pub use email::*;
 pub use email_token::*;
 pub use identity::*;
 pub use mfa::*;

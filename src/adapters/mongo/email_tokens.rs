@@ -65,6 +65,7 @@ impl EmailTokenRepository for MongoEmailTokens {
         ttl: TimeDelta,
     ) -> StoreResult<Uuid> {
         crate::model::check_non_empty("token_hash", token_hash)?;
+        let (sent_to, _) = crate::model::validate_email_field("sent_to", sent_to)?;
         if ttl <= TimeDelta::zero() {
             return Err(StoreError::invalid("ttl", "must be positive"));
         }
@@ -77,7 +78,7 @@ impl EmailTokenRepository for MongoEmailTokens {
             kind: kind.as_str().to_string(),
             user_id,
             token_hash: token_hash.to_string(),
-            sent_to: sent_to.to_string(),
+            sent_to: sent_to.clone(),
             created_at: now,
             expires_at,
             used_at: None,
