@@ -62,6 +62,25 @@ pub trait Adapter: Send + Sync {
     /// Errors: `Unavailable` when the server cannot be reached; `InvalidInput` for a
     /// malformed DSN or schema.
     async fn connect(&self, cfg: &ConnectConfig) -> StoreResult<Arc<dyn AdapterConnection>>;
+
+    /// Drops the namespace `cfg` names — a PostgreSQL schema (`DROP SCHEMA … CASCADE`), a
+    /// MySQL/MariaDB database, a SQLite file with its `-wal`/`-shm`/`-journal` files, a
+    /// MongoDB database — with everything in it. Idempotent: a namespace that does not exist
+    /// is not an error. The store calls it only to purge a deleted tenant's namespace made
+    /// from the default template (never a tenant's own database); close every connection to
+    /// it first.
+    ///
+    /// Errors: `NotSupported` (the default, and for a namespace the adapter cannot drop,
+    /// such as a PostgreSQL database without a schema); `InvalidInput` for a name that does
+    /// not validate or is a system namespace; `Unavailable` when the server cannot be
+    /// reached.
+    async fn drop_namespace(&self, cfg: &ConnectConfig) -> StoreResult<()> {
+        let _ = cfg;
+        Err(StoreError::NotSupported {
+            operation: "drop a namespace".into(),
+            backend: self.name().to_string(),
+        })
+    }
 }
 
 /// An open data plane of one tenant. Accessors return the repositories the connection
@@ -179,5 +198,13 @@ impl Registry {
     /// Errors: those of [`Registry::get`] and of the adapter's `connect`.
     pub async fn connect(&self, cfg: &ConnectConfig) -> StoreResult<Arc<dyn AdapterConnection>> {
         self.get(&cfg.db.driver)?.connect(cfg).await
+    }
+
+    /// Drops the namespace `cfg` names through the adapter for `cfg.db.driver` (see
+    /// [`Adapter::drop_namespace`]).
+    ///
+    /// Errors: those of [`Registry::get`] and of the adapter's `drop_namespace`.
+    pub async fn drop_namespace(&self, cfg: &ConnectConfig) -> StoreResult<()> {
+        self.get(&cfg.db.driver)?.drop_namespace(cfg).await
     }
 }

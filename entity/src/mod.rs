@@ -6,6 +6,7 @@ pub mod consents;
 pub mod cp_admin_refresh_tokens;
 pub mod cp_admins;
 pub mod cp_clients;
+pub mod cp_deleted_tenants;
 pub mod cp_scopes;
 pub mod cp_tenants;
 pub mod cp_version;

@@ -4,6 +4,7 @@ pub use super::consents::Entity as Consents;
 pub use super::cp_admin_refresh_tokens::Entity as CpAdminRefreshTokens;
 pub use super::cp_admins::Entity as CpAdmins;
 pub use super::cp_clients::Entity as CpClients;
+pub use super::cp_deleted_tenants::Entity as CpDeletedTenants;
 pub use super::cp_scopes::Entity as CpScopes;
 pub use super::cp_tenants::Entity as CpTenants;
 pub use super::cp_version::Entity as CpVersion;

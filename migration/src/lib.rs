@@ -28,6 +28,7 @@ mod m20261127_000006_rbac;
 mod m20261127_000007_sessions;
 mod m20261127_000008_email_tokens;
 mod m20261127_100001_control_plane;
+mod m20261201_000001_deleted_tenants;
 mod m20261201_000001_identifier_collation;
 
 /// Every migration of the data plane, in order.
@@ -51,7 +52,8 @@ impl MigratorTrait for Migrator {
 }
 
 /// The control plane in the global database (modes `fs_global_db` and `full_db`): tenants,
-/// clients, scopes, admins, admin refresh tokens and the `cp_version` row. A migrator of its
+/// clients, scopes, admins, admin refresh tokens, the `cp_version` row and the tombstones of
+/// deleted tenants. A migrator of its
 /// own, with its own history table (`seaql_migrations_global`), so that tenant namespaces
 /// (migrated by [`Migrator`]) never get control-plane tables.
 pub struct GlobalMigrator;
@@ -59,7 +61,10 @@ pub struct GlobalMigrator;
 #[async_trait::async_trait]
 impl MigratorTrait for GlobalMigrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261127_100001_control_plane::Migration)]
+        vec![
+            Box::new(m20261127_100001_control_plane::Migration),
+            Box::new(m20261201_000001_deleted_tenants::Migration),
+        ]
     }
 
     fn migration_table_name() -> DynIden {

@@ -9,9 +9,10 @@ use uuid::Uuid;
 use crate::crypto::{SecretBox, fields, seal_optional};
 use crate::error::{StoreError, StoreResult};
 use crate::model::{
-    Admin, AdminInput, AdminRefreshToken, AdminUpdate, Client, ClientInput, ClientType, SYSTEM_SCOPES, Scope,
-    ScopeInput, Secret, Tenant, Timestamp, is_system_scope, new_id, now, validate_client_id,
-    validate_redirect_uri, validate_scope_name,
+    Admin, AdminInput, AdminRefreshToken, AdminUpdate, Client, ClientInput, ClientType, DeletedTenant,
+    NAMESPACE_MAX_LEN, NAMESPACE_PATTERN, SYSTEM_SCOPES, Scope, ScopeInput, Secret, Tenant, Timestamp,
+    is_system_scope, is_valid_tenant_namespace, new_id, now, validate_client_id, validate_redirect_uri,
+    validate_scope_name,
 };
 
 pub(crate) use super::fs::tenant::system_scope;
@@ -27,6 +28,122 @@ pub(crate) fn scopes_with_system(tenant: &Tenant, mut scopes: Vec<Scope>) -> Vec
     }
     scopes.sort_by(|a, b| a.name.cmp(&b.name));
     scopes
+}
+
+// ---- namespaces -------------------------------------------------------------------------
+
+/// Gives `tenant` its namespace, or checks the one its caller chose: unique among `live`
+/// tenants (their [`Tenant::effective_namespace`]) and the `deleted` tenants not yet purged.
+/// A free [`crate::manager::namespace_name`] of the slug that fits is taken as is; otherwise a
+/// prefix of it plus `_` and 12 hex digits derived from the tenant id (and a counter, until
+/// one is free). Call it inside the critical section of the create, so that two creates can
+/// never both see a name free.
+///
+/// Errors: `InvalidInput` for a chosen namespace that does not match
+/// [`crate::model::NAMESPACE_PATTERN`]; `Conflict` for a chosen one that is taken.
+pub(crate) fn allocate_namespace<'t>(
+    tenant: &mut Tenant,
+    live: impl IntoIterator<Item = &'t Tenant>,
+    deleted: &[DeletedTenant],
+) -> StoreResult<()> {
+    let taken: std::collections::BTreeSet<String> = live
+        .into_iter()
+        .filter(|t| t.id != tenant.id)
+        .map(Tenant::effective_namespace)
+        .chain(deleted.iter().map(|d| d.namespace.clone()))
+        .collect();
+    if let Some(chosen) = &tenant.namespace {
+        if !is_valid_tenant_namespace(chosen) {
+            return Err(StoreError::invalid(
+                "namespace",
+                format!("{chosen:?} does not match {NAMESPACE_PATTERN}"),
+            ));
+        }
+        if taken.contains(chosen) {
+            return Err(StoreError::conflict(
+                "tenant",
+                format!("namespace {chosen:?} belongs to another tenant (live, or deleted and not purged)"),
+            ));
+        }
+        return Ok(());
+    }
+    let name = crate::manager::namespace_name(&tenant.slug);
+    if name.len() <= NAMESPACE_MAX_LEN && is_valid_tenant_namespace(&name) && !taken.contains(&name) {
+        tenant.namespace = Some(name);
+        return Ok(());
+    }
+    let prefix: String = name.chars().take(NAMESPACE_MAX_LEN - 13).collect();
+    let id = tenant.id.simple().to_string();
+    for round in 0u32.. {
+        let suffix = if round == 0 {
+            id[id.len() - 12..].to_string()
+        } else {
+            use sha2::Digest;
+            let digest = sha2::Sha256::new()
+                .chain_update(tenant.id.as_bytes())
+                .chain_update(round.to_be_bytes())
+                .finalize();
+            digest[..6].iter().map(|b| format!("{b:02x}")).collect()
+        };
+        let candidate = format!("{prefix}_{suffix}");
+        if !taken.contains(&candidate) {
+            tenant.namespace = Some(candidate);
+            return Ok(());
+        }
+    }
+    unreachable!("the loop above only ends by returning")
+}
+
+/// Refuses a change of a tenant's namespace: `incoming` (what an update carries) must be
+/// absent or equal to `current`'s effective namespace.
+///
+/// Errors: `InvalidInput`.
+pub(crate) fn check_namespace_unchanged(current: &Tenant, incoming: Option<&str>) -> StoreResult<()> {
+    match incoming {
+        Some(ns) if ns != current.effective_namespace() => Err(StoreError::invalid(
+            "namespace",
+            format!(
+                "the namespace of tenant {} is {:?} and cannot change",
+                current.slug,
+                current.effective_namespace()
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The tombstone `delete` leaves for `tenant`.
+pub(crate) fn tombstone(tenant: &Tenant) -> DeletedTenant {
+    DeletedTenant {
+        id: tenant.id,
+        slug: tenant.slug.clone(),
+        namespace: tenant.effective_namespace(),
+        own_db: tenant.settings.user_db.is_some(),
+        deleted_at: now(),
+    }
+}
+
+/// Refuses a set of tenants and tombstones in which two hold one namespace.
+///
+/// Errors: `InvalidInput` naming both.
+pub(crate) fn check_namespaces_unique<'t>(
+    live: impl IntoIterator<Item = &'t Tenant>,
+    deleted: &[DeletedTenant],
+) -> StoreResult<()> {
+    let mut seen: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
+    let holders = live.into_iter().map(|t| (t.effective_namespace(), format!("tenant {}", t.slug))).chain(
+        deleted.iter().map(|d| (d.namespace.clone(), format!("deleted tenant {} ({})", d.slug, d.id))),
+    );
+    for (ns, who) in holders {
+        if let Some(first) = seen.get(&ns) {
+            return Err(StoreError::invalid(
+                "namespace",
+                format!("{who} and {first} share namespace {ns:?}"),
+            ));
+        }
+        seen.insert(ns, who);
+    }
+    Ok(())
 }
 
 // ---- clients ----------------------------------------------------------------------------

@@ -228,7 +228,7 @@ async fn bare_connects(engine: Engine, db: &DbConfig, slugs: &[String]) -> usize
     use sea_orm::sqlx::{self, ConnectOptions as _, Connection as _};
     let db = db.clone();
     stream_for_each(slugs.to_vec(), 8, move |slug: String| {
-        let cfg = crate::manager::substitute(&db, &slug);
+        let cfg = crate::manager::substitute(&db, &crate::manager::namespace_name(&slug));
         async move {
             match engine {
                 #[cfg(feature = "postgres")]

@@ -79,8 +79,13 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum TenantsCommand {
-    /// List every tenant with its database.
-    List,
+    /// List every tenant with its database (with --deleted: the deleted tenants whose
+    /// namespaces are not purged yet).
+    List {
+        /// List the deleted tenants not yet purged instead.
+        #[arg(long)]
+        deleted: bool,
+    },
 }
 
 /// Parses the process arguments and runs the subcommand. Exit code 0 on success, 1 on a
@@ -94,7 +99,10 @@ pub fn main() -> ExitCode {
         Command::WriteClients(args) => internal::write_clients(args),
         Command::Churn(args) => internal::churn(args),
         Command::Demo(args) => demo::run(args),
-        Command::Tenants { command: TenantsCommand::List } => tenants::list(&cli.store),
+        Command::Tenants { command: TenantsCommand::List { deleted: false } } => tenants::list(&cli.store),
+        Command::Tenants { command: TenantsCommand::List { deleted: true } } => {
+            tenants::list_deleted(&cli.store)
+        }
         Command::Tenant { command } => tenants::run(&cli.store, command),
         Command::Migrate(args) => migrate::run(&cli.store, args),
         Command::Status => status::run(&cli.store),

@@ -323,3 +323,35 @@ pub async fn parallel_writes_from_two_replicas_lose_nothing(db: DbConfig) {
         assert_eq!(clients.len(), 16, "every parallel write is kept");
     }
 }
+
+/// The lifecycle fixture on a global PostgreSQL control plane (a fresh schema), tenants'
+/// namespaces as PostgreSQL schemas `hj_l<tag>_{tenant}`.
+#[cfg(feature = "postgres")]
+pub async fn postgres_global_lifecycle_fixture() -> super::lifecycle::LifecycleFixture {
+    let (db, schema) = fresh_postgres_global_db().await;
+    let key = random_key();
+    let store = open_global(&db, &key).await;
+    let template = DbConfig::new("postgres", postgres_url())
+        .with_schema(format!("hj_l{}_{{tenant}}", super::lifecycle::run_tag()));
+    super::lifecycle::LifecycleFixture::on_control_plane(template, Arc::new(store), key, async move {
+        drop_postgres_global_db(&schema).await;
+    })
+    .await
+}
+
+/// The lifecycle fixture on a global MySQL/MariaDB control plane (a fresh database),
+/// tenants' namespaces as MySQL databases `hj_l<tag>_{tenant}`.
+#[cfg(feature = "mysql")]
+pub async fn mysql_global_lifecycle_fixture() -> super::lifecycle::LifecycleFixture {
+    let (db, database) = fresh_mysql_global_db().await;
+    let key = random_key();
+    let store = open_global(&db, &key).await;
+    let template = DbConfig::new(
+        "mysql",
+        with_database(&mysql_url(), &format!("hj_l{}_{{tenant}}", super::lifecycle::run_tag())),
+    );
+    super::lifecycle::LifecycleFixture::on_control_plane(template, Arc::new(store), key, async move {
+        drop_mysql_global_db(&database).await;
+    })
+    .await
+}

@@ -18,6 +18,7 @@ pub mod data_plane;
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 pub mod global;
 pub mod isolation;
+pub mod lifecycle;
 #[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
 pub mod sql;
 

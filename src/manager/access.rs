@@ -3,8 +3,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use uuid::Uuid;
 
-use super::Inner;
-use crate::error::StoreResult;
+use super::{Inner, namespace_key};
+use crate::error::{StoreError, StoreResult};
 use crate::model::{Tenant, TenantSettings};
 use crate::repository::{
     AdminRefreshTokenRepository, AdminRepository, ClientRepository, ScopeRepository, TenantRepository,
@@ -72,6 +72,33 @@ impl InvalidatingTenants {
         self.inner.control.tenants()
     }
 
+    /// Refuses a tenant's own `user_db` that names a namespace on the default template's
+    /// server other than the tenant's own (`InvalidInput`), or the same (server, namespace)
+    /// as another tenant's own `user_db` (`Conflict`). `tenant` carries the settings about
+    /// to be written. Checked again whenever the tenant is resolved (the manager refuses to
+    /// connect), so a race between two writes cannot open another tenant's namespace.
+    async fn check_own_db(&self, tenant: &Tenant) -> StoreResult<()> {
+        let Some(own) = self.inner.own_db(tenant)? else { return Ok(()) };
+        self.inner.check_own_db(tenant, &own)?;
+        let Some(key) = namespace_key(&own)? else { return Ok(()) };
+        for other in self.repo()?.list().await? {
+            if other.id == tenant.id || other.slug == tenant.slug || other.settings.user_db.is_none() {
+                continue;
+            }
+            let Ok(Some(theirs)) = self.inner.own_db(&other) else { continue };
+            if namespace_key(&theirs).ok().flatten().as_ref() == Some(&key) {
+                return Err(StoreError::conflict(
+                    "tenant",
+                    format!(
+                        "tenant {}'s own database already uses {} on {}",
+                        other.slug, key.namespace, key.server
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     async fn after_write(&self, before: Option<&Tenant>, after: &Tenant) {
         let db_changed = before.is_none_or(|b| {
             b.settings.user_db != after.settings.user_db || b.settings.cache != after.settings.cache
@@ -99,6 +126,7 @@ impl TenantRepository for InvalidatingTenants {
     }
 
     async fn create(&self, tenant: Tenant) -> StoreResult<Tenant> {
+        self.check_own_db(&tenant).await?;
         let created = self.repo()?.create(tenant).await?;
         self.inner.clear(&created.slug).await;
         Ok(created)
@@ -106,6 +134,11 @@ impl TenantRepository for InvalidatingTenants {
 
     async fn update(&self, tenant: Tenant) -> StoreResult<Tenant> {
         let before = self.repo()?.get_by_slug(&tenant.slug).await.ok();
+        if let Some(before) = &before {
+            let mut next = before.clone();
+            next.settings = tenant.settings.clone();
+            self.check_own_db(&next).await?;
+        }
         let updated = self.repo()?.update(tenant).await?;
         self.after_write(before.as_ref(), &updated).await;
         Ok(updated)
@@ -113,14 +146,29 @@ impl TenantRepository for InvalidatingTenants {
 
     async fn update_settings(&self, slug: &str, settings: TenantSettings) -> StoreResult<Tenant> {
         let before = self.repo()?.get_by_slug(slug).await.ok();
+        if let Some(before) = &before {
+            let mut next = before.clone();
+            next.settings = settings.clone();
+            self.check_own_db(&next).await?;
+        }
         let updated = self.repo()?.update_settings(slug, settings).await?;
         self.after_write(before.as_ref(), &updated).await;
         Ok(updated)
     }
 
+    /// Also drops the tenant's cached access, its memory cache and its open connection, so
+    /// `for_tenant(slug)` on this manager fails with `TenantNotFound` at once.
     async fn delete(&self, slug: &str) -> StoreResult<()> {
         self.repo()?.delete(slug).await?;
         self.inner.forget(slug).await;
         Ok(())
+    }
+
+    async fn list_deleted(&self) -> StoreResult<Vec<crate::model::DeletedTenant>> {
+        self.repo()?.list_deleted().await
+    }
+
+    async fn forget_deleted(&self, id: Uuid) -> StoreResult<()> {
+        self.repo()?.forget_deleted(id).await
     }
 }

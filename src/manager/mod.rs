@@ -10,6 +10,7 @@
 
 mod access;
 mod config;
+mod purge;
 mod resolve;
 mod tenant;
 
@@ -22,8 +23,10 @@ use uuid::Uuid;
 
 pub use access::ConfigAccess;
 pub use config::ManagerConfig;
+pub use purge::{PurgeEntry, PurgeOutcome, PurgeReport};
 pub use resolve::{
-    MAX_NAMESPACE_LEN, TENANT_PLACEHOLDER, check_default_template, namespace_name, substitute,
+    MAX_NAMESPACE_LEN, NamespaceKey, TENANT_PLACEHOLDER, check_default_template, namespace_key,
+    namespace_name, substitute,
 };
 use tenant::DataPlaneState;
 pub use tenant::TenantDataAccess;
@@ -90,8 +93,10 @@ impl std::fmt::Debug for Manager {
 impl Manager {
     /// Detects the mode, opens the control plane and builds the pool.
     ///
-    /// Errors: `InvalidInput` when the default tenant database has no `{tenant}` in its DSN
-    /// or schema, or names a driver the registry does not know; `NotSupported` for a global
+    /// Errors: `InvalidInput` when the default tenant database is not a template under which
+    /// every tenant gets its own namespace (see [`check_default_template`]: `{tenant}` must
+    /// choose the schema, database or file, and fit the engine's name limit), or names a
+    /// driver the registry does not know; `NotSupported` for a global
     /// database in a build without the `postgres` and `mysql` features; those of opening the
     /// control plane.
     pub async fn new(config: ManagerConfig) -> StoreResult<Self> {
@@ -342,24 +347,78 @@ impl Inner {
         }
     }
 
+    /// The default tenant database template, when one is configured.
+    pub(crate) fn template(&self) -> Option<&DbConfig> {
+        self.config.default_tenant_db.as_ref().filter(|db| db.is_valid())
+    }
+
+    /// The tenant's own database, decrypted, with `{tenant}` replaced by its namespace.
+    ///
+    /// Errors: `Crypto` without a key or when the DSN does not decrypt.
+    pub(crate) fn own_db(&self, tenant: &Tenant) -> StoreResult<Option<DbConfig>> {
+        let Some(own) = &tenant.settings.user_db else { return Ok(None) };
+        let secrets = self.config.secrets.as_ref().ok_or_else(|| StoreError::Crypto {
+            message: format!(
+                "tenant {} has its own database but no secret key is configured (HJ_SECRET_KEY)",
+                tenant.slug
+            ),
+        })?;
+        Ok(Some(substitute(&own.to_db_config(&tenant.slug, secrets)?, &tenant.effective_namespace())))
+    }
+
+    /// Refuses a tenant's own database that is on the default template's server (same
+    /// [`NamespaceKey::server`]) and names a namespace the template gives, or could give, to
+    /// another tenant: one of the template's form (`hj_<namespace>`, `<namespace>.db`, …)
+    /// other than the tenant's own. A namespace of another form on that server (e.g. a
+    /// SQLite file in the same folder that no template name can be) is allowed; that two
+    /// tenants' own databases do not name the same one is checked on writes
+    /// ([`ConfigAccess`]). When the template's namespace part holds `{tenant}` more than
+    /// once, every other namespace on its server is refused.
+    ///
+    /// Errors: `InvalidInput`; `InvalidInput` from [`namespace_key`].
+    pub(crate) fn check_own_db(&self, tenant: &Tenant, own: &DbConfig) -> StoreResult<()> {
+        let Some(template) = self.template() else { return Ok(()) };
+        let own_namespace = tenant.effective_namespace();
+        let (Some(own_key), Some(default_key), Some(pattern)) = (
+            namespace_key(own)?,
+            namespace_key(&substitute(template, &own_namespace))?,
+            namespace_key(template)?,
+        ) else {
+            return Ok(());
+        };
+        if own_key.server != default_key.server || own_key == default_key {
+            return Ok(());
+        }
+        let template_form = match pattern.namespace.split_once(TENANT_PLACEHOLDER) {
+            Some((prefix, suffix)) if !suffix.contains(TENANT_PLACEHOLDER) => own_key
+                .namespace
+                .strip_prefix(prefix)
+                .and_then(|rest| rest.strip_suffix(suffix))
+                .is_some_and(crate::model::is_valid_tenant_namespace),
+            _ => true,
+        };
+        if template_form {
+            return Err(StoreError::invalid(
+                "settings.user_db",
+                format!(
+                    "tenant {}'s own database is on the server of the default tenant database and names {}, a \
+                     namespace of the template's form that belongs (or may come to belong) to another tenant; \
+                     on that server it may only use its own ({}) or a name of another form",
+                    tenant.slug, own_key.namespace, default_key.namespace
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// The connect config of the tenant's data plane, `None` when it has none.
     fn connect_config(&self, tenant: &Tenant) -> StoreResult<Option<ConnectConfig>> {
-        let db = match &tenant.settings.user_db {
+        let db = match self.own_db(tenant)? {
             Some(own) => {
-                let secrets = self.config.secrets.as_ref().ok_or_else(|| StoreError::Crypto {
-                    message: format!(
-                        "tenant {} has its own database but no secret key is configured (HJ_SECRET_KEY)",
-                        tenant.slug
-                    ),
-                })?;
-                Some(substitute(&own.to_db_config(&tenant.slug, secrets)?, &tenant.slug))
+                self.check_own_db(tenant, &own)?;
+                Some(own)
             }
-            None => self
-                .config
-                .default_tenant_db
-                .as_ref()
-                .filter(|db| db.is_valid())
-                .map(|db| substitute(db, &tenant.slug)),
+            None => self.template().map(|db| substitute(db, &tenant.effective_namespace())),
         };
         Ok(db.map(|db| ConnectConfig {
             tenant_slug: tenant.slug.clone(),
@@ -371,8 +430,35 @@ impl Inner {
         }))
     }
 
+    /// Refuses a tenant without a recorded namespace (a file written before namespaces were
+    /// recorded, or by hand) whose default namespace a deleted tenant still holds: it would
+    /// read the deleted tenant's data.
+    async fn check_unrecorded_namespace(&self, tenant: &Tenant) -> StoreResult<()> {
+        if tenant.namespace.is_some() || tenant.settings.user_db.is_some() {
+            return Ok(());
+        }
+        let namespace = tenant.effective_namespace();
+        let deleted = match self.control.tenants()?.list_deleted().await {
+            Ok(deleted) => deleted,
+            Err(StoreError::NotSupported { .. }) => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        if let Some(tomb) = deleted.iter().find(|d| d.namespace == namespace) {
+            return Err(StoreError::invalid(
+                "namespace",
+                format!(
+                    "tenant {} records no namespace and its default one ({namespace}) still holds the data of \
+                     deleted tenant {} ({}); purge it first or give the tenant a namespace of its own",
+                    tenant.slug, tomb.slug, tomb.id
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     async fn build_access(&self, slug: &str) -> StoreResult<TenantDataAccess> {
         let tenant = self.tenant(slug).await?;
+        self.check_unrecorded_namespace(&tenant).await?;
         let (conn, used, state): (Arc<dyn AdapterConnection>, Option<UseMark>, DataPlaneState) =
             match self.connect_config(&tenant)? {
                 None => (Arc::new(NoopConnection::new(slug)), None, DataPlaneState::None),

@@ -1,86 +1,373 @@
 //! Which database serves a tenant: its own `user_db`, else the default template with
-//! `{tenant}` substituted. Pure functions, no I/O.
+//! `{tenant}` replaced by the tenant's recorded namespace. Pure functions, no I/O.
+//!
+//! Two tenants never share a namespace because (1) each tenant records a namespace that
+//! the control plane allocated unique among live and deleted-but-not-purged tenants, and
+//! (2) [`check_default_template`] only accepts a template whose substitution is injective:
+//! `{tenant}` chooses the namespace (schema, database or file) and nothing else decides it.
+//! [`namespace_key`] is the one function that says which namespace a [`DbConfig`] names.
+
+use std::path::{Component, Path, PathBuf};
 
 use crate::error::{StoreError, StoreResult};
 use crate::mode::DbConfig;
+use crate::model::NAMESPACE_MAX_LEN;
 
 /// The placeholder a default tenant DSN or schema must contain.
 pub const TENANT_PLACEHOLDER: &str = "{tenant}";
 
-/// Refuses a default tenant database that would make tenants share tables: its DSN must
-/// contain `{tenant}`, or, on PostgreSQL (and on drivers a service registered, which may use
-/// it), its schema. MySQL, SQLite and MongoDB ignore the schema (the namespace is the DSN's
-/// database or file), so a `{tenant}` only there would still put every tenant in one place.
-///
-/// Errors: `InvalidInput` saying why.
-pub fn check_default_template(db: &DbConfig) -> StoreResult<()> {
-    let in_dsn = db.dsn.contains(TENANT_PLACEHOLDER);
-    let in_schema = db.schema.as_deref().is_some_and(|s| s.contains(TENANT_PLACEHOLDER));
-    let schema_ignored = matches!(db.driver.as_str(), "mysql" | "mariadb" | "sqlite" | "mongo" | "mongodb");
-    if in_dsn || (in_schema && !schema_ignored) {
-        return Ok(());
-    }
-    let why = if in_schema {
-        format!(
-            "the default tenant database {} has {TENANT_PLACEHOLDER} only in its schema, which the {} \
-             driver ignores, so every tenant would share the same tables; put it in the database \
-             (MySQL `…/hj_{{tenant}}`, MongoDB `…/hj_{{tenant}}`) or file name (SQLite `…/{{tenant}}.db`)",
-            db.redacted_dsn(),
-            db.driver
-        )
-    } else {
-        format!(
-            "the default tenant database {} has no {TENANT_PLACEHOLDER} in its DSN or schema, so every tenant \
-             would share the same tables; use e.g. a schema `hj_{{tenant}}` (PostgreSQL), a database \
-             `…/hj_{{tenant}}` (MySQL) or a file `…/{{tenant}}.db` (SQLite)",
-            db.redacted_dsn()
-        )
-    };
-    Err(StoreError::invalid("default_tenant_db", why))
-}
+/// Longest schema or database name the engines accept (PostgreSQL's identifier limit; MySQL
+/// allows 64, MongoDB database names must be under 64 bytes). A template's namespace part
+/// with a namespace of [`NAMESPACE_MAX_LEN`] characters in it must fit.
+pub const MAX_NAMESPACE_LEN: usize = 63;
 
-/// The name a tenant's namespace gets in a template: the slug with `-` turned into `_`, so
-/// that it is a valid unquoted schema or database name. Slugs never contain `_`, so two
-/// slugs never map to one name.
+/// Longest SQLite file name the template may produce (common file-system limit).
+const MAX_FILE_NAME_LEN: usize = 255;
+
+/// The name a slug's namespace gets when it is free and fits: the slug with `-` turned into
+/// `_`, so that it is a valid unquoted schema or database name. Only a proposal: the control
+/// plane records the namespace it allocates (see [`crate::model::Tenant::namespace`]).
 pub fn namespace_name(slug: &str) -> String {
     slug.replace('-', "_")
 }
 
-/// Longest schema or database name the engines accept (PostgreSQL's and MySQL's limit).
-pub const MAX_NAMESPACE_LEN: usize = 63;
+/// Where a [`DbConfig`] puts a tenant's tables: the server (engine, host and port, or a
+/// SQLite folder) and the namespace on it (PostgreSQL `database.schema`, a MySQL or MongoDB
+/// database, a SQLite file name). Two configs with the same key share tables.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NamespaceKey {
+    /// The server identity: `postgres://host:port`, `mysql://host:port`,
+    /// `mongodb://host:port,…`, or `sqlite:<folder>` (lexically normalised). Loopback names
+    /// (`localhost`, `127.x.y.z`, `::1`) are folded into `localhost`; other aliases of one
+    /// server (another DNS name, another address) are not recognised.
+    pub server: String,
+    /// The namespace on that server.
+    pub namespace: String,
+}
 
-/// `db` with every `{tenant}` in its DSN and schema replaced by the tenant's namespace name.
-/// When the name with its template around it (`hj_{tenant}`, a database or file name) would
-/// pass [`MAX_NAMESPACE_LEN`], the slug part is cut and suffixed with 8 hex digits of its
-/// SHA-256, so long slugs still map to distinct, valid names.
-pub fn substitute(db: &DbConfig, slug: &str) -> DbConfig {
-    let name = namespace_name(slug);
-    DbConfig {
-        driver: db.driver.clone(),
-        dsn: fill(&db.dsn, &name),
-        schema: db.schema.as_ref().map(|s| fill(s, &name)),
+fn engine_of(driver: &str) -> Option<&'static str> {
+    match driver.trim().to_ascii_lowercase().as_str() {
+        "postgres" | "postgresql" => Some("postgres"),
+        "mysql" | "mariadb" => Some("mysql"),
+        "mongo" | "mongodb" => Some("mongodb"),
+        "sqlite" => Some("sqlite"),
+        _ => None,
     }
 }
 
-fn fill(template: &str, name: &str) -> String {
-    let Some(pos) = template.find(TENANT_PLACEHOLDER) else {
-        return template.to_string();
-    };
-    let after = pos + TENANT_PLACEHOLDER.len();
-    let start = template[..pos].rfind(['/', '?', '&', '=', ':']).map(|i| i + 1).unwrap_or(0);
-    let end = template[after..].find(['/', '?', '&', '#']).map(|i| after + i).unwrap_or(template.len());
-    let fixed = (end - start) - TENANT_PLACEHOLDER.len();
-    let fitted = if fixed + name.len() > MAX_NAMESPACE_LEN {
-        shorten(name, MAX_NAMESPACE_LEN.saturating_sub(fixed))
-    } else {
-        name.to_string()
-    };
-    template.replace(TENANT_PLACEHOLDER, &fitted)
+/// The parts of a URL-like DSN: authority (without user info), path (without the leading
+/// `/`), query.
+struct DsnParts<'a> {
+    hosts: &'a str,
+    path: &'a str,
+    query: &'a str,
 }
 
-fn shorten(name: &str, room: usize) -> String {
-    use sha2::{Digest, Sha256};
-    let hash: String = Sha256::digest(name.as_bytes()).iter().take(4).map(|b| format!("{b:02x}")).collect();
-    let keep = room.saturating_sub(hash.len() + 1).min(name.len());
-    format!("{}_{hash}", &name[..keep])
+fn split_dsn(dsn: &str) -> Option<DsnParts<'_>> {
+    let rest = &dsn[dsn.find("://")? + 3..];
+    let (before_query, query) = match rest.find(['?', '#']) {
+        Some(i) => (&rest[..i], rest[i + 1..].split('#').next().unwrap_or("")),
+        None => (rest, ""),
+    };
+    // User info ends at the last '@' before the path (passwords are percent-encoded).
+    let path_start = before_query.rfind('@').map(|i| i + 1).unwrap_or(0);
+    let (authority, path) = match before_query[path_start..].find('/') {
+        Some(i) => (&before_query[path_start..path_start + i], &before_query[path_start + i + 1..]),
+        None => (&before_query[path_start..], ""),
+    };
+    Some(DsnParts { hosts: authority, path, query })
+}
+
+fn query_param<'q>(query: &'q str, key: &str) -> Option<&'q str> {
+    query
+        .split('&')
+        .find_map(|kv| kv.split_once('=').filter(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v))
+}
+
+fn fold_host(host: &str, default_port: u16) -> String {
+    let host = host.trim().to_ascii_lowercase();
+    let (name, port) = if let Some(rest) = host.strip_prefix('[') {
+        match rest.split_once(']') {
+            Some((name, tail)) => (name.to_string(), tail.strip_prefix(':').map(str::to_string)),
+            None => (host.clone(), None),
+        }
+    } else {
+        match host.rsplit_once(':') {
+            Some((name, port)) if !name.contains(':') => (name.to_string(), Some(port.to_string())),
+            _ => (host.clone(), None),
+        }
+    };
+    let loopback = name.is_empty()
+        || name == "localhost"
+        || name == "::1"
+        || name.starts_with("127.")
+        || name.starts_with('/');
+    let name = if loopback { "localhost".to_string() } else { name };
+    let port = port.filter(|p| !p.is_empty()).unwrap_or_else(|| default_port.to_string());
+    format!("{name}:{port}")
+}
+
+fn server_of(scheme: &str, hosts: &str, default_port: u16) -> String {
+    let mut hosts: Vec<String> = hosts.split(',').map(|h| fold_host(h, default_port)).collect();
+    hosts.sort();
+    hosts.dedup();
+    format!("{scheme}://{}", hosts.join(","))
+}
+
+fn decode(s: &str) -> String {
+    percent_decode(s).to_ascii_lowercase()
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(hex) = bytes.get(i + 1..i + 3)
+            && let Some(b) = std::str::from_utf8(hex).ok().and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Lexical normalisation of `.` and `..` (no file-system access, symbolic links not seen).
+fn normalise_path(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+/// The SQLite file of a DSN (`None` for an in-memory database).
+fn sqlite_file(dsn: &str) -> Option<PathBuf> {
+    let rest = dsn.strip_prefix("sqlite://").or_else(|| dsn.strip_prefix("sqlite:"))?;
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path.is_empty() || path == ":memory:" || query.split('&').any(|kv| kv == "mode=memory") {
+        return None;
+    }
+    Some(normalise_path(Path::new(&percent_decode(path))))
+}
+
+/// Which namespace `db` names: see [`NamespaceKey`]. `None` for a driver this module does
+/// not know (a service's own adapter) and for a SQLite in-memory database.
+///
+/// Errors: `InvalidInput` when a PostgreSQL DSN sets the `search_path` through its
+/// `options` (the schema would not be the one the key names).
+pub fn namespace_key(db: &DbConfig) -> StoreResult<Option<NamespaceKey>> {
+    let Some(engine) = engine_of(&db.driver) else { return Ok(None) };
+    let dsn = db.dsn.trim();
+    if engine == "sqlite" {
+        return Ok(sqlite_file(dsn).map(|file| NamespaceKey {
+            server: format!("sqlite:{}", file.parent().map(|p| p.display().to_string()).unwrap_or_default()),
+            namespace: file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        }));
+    }
+    let Some(parts) = split_dsn(dsn) else {
+        return Err(StoreError::invalid("dsn", format!("{} is not a URL", db.redacted_dsn())));
+    };
+    Ok(Some(match engine {
+        "postgres" => {
+            if query_param(parts.query, "options").is_some_and(|o| decode(o).contains("search_path")) {
+                return Err(StoreError::invalid(
+                    "dsn",
+                    format!(
+                        "{} sets the search_path in its options; give the schema instead",
+                        db.redacted_dsn()
+                    ),
+                ));
+            }
+            let hosts = match query_param(parts.query, "host") {
+                Some(h) if parts.hosts.is_empty() => h,
+                _ => parts.hosts,
+            };
+            let database = match (decode(parts.path), query_param(parts.query, "dbname")) {
+                (p, Some(q)) if p.is_empty() => decode(q),
+                (p, _) => p,
+            };
+            let schema = db.schema.as_deref().map(str::trim).filter(|s| !s.is_empty()).unwrap_or("public");
+            NamespaceKey {
+                server: server_of("postgres", hosts, 5432),
+                namespace: format!("{database}.{}", schema.to_ascii_lowercase()),
+            }
+        }
+        "mysql" => {
+            NamespaceKey { server: server_of("mysql", parts.hosts, 3306), namespace: decode(parts.path) }
+        }
+        _ => NamespaceKey { server: server_of("mongodb", parts.hosts, 27017), namespace: decode(parts.path) },
+    }))
+}
+
+/// `db` with every `{tenant}` in its DSN and schema replaced by `namespace` (a tenant's
+/// recorded namespace, see [`crate::model::Tenant::effective_namespace`]). Plain
+/// replacement: no shortening, so distinct namespaces give distinct configs.
+pub fn substitute(db: &DbConfig, namespace: &str) -> DbConfig {
+    DbConfig {
+        driver: db.driver.clone(),
+        dsn: db.dsn.replace(TENANT_PLACEHOLDER, namespace),
+        schema: db.schema.as_ref().map(|s| s.replace(TENANT_PLACEHOLDER, namespace)),
+    }
+}
+
+/// Refuses a default tenant database under which two tenants could share tables:
+///
+/// - `{tenant}` must be in the part that chooses the namespace — PostgreSQL: the schema or
+///   the DSN's database; MySQL/MariaDB and MongoDB: the DSN's database; SQLite: the file
+///   name — never only in the query string, host, user or options (where it changes nothing
+///   about where the tables are);
+/// - that part with a namespace of [`NAMESPACE_MAX_LEN`] characters must fit the engine's
+///   limit ([`MAX_NAMESPACE_LEN`]; 255 bytes for a SQLite file name);
+/// - two different namespaces must give two different [`namespace_key`]s on one server.
+///
+/// A driver this module does not know (a service's own adapter) only needs a `{tenant}` in
+/// its DSN or schema.
+///
+/// Errors: `InvalidInput` saying why.
+pub fn check_default_template(db: &DbConfig) -> StoreResult<()> {
+    let refuse = |why: String| {
+        Err(StoreError::invalid(
+            "default_tenant_db",
+            format!("the default tenant database {} is refused: {why}", db.redacted_dsn()),
+        ))
+    };
+    let in_dsn = db.dsn.contains(TENANT_PLACEHOLDER);
+    let in_schema = db.schema.as_deref().is_some_and(|s| s.contains(TENANT_PLACEHOLDER));
+    if !in_dsn && !in_schema {
+        return refuse(format!(
+            "it has no {TENANT_PLACEHOLDER} in its DSN or schema, so every tenant would share the same \
+             tables; use e.g. a schema `hj_{{tenant}}` (PostgreSQL), a database `…/hj_{{tenant}}` (MySQL, \
+             MongoDB) or a file `…/{{tenant}}.db` (SQLite)"
+        ));
+    }
+    let Some(engine) = engine_of(&db.driver) else { return Ok(()) };
+    // Two probes of the longest namespace, differing in every character.
+    let probe_a = "a".repeat(NAMESPACE_MAX_LEN);
+    let probe_b = "b".repeat(NAMESPACE_MAX_LEN);
+    let (Some(a), Some(b)) =
+        (namespace_key(&substitute(db, &probe_a))?, namespace_key(&substitute(db, &probe_b))?)
+    else {
+        return refuse("it names no file (an in-memory SQLite database is one for everyone)".into());
+    };
+    let chooser = match engine {
+        "postgres" => "the schema or the DSN's database",
+        "sqlite" => "the file name",
+        _ => "the DSN's database",
+    };
+    if a.server != b.server {
+        return refuse(format!(
+            "{TENANT_PLACEHOLDER} changes the server (host, port or folder); it must be in {chooser} only"
+        ));
+    }
+    if !a.namespace.contains(&probe_a) || a == b {
+        return refuse(format!(
+            "{TENANT_PLACEHOLDER} is not in {chooser}, where the {} driver takes the namespace from (it \
+             ignores the rest), so every tenant would share the same tables",
+            db.driver
+        ));
+    }
+    let (part, limit) = match engine {
+        // `database.schema`: the part with the probe in it must fit.
+        "postgres" => (
+            a.namespace.split('.').find(|p| p.contains(&probe_a)).unwrap_or(&a.namespace).to_string(),
+            MAX_NAMESPACE_LEN,
+        ),
+        "sqlite" => (a.namespace.clone(), MAX_FILE_NAME_LEN),
+        _ => (a.namespace.clone(), MAX_NAMESPACE_LEN),
+    };
+    if part.len() > limit {
+        return refuse(format!(
+            "with a namespace of {NAMESPACE_MAX_LEN} characters the name would be {} bytes, over the \
+             engine's limit of {limit}; shorten the text around {TENANT_PLACEHOLDER}",
+            part.len()
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(driver: &str, dsn: &str, schema: Option<&str>) -> NamespaceKey {
+        let mut db = DbConfig::new(driver, dsn);
+        db.schema = schema.map(str::to_string);
+        namespace_key(&db).expect("key").expect("known driver")
+    }
+
+    #[test]
+    fn keys_fold_loopback_and_default_ports() {
+        assert_eq!(
+            key("postgres", "postgres://u:p@127.0.0.1/test", Some("hj_a")),
+            key("postgresql", "postgresql://other@localhost:5432/test?sslmode=disable", Some("HJ_A"))
+        );
+        assert_eq!(
+            key("mysql", "mysql://root@127.0.0.1:3306/hj_a", None).server,
+            key("mariadb", "mariadb://x:y@[::1]/hj_b", None).server
+        );
+        let k = key("mongodb", "mongodb://h2:1,h1:1/hj_a?replicaSet=x", None);
+        assert_eq!(k, NamespaceKey { server: "mongodb://h1:1,h2:1".into(), namespace: "hj_a".into() });
+        let s = key("sqlite", "sqlite:///tmp/x/./y/../a.db?mode=rwc", None);
+        assert_eq!(s, NamespaceKey { server: "sqlite:/tmp/x".into(), namespace: "a.db".into() });
+    }
+
+    #[test]
+    fn search_path_in_options_is_refused() {
+        let db = DbConfig::new("postgres", "postgres://h/db?options=-c%20search_path%3Dhj_victim");
+        assert!(matches!(namespace_key(&db), Err(StoreError::InvalidInput { .. })));
+    }
+
+    #[test]
+    fn templates_must_choose_the_namespace() {
+        let ok = [
+            DbConfig::new("postgres", "postgres://h/test").with_schema("hj_{tenant}"),
+            DbConfig::new("postgres", "postgres://h/hj_{tenant}"),
+            DbConfig::new("mysql", "mysql://root@h/hj_{tenant}?ssl-mode=disabled"),
+            DbConfig::new("mongodb", "mongodb://h/hj_{tenant}?directConnection=true"),
+            DbConfig::new("sqlite", "sqlite:///tmp/d/{tenant}.db?mode=rwc"),
+        ];
+        for db in ok {
+            check_default_template(&db).unwrap_or_else(|e| panic!("{db:?}: {e}"));
+        }
+        let refused = [
+            DbConfig::new("postgres", "postgres://h/test?application_name={tenant}"),
+            DbConfig::new("postgres", "postgres://{tenant}@h/test"),
+            DbConfig::new("postgres", "postgres://h/test"),
+            DbConfig::new("mysql", "mysql://root@h/test").with_schema("hj_{tenant}"),
+            DbConfig::new("mysql", "mysql://root@{tenant}.h/test"),
+            DbConfig::new("mongodb", "mongodb://h/hj?appName={tenant}"),
+            DbConfig::new("sqlite", "sqlite:///tmp/{tenant}/x.db?mode=rwc"),
+            DbConfig::new("sqlite", "sqlite::memory:?x={tenant}"),
+            DbConfig::new("postgres", "postgres://h/test")
+                .with_schema(format!("{}{{tenant}}", "x".repeat(24))),
+        ];
+        for db in refused {
+            assert!(
+                matches!(check_default_template(&db), Err(StoreError::InvalidInput { .. })),
+                "{db:?} was accepted"
+            );
+        }
+    }
+
+    #[test]
+    fn substitution_is_plain_replacement() {
+        let pg = DbConfig::new("postgres", "postgres://h/test").with_schema("hj_{tenant}");
+        assert_eq!(substitute(&pg, "acme_eu").schema.as_deref(), Some("hj_acme_eu"));
+        let long = "x".repeat(NAMESPACE_MAX_LEN);
+        assert_eq!(substitute(&pg, &long).schema.map(|s| s.len()), Some(3 + NAMESPACE_MAX_LEN));
+    }
 }

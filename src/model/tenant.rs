@@ -9,6 +9,35 @@ use super::{Secret, Timestamp};
 /// Pattern of a tenant slug; the slug is also the tenant's folder name.
 pub const SLUG_PATTERN: &str = "^[a-z0-9][a-z0-9-]{0,62}$";
 
+/// Pattern of a tenant namespace: the name `{tenant}` stands for in the default tenant
+/// database template.
+pub const NAMESPACE_PATTERN: &str = "^[a-z0-9_]{1,40}$";
+
+/// Longest tenant namespace ([`NAMESPACE_PATTERN`]).
+pub const NAMESPACE_MAX_LEN: usize = 40;
+
+/// Whether `name` matches [`NAMESPACE_PATTERN`].
+pub fn is_valid_tenant_namespace(name: &str) -> bool {
+    (1..=NAMESPACE_MAX_LEN).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// The namespace `slug` gets when nothing else is recorded: the slug with `-` turned into
+/// `_` when that fits [`NAMESPACE_MAX_LEN`]; a longer slug (a tenant written before
+/// namespaces were recorded) keeps its first 31 characters and `_` plus 8 hex digits of the
+/// SHA-256 of the slug. The store never creates a tenant without recording its namespace, so
+/// this only names the namespace of older tenant files; whether it is free is checked like
+/// any other (see [`Tenant::namespace`]).
+pub fn default_namespace(slug: &str) -> String {
+    let name = slug.replace('-', "_");
+    if name.len() <= NAMESPACE_MAX_LEN {
+        return name;
+    }
+    use sha2::{Digest, Sha256};
+    let hash: String = Sha256::digest(slug.as_bytes()).iter().take(4).map(|b| format!("{b:02x}")).collect();
+    format!("{}_{hash}", &name[..NAMESPACE_MAX_LEN - 9])
+}
+
 /// A tenant of the identity provider (control plane). Stored as `tenants/<slug>/tenant.yaml`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -29,6 +58,14 @@ pub struct Tenant {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = "^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$"))]
     pub language: Option<String>,
+    /// The tenant's namespace: the name `{tenant}` stands for in the default tenant
+    /// database template (`^[a-z0-9_]{1,40}$`). Chosen once, when the tenant is created, and
+    /// unique among live tenants and deleted tenants not yet purged; immutable afterwards.
+    /// Absent in files written before namespaces were recorded: then
+    /// [`default_namespace`] of the slug.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = "^[a-z0-9_]{1,40}$"))]
+    pub namespace: Option<String>,
     /// Settings (branding, lifetimes, databases, …).
     #[serde(default)]
     pub settings: TenantSettings,
@@ -48,11 +85,36 @@ impl Tenant {
             name: name.into(),
             display_name: None,
             language: None,
+            namespace: None,
             settings: TenantSettings::default(),
             created_at: now,
             updated_at: now,
         }
     }
+
+    /// The namespace `{tenant}` stands for: the recorded one, else [`default_namespace`] of
+    /// the slug (tenant files written before namespaces were recorded).
+    pub fn effective_namespace(&self) -> String {
+        self.namespace.clone().unwrap_or_else(|| default_namespace(&self.slug))
+    }
+}
+
+/// What a deleted tenant leaves behind until an operator purges it: enough to find (and
+/// drop) its namespace and to keep that namespace from being given to a new tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeletedTenant {
+    /// The deleted tenant's id.
+    pub id: Uuid,
+    /// Its slug (free again: a new tenant may take it, with a new id and namespace).
+    pub slug: String,
+    /// Its namespace, still holding its data until purged.
+    pub namespace: String,
+    /// Whether it had its own `user_db` (never dropped by a purge).
+    #[serde(default)]
+    pub own_db: bool,
+    /// When it was deleted.
+    pub deleted_at: Timestamp,
 }
 
 /// Settings of a tenant. Secret fields are [`Secret`]s: plain when given by a caller,

@@ -2,7 +2,7 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use crate::error::StoreResult;
-use crate::model::{Tenant, TenantSettings};
+use crate::model::{DeletedTenant, Tenant, TenantSettings};
 
 /// Tenants (control plane).
 #[async_trait]
@@ -24,14 +24,20 @@ pub trait TenantRepository: Send + Sync {
     async fn get_by_id(&self, id: Uuid) -> StoreResult<Tenant>;
 
     /// Creates a tenant; secrets in its settings are encrypted before they are written.
+    /// The returned tenant has its `namespace` recorded: the caller's, or one allocated in
+    /// the same critical section as the create (see `Tenant::namespace`), so no two live
+    /// tenants and no live and not-yet-purged deleted tenant ever hold the same one.
     ///
-    /// Errors: `InvalidInput` for a bad slug or settings; `Conflict` on an existing slug or
-    /// id; `Crypto` when a secret must be written and no key is configured.
+    /// Errors: `InvalidInput` for a bad slug, settings or namespace; `Conflict` on an
+    /// existing slug or id, or a caller-chosen namespace that is taken; `Crypto` when a
+    /// secret must be written and no key is configured.
     async fn create(&self, tenant: Tenant) -> StoreResult<Tenant>;
 
-    /// Replaces name, display name, language and settings (the slug and id are immutable).
+    /// Replaces name, display name, language and settings (the slug, id and namespace are
+    /// immutable).
     ///
-    /// Errors: `NotFound`; `InvalidInput`; `Crypto` as for `create`.
+    /// Errors: `NotFound`; `InvalidInput` (also for a `namespace` other than the current
+    /// one); `Crypto` as for `create`.
     async fn update(&self, tenant: Tenant) -> StoreResult<Tenant>;
 
     /// Replaces the settings of the tenant.
@@ -39,8 +45,34 @@ pub trait TenantRepository: Send + Sync {
     /// Errors: `NotFound`; `InvalidInput`; `Crypto` as for `create`.
     async fn update_settings(&self, slug: &str, settings: TenantSettings) -> StoreResult<Tenant>;
 
-    /// Deletes the tenant and its clients and scopes.
+    /// Deletes the tenant and its clients and scopes, and keeps a [`DeletedTenant`]
+    /// tombstone (id, slug, namespace, whether it had its own database, when) until
+    /// [`TenantRepository::forget_deleted`]: the namespace's data stays where it is, and no
+    /// new tenant is given that namespace, so a new tenant with the same slug starts empty.
     ///
     /// Errors: `NotFound`.
     async fn delete(&self, slug: &str) -> StoreResult<()>;
+
+    /// The tombstones of deleted tenants not yet purged, oldest first.
+    ///
+    /// Errors: `NotSupported` when the backend keeps none; `InvalidConfig` for a corrupt
+    /// tombstone.
+    async fn list_deleted(&self) -> StoreResult<Vec<DeletedTenant>> {
+        Err(crate::error::StoreError::NotSupported {
+            operation: "list deleted tenants".into(),
+            backend: "this tenant repository".into(),
+        })
+    }
+
+    /// Removes the tombstone of the deleted tenant `id` (after its namespace was purged),
+    /// which frees its namespace for new tenants.
+    ///
+    /// Errors: `NotFound`; `NotSupported` as for `list_deleted`.
+    async fn forget_deleted(&self, id: Uuid) -> StoreResult<()> {
+        let _ = id;
+        Err(crate::error::StoreError::NotSupported {
+            operation: "forget a deleted tenant".into(),
+            backend: "this tenant repository".into(),
+        })
+    }
 }

@@ -85,3 +85,34 @@ fn a_bad_slug_is_refused_before_anything_is_written() {
     let tenants = dir.path().join("tenants");
     assert!(!tenants.exists() || std::fs::read_dir(&tenants).expect("dir").count() == 0, "nothing written");
 }
+
+#[test]
+fn delete_list_deleted_and_purge_with_a_dry_run_first() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    assert!(cli(root, &["tenant", "create", "acme"]).status.success());
+    assert!(root.join("acme.db").is_file());
+    let out = cli(root, &["tenant", "delete", "acme"]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    let (listed, _) = text(&cli(root, &["tenants", "list", "--deleted"]));
+    assert!(listed.contains("acme") && listed.contains("1 deleted tenant(s) not purged"), "{listed}");
+
+    // Younger than the retention: kept.
+    let (kept, _) = text(&cli(root, &["tenant", "purge", "--older-than", "30d"]));
+    assert!(kept.contains("0 purged, 0 failed, 1 younger than the retention kept"), "{kept}");
+    let out = cli(root, &["tenant", "purge", "--older-than", "0s", "--dry-run"]);
+    let (dry, _) = text(&out);
+    assert!(out.status.success() && dry.contains("would drop namespace acme"), "{dry}");
+    assert!(root.join("acme.db").is_file(), "a dry run drops nothing");
+
+    let out = cli(root, &["tenant", "purge", "--older-than", "0s"]);
+    let (done, err) = text(&out);
+    assert!(out.status.success(), "{done}{err}");
+    assert!(done.contains("acme") && done.contains("1 purged, 0 failed"), "{done}");
+    assert!(!root.join("acme.db").exists(), "the purged file is gone");
+    let (listed, _) = text(&cli(root, &["tenants", "list", "--deleted"]));
+    assert!(listed.contains("0 deleted tenant(s) not purged"), "{listed}");
+
+    let out = cli(root, &["tenant", "purge", "--older-than", "soon"]);
+    assert_eq!(out.status.code(), Some(2), "a bad retention is a usage error: {:?}", text(&out));
+}

@@ -32,3 +32,20 @@ async fn parallel_writes_from_two_replicas_lose_nothing() {
     hellojohn_store::conformance::global::parallel_writes_from_two_replicas_lose_nothing(db).await;
     hellojohn_store::conformance::global::drop_postgres_global_db(&schema).await;
 }
+
+/// The tenant lifecycle with this control plane: a re-created slug starts empty, a purge
+/// drops the deleted tenant's namespace (the cases of `conformance::lifecycle`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn lifecycle_recreated_slug_starts_empty() {
+    let fx = hellojohn_store::conformance::global::postgres_global_lifecycle_fixture().await;
+    hellojohn_store::conformance::lifecycle::lifecycle_recreated_slug_starts_empty(&fx).await;
+    fx.teardown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn lifecycle_purge_drops_the_namespace_after_the_retention() {
+    let fx = hellojohn_store::conformance::global::postgres_global_lifecycle_fixture().await;
+    hellojohn_store::conformance::lifecycle::lifecycle_purge_drops_the_namespace_after_the_retention(&fx)
+        .await;
+    fx.teardown().await;
+}

@@ -308,22 +308,52 @@ async fn a_tenant_whose_database_is_down_resolves_and_recovers_without_restart()
     assert_eq!(s.adapter.connects.load(Ordering::SeqCst), 2);
 }
 
-#[test]
-fn long_slugs_map_to_distinct_names_within_the_engines_limit() {
-    use hellojohn_store::manager::{MAX_NAMESPACE_LEN, substitute};
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_slugs_get_distinct_recorded_namespaces_within_the_limit() {
+    use hellojohn_store::model::NAMESPACE_MAX_LEN;
     let long_a = format!("a{}", "b".repeat(62));
     let long_b = format!("a{}c", "b".repeat(61));
-    let pg = DbConfig::new("postgres", "postgres://u@h/db").with_schema("hj_{tenant}");
-    let (sa, sb) =
-        (substitute(&pg, &long_a).schema.expect("schema"), substitute(&pg, &long_b).schema.expect("schema"));
-    assert!(sa.len() <= MAX_NAMESPACE_LEN && sb.len() <= MAX_NAMESPACE_LEN, "{sa} {sb}");
-    assert_ne!(sa, sb);
-    assert!(sa.starts_with("hj_abbb"));
-    let my = DbConfig::new("mysql", "mysql://root@h:3306/hj_{tenant}?ssl-mode=disabled");
-    let dsn = substitute(&my, &long_a).dsn;
-    let database = dsn.rsplit('/').next().and_then(|s| s.split('?').next()).expect("database");
-    assert!(database.len() <= MAX_NAMESPACE_LEN, "{database}");
-    assert!(dsn.ends_with("?ssl-mode=disabled"));
-    // Short slugs are untouched; dashes become underscores.
-    assert_eq!(substitute(&pg, "acme-eu").schema.as_deref(), Some("hj_acme_eu"));
+    let s = setup(PoolConfig::default(), &[&long_a, &long_b, "acme-eu"]).await;
+    let tenants = s.manager.config().tenants();
+    let ns = |t: Tenant| t.namespace.expect("a created tenant records its namespace");
+    let a = ns(tenants.get_by_slug(&long_a).await.expect("a"));
+    let b = ns(tenants.get_by_slug(&long_b).await.expect("b"));
+    assert!(a.len() <= NAMESPACE_MAX_LEN && b.len() <= NAMESPACE_MAX_LEN, "{a} {b}");
+    assert_ne!(a, b);
+    assert!(a.starts_with("abbb"), "{a}");
+    // Short slugs keep the old name; dashes become underscores.
+    assert_eq!(ns(tenants.get_by_slug("acme-eu").await.expect("acme-eu")), "acme_eu");
+    s.manager.for_tenant(&long_a).await.expect("resolves");
+    let last = s.adapter.last_dsn.lock().expect("lock").clone();
+    assert_eq!(last, Some(("counting://server/db".to_string(), Some(format!("hj_{a}")))));
+}
+
+/// A tenant file edited by hand to drop its `namespace` (or written before the field
+/// existed), whose slug's default namespace a deleted tenant still holds, is refused at
+/// resolve and reported by `validate`: it would read the deleted tenant's data.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hand_written_tenant_on_a_deleted_tenants_namespace_is_refused() {
+    let s = setup(PoolConfig::default(), &["acme"]).await;
+    let tenants = s.manager.config().tenants();
+    tenants.delete("acme").await.expect("delete");
+    let again = tenants.create(Tenant::new("acme", "Acme again")).await.expect("re-create");
+    assert_ne!(again.namespace.as_deref(), Some("acme"));
+    let file = s._dir.path().join("tenants/acme/tenant.yaml");
+    let text = std::fs::read_to_string(&file).expect("tenant.yaml");
+    let edited: String =
+        text.lines().filter(|l| !l.starts_with("namespace:")).map(|l| format!("{l}\n")).collect();
+    assert_ne!(edited, text, "the file recorded a namespace");
+    std::fs::write(&file, edited).expect("edit");
+    s.manager.clear_tenant("acme").await;
+    match s.manager.for_tenant("acme").await {
+        Err(StoreError::InvalidInput { message, .. }) => {
+            assert!(message.contains("deleted tenant"), "{message}")
+        }
+        other => panic!("expected InvalidInput, got {:?}", other.map(|a| a.id())),
+    }
+    let problems = hellojohn_store::adapters::fs::tree::validate_tree(s._dir.path()).expect("validate");
+    assert!(
+        problems.iter().any(|p| p.message.contains("namespace \"acme\" is also held by")),
+        "{problems:?}"
+    );
 }

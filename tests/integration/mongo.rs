@@ -65,8 +65,16 @@ async fn two_tenants() -> hellojohn_store::conformance::isolation::IsolationFixt
     .await
 }
 
+/// The lifecycle fixture: a database per tenant (`hj_l<tag>_{tenant}`), FS control plane.
+async fn lifecycle() -> hellojohn_store::conformance::lifecycle::LifecycleFixture {
+    let tag = hellojohn_store::conformance::lifecycle::run_tag();
+    let template = DbConfig::new("mongodb", with_database(&mongo_url(), &format!("hj_l{tag}_{{tenant}}")));
+    hellojohn_store::conformance::lifecycle::LifecycleFixture::on_fs(template).await
+}
+
 hellojohn_store::data_plane_conformance!(fresh);
 hellojohn_store::isolation_conformance!(two_tenants);
+hellojohn_store::lifecycle_conformance!(lifecycle);
 
 #[test]
 fn database_is_replaced_in_urls() {

@@ -10,3 +10,5 @@ async fn fresh() -> hellojohn_store::conformance::Fixture {
 hellojohn_store::data_plane_conformance!(fresh);
 
 hellojohn_store::isolation_conformance!(hellojohn_store::conformance::sql::postgres_isolation_fixture);
+
+hellojohn_store::lifecycle_conformance!(hellojohn_store::conformance::lifecycle::postgres_lifecycle_fixture);

@@ -13,3 +13,5 @@ async fn fresh() -> hellojohn_store::conformance::Fixture {
 hellojohn_store::data_plane_conformance!(fresh);
 
 hellojohn_store::isolation_conformance!(hellojohn_store::conformance::sql::sqlite_isolation_fixture);
+
+hellojohn_store::lifecycle_conformance!(hellojohn_store::conformance::lifecycle::sqlite_lifecycle_fixture);

@@ -8,6 +8,7 @@
 //! <root>/admins/admins.yaml             AdminsFile
 //! <root>/admins/refresh_tokens.yaml     AdminRefreshTokensFile
 //! <root>/schemas/<kind>.schema.json     the JSON Schemas the files' `$schema` lines name
+//! <root>/deleted/<id>.yaml            DeletedTenant: a deleted tenant's namespace, until purged
 //! <root>/.locks/                        lock files (not data)
 //! ```
 //!

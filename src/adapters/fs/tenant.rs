@@ -5,9 +5,10 @@ use uuid::Uuid;
 
 use super::schema::{ClientsFile, FileKind, ScopesFile};
 use super::{FsControlPlane, render_for_write, storage, validate_slug};
+use crate::adapters::control;
 use crate::crypto::{SecretBox, fields, seal_optional};
 use crate::error::{StoreError, StoreResult};
-use crate::model::{SYSTEM_SCOPES, Scope, Tenant, TenantSettings, Timestamp, now};
+use crate::model::{DeletedTenant, SYSTEM_SCOPES, Scope, Tenant, TenantSettings, Timestamp, now};
 use crate::repository::TenantRepository;
 
 /// Tenants as folders under `<root>/tenants/`.
@@ -143,9 +144,20 @@ impl FsControlPlane {
         Ok(guard)
     }
 
-    /// Removes the `.creating-*` and `.deleting-*` folders under `tenants/`. Only call it
-    /// while holding the `tenants` lock. Failures are logged; the next holder tries again.
+    /// Removes the `.creating-*` and `.deleting-*` folders under `tenants/`, and the
+    /// temporary files of tombstone writes under `deleted/`. Only call it while holding the
+    /// `tenants` lock. Failures are logged; the next holder tries again.
     fn remove_stale_tenant_work(&self) {
+        self.settle_pending_tombstones();
+        if let Ok(entries) = std::fs::read_dir(self.deleted_dir()) {
+            for entry in entries.flatten() {
+                let temp =
+                    entry.file_name().to_str().is_some_and(|n| n.starts_with('.') && n.contains(".tmp-"));
+                if temp && entry.file_type().is_ok_and(|t| t.is_file()) {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
+        }
         let dir = self.tenants_dir();
         let Ok(entries) = std::fs::read_dir(&dir) else { return };
         for entry in entries.flatten() {
@@ -165,6 +177,83 @@ impl FsControlPlane {
                 }
             }
         }
+    }
+
+    /// Settles the `deleted/.pending-<id>.yaml` tombstones of deletes that died: when the
+    /// tenant's folder still holds that tenant the delete never happened and the pending
+    /// record is removed; otherwise (the folder was renamed away, the commit point) it is
+    /// promoted to `<id>.yaml`. Only call it while holding the `tenants` lock, before the
+    /// `.deleting-*` folders are removed. Failures are logged; the next holder tries again.
+    fn settle_pending_tombstones(&self) {
+        let dir = self.deleted_dir();
+        let Ok(entries) = std::fs::read_dir(&dir) else { return };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(id) = name.strip_prefix(".pending-").and_then(|n| n.strip_suffix(".yaml")) else {
+                continue;
+            };
+            let path = entry.path();
+            let tomb = storage::read_optional(&path)
+                .ok()
+                .flatten()
+                .and_then(|text| serde_yaml::from_str::<DeletedTenant>(&text).ok());
+            let Some(tomb) = tomb else {
+                let _ = std::fs::remove_file(&path);
+                continue;
+            };
+            let live = self.load_tenant(&tomb.slug).is_ok_and(|t| t.id == tomb.id);
+            let result = if live {
+                std::fs::remove_file(&path)
+            } else {
+                std::fs::rename(&path, dir.join(format!("{id}.yaml")))
+            };
+            match result {
+                Ok(()) => {
+                    let _ = storage::sync_dir(&dir);
+                    tracing::info!(tenant = %tomb.slug, rolled_back = live, "settled a dead tenant delete");
+                }
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), error = %e, "cannot settle a dead tenant delete")
+                }
+            }
+        }
+    }
+
+    /// `<root>/deleted/`: one `<id>.yaml` tombstone per deleted tenant not yet purged.
+    pub(crate) fn deleted_dir(&self) -> std::path::PathBuf {
+        self.root().join("deleted")
+    }
+
+    /// The tombstones under `<root>/deleted/`, oldest first.
+    pub(crate) fn deleted_tenants(&self) -> StoreResult<Vec<DeletedTenant>> {
+        let dir = self.deleted_dir();
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(storage::io_error(format!("listing {}", dir.display()), e)),
+        };
+        let mut out = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| storage::io_error(format!("listing {}", dir.display()), e))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') || !name.ends_with(".yaml") {
+                continue;
+            }
+            let path = entry.path();
+            let Some(text) = storage::read_optional(&path)? else { continue };
+            let tomb: DeletedTenant = serde_yaml::from_str(&text).map_err(|e| StoreError::InvalidConfig {
+                problems: vec![crate::error::ConfigProblem {
+                    file: path.display().to_string(),
+                    line: e.location().map_or(0, |l| l.line()),
+                    column: e.location().map_or(0, |l| l.column()),
+                    pointer: String::new(),
+                    message: format!("not a deleted-tenant record: {e}"),
+                }],
+            })?;
+            out.push(tomb);
+        }
+        out.sort_by(|a, b| a.deleted_at.cmp(&b.deleted_at).then(a.id.cmp(&b.id)));
+        Ok(out)
     }
 
     fn write_tenant(&self, tenant: &Tenant) -> StoreResult<()> {
@@ -215,9 +304,19 @@ impl TenantRepository for FsTenantRepository {
         if final_dir.exists() {
             return Err(StoreError::conflict("tenant", format!("slug {:?} exists", tenant.slug)));
         }
-        if self.cp.all_tenants()?.iter().any(|t| t.id == tenant.id) {
+        let live = self.cp.all_tenants()?;
+        if live.iter().any(|t| t.id == tenant.id) {
             return Err(StoreError::conflict("tenant", format!("id {} exists", tenant.id)));
         }
+        let deleted = self.cp.deleted_tenants()?;
+        if deleted.iter().any(|d| d.id == tenant.id) {
+            return Err(StoreError::conflict(
+                "tenant",
+                format!("id {} belongs to a deleted tenant", tenant.id),
+            ));
+        }
+        // Under the tenants lock: no other create can take the same namespace meanwhile.
+        control::allocate_namespace(&mut tenant, &live, &deleted)?;
         // Render everything first, so nothing touches the disk unless it all validates.
         let tenant_text = render_for_write(
             FileKind::Tenant,
@@ -262,6 +361,7 @@ impl TenantRepository for FsTenantRepository {
         check_tenant_input(&tenant)?;
         let _guard = self.cp.lock(&format!("tenant-{}", tenant.slug)).await?;
         let mut current = self.cp.load_tenant(&tenant.slug)?;
+        control::check_namespace_unchanged(&current, tenant.namespace.as_deref())?;
         let mut settings = tenant.settings;
         seal_settings(self.cp.secrets(), &current.slug, &mut settings)?;
         current.name = tenant.name;
@@ -294,13 +394,50 @@ impl TenantRepository for FsTenantRepository {
         if !dir.join(FileKind::Tenant.file_name()).exists() {
             return Err(StoreError::not_found("tenant", slug));
         }
+        // The tombstone is written pending first; the rename of the folder below is the
+        // commit point, after which it is promoted. A crash in between is settled by the next
+        // holder of the tenants lock (`settle_pending_tombstones`) before anything else.
+        let tenant = self.cp.load_tenant(slug)?;
+        let tomb = control::tombstone(&tenant);
+        let deleted_dir = self.cp.deleted_dir();
+        storage::create_dir_private(&deleted_dir)?;
+        let text = serde_yaml::to_string(&tomb).map_err(|e| {
+            StoreError::invalid("tenant", format!("rendering the deleted-tenant record: {e}"))
+        })?;
+        let pending = deleted_dir.join(format!(".pending-{}.yaml", tomb.id));
+        storage::write_atomic(&pending, text.as_bytes())?;
         let tenants_dir = self.cp.tenants_dir();
         let trash = tenants_dir.join(format!(".deleting-{slug}-{:016x}", rand::random::<u64>()));
-        std::fs::rename(&dir, &trash)
-            .map_err(|e| storage::io_error(format!("removing {}", dir.display()), e))?;
+        if let Err(e) = std::fs::rename(&dir, &trash) {
+            let _ = std::fs::remove_file(&pending);
+            return Err(storage::io_error(format!("removing {}", dir.display()), e));
+        }
         storage::sync_dir(&tenants_dir)?;
+        let record = deleted_dir.join(format!("{}.yaml", tomb.id));
+        std::fs::rename(&pending, &record)
+            .map_err(|e| storage::io_error(format!("renaming onto {}", record.display()), e))?;
+        storage::sync_dir(&deleted_dir)?;
         std::fs::remove_dir_all(&trash)
             .map_err(|e| storage::io_error(format!("removing {}", trash.display()), e))?;
         Ok(())
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "fs"))]
+    async fn list_deleted(&self) -> StoreResult<Vec<DeletedTenant>> {
+        self.cp.deleted_tenants()
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "fs"))]
+    async fn forget_deleted(&self, id: Uuid) -> StoreResult<()> {
+        let _all = self.cp.lock_tenants().await?;
+        let dir = self.cp.deleted_dir();
+        let path = dir.join(format!("{id}.yaml"));
+        match std::fs::remove_file(&path) {
+            Ok(()) => storage::sync_dir(&dir),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(StoreError::not_found("deleted tenant", id))
+            }
+            Err(e) => Err(storage::io_error(format!("removing {}", path.display()), e)),
+        }
     }
 }

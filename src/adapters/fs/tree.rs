@@ -90,6 +90,9 @@ pub fn validate_tree_with_key(root: &Path, secrets: Option<&SecretBox>) -> Store
 
     let tenants_dir = root.join("tenants");
     let mut tenant_ids: HashMap<String, (String, usize)> = HashMap::new();
+    // Namespace → who holds it (file:line), tombstones first.
+    let mut namespaces: HashMap<String, String> = HashMap::new();
+    check_tombstones(root, &mut namespaces, &mut out);
     let mut slugs: Vec<String> = match std::fs::read_dir(&tenants_dir) {
         Ok(entries) => entries
             .filter_map(Result::ok)
@@ -122,6 +125,24 @@ pub fn validate_tree_with_key(root: &Path, secrets: Option<&SecretBox>) -> Store
             let mut report = Report::new(file, &tenant.text);
             check_tenant_secrets(&tenant.json, slug, key, &mut report);
             out.extend(report.problems);
+        }
+        if let Some((tenant, file)) = &tenant {
+            let namespace = match tenant.json.get("namespace").and_then(Value::as_str) {
+                Some(ns) => ns.to_string(),
+                None => crate::model::default_namespace(slug),
+            };
+            let pointer = if tenant.json.get("namespace").is_some() { "/namespace" } else { "/slug" };
+            let line = Positions::of(&tenant.text).value(pointer).map_or(0, |p| p.line);
+            match namespaces.get(&namespace) {
+                Some(first) => {
+                    let mut report = Report::new(file, &tenant.text);
+                    report.value(pointer, format!("namespace {namespace:?} is also held by {first}"));
+                    out.extend(report.problems);
+                }
+                None => {
+                    namespaces.insert(namespace, format!("{file}:{line}"));
+                }
+            }
         }
         if let Some((tenant, file)) = tenant
             && let Some(id) = tenant.json.get("id").and_then(Value::as_str)
@@ -170,6 +191,40 @@ pub fn validate_tree_with_key(root: &Path, secrets: Option<&SecretBox>) -> Store
         out.extend(report.problems);
     }
     Ok(out)
+}
+
+/// Reads the tombstones under `<root>/deleted/` (each `<id>.yaml` a deleted tenant whose
+/// namespace is not purged yet), recording their namespaces; an unreadable one is a problem.
+fn check_tombstones(root: &Path, namespaces: &mut HashMap<String, String>, out: &mut Vec<ConfigProblem>) {
+    let dir = root.join("deleted");
+    let Ok(entries) = std::fs::read_dir(&dir) else { return };
+    let mut paths: Vec<std::path::PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .filter(|p| !p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.')))
+        .collect();
+    paths.sort();
+    for path in paths {
+        let parsed = storage::read_optional(&path).ok().flatten().map(|text| {
+            serde_yaml::from_str::<crate::model::DeletedTenant>(&text).map_err(|e| e.to_string())
+        });
+        match parsed {
+            Some(Ok(tomb)) => {
+                let file = path.display().to_string();
+                if let Some(first) = namespaces.get(&tomb.namespace) {
+                    out.push(missing(
+                        &path,
+                        &format!("namespace {:?} is also held by {first}", tomb.namespace),
+                    ));
+                } else {
+                    namespaces.insert(tomb.namespace, format!("{file} (deleted tenant {})", tomb.slug));
+                }
+            }
+            Some(Err(e)) => out.push(missing(&path, &format!("not a deleted-tenant record: {e}"))),
+            None => out.push(missing(&path, "unreadable deleted-tenant record")),
+        }
+    }
 }
 
 /// Checks one file's text as a file of `kind` (schema and per-file rules), without

@@ -276,8 +276,14 @@ impl GlobalControlPlane {
     /// does). Returns the old state (to report what changed).
     ///
     /// Errors: `InvalidInput` when a document of `new` does not validate; database errors.
-    pub async fn replace_all(&self, new: ControlPlaneState) -> StoreResult<ControlPlaneState> {
-        self.write(move |state| Ok(std::mem::replace(state, new))).await
+    /// Tombstones of deleted tenants are kept (a tree holds none): their namespaces stay
+    /// reserved until purged, and a tenant of `new` holding one is refused.
+    pub async fn replace_all(&self, mut new: ControlPlaneState) -> StoreResult<ControlPlaneState> {
+        self.write(move |state| {
+            new.deleted = state.deleted.clone();
+            Ok(std::mem::replace(state, new))
+        })
+        .await
     }
 }
 

@@ -9,8 +9,8 @@ use crate::adapters::control;
 use crate::adapters::fs::validate_slug;
 use crate::error::{StoreError, StoreResult};
 use crate::model::{
-    Admin, AdminFilter, AdminInput, AdminRefreshToken, AdminUpdate, Client, ClientInput, SYSTEM_SCOPES,
-    Scope, ScopeInput, Tenant, TenantSettings, Timestamp, now,
+    Admin, AdminFilter, AdminInput, AdminRefreshToken, AdminUpdate, Client, ClientInput, DeletedTenant,
+    SYSTEM_SCOPES, Scope, ScopeInput, Tenant, TenantSettings, Timestamp, now,
 };
 use crate::repository::{
     AdminRefreshTokenRepository, AdminRepository, ClientRepository, ScopeRepository, TenantRepository,
@@ -74,9 +74,13 @@ impl TenantRepository for GlobalTenantRepository {
                 if state.tenants.contains_key(&tenant.slug) {
                     return Err(StoreError::conflict("tenant", format!("slug {:?} exists", tenant.slug)));
                 }
-                if state.tenants.values().any(|t| t.id == tenant.id) {
+                if state.tenants.values().any(|t| t.id == tenant.id) || state.deleted.contains_key(&tenant.id)
+                {
                     return Err(StoreError::conflict("tenant", format!("id {} exists", tenant.id)));
                 }
+                // In the write transaction, whose version bump serialises every writer.
+                let deleted: Vec<DeletedTenant> = state.deleted.values().cloned().collect();
+                control::allocate_namespace(&mut tenant, state.tenants.values(), &deleted)?;
                 let scopes = SYSTEM_SCOPES.iter().map(|n| control::system_scope(tenant.id, n, at)).collect();
                 state.scopes.insert(tenant.slug.clone(), scopes);
                 state.clients.insert(tenant.slug.clone(), Vec::new());
@@ -96,6 +100,7 @@ impl TenantRepository for GlobalTenantRepository {
                     .tenants
                     .get_mut(&tenant.slug)
                     .ok_or_else(|| StoreError::not_found("tenant", &tenant.slug))?;
+                control::check_namespace_unchanged(current, tenant.namespace.as_deref())?;
                 current.name = tenant.name;
                 current.display_name = tenant.display_name;
                 current.language = tenant.language;
@@ -124,10 +129,30 @@ impl TenantRepository for GlobalTenantRepository {
         validate_slug(slug)?;
         self.cp
             .write(move |state| {
-                state.tenants.remove(slug).ok_or_else(|| StoreError::not_found("tenant", slug))?;
+                let tenant =
+                    state.tenants.remove(slug).ok_or_else(|| StoreError::not_found("tenant", slug))?;
                 state.clients.remove(slug);
                 state.scopes.remove(slug);
+                state.deleted.insert(tenant.id, control::tombstone(&tenant));
                 Ok(())
+            })
+            .await
+    }
+
+    async fn list_deleted(&self) -> StoreResult<Vec<DeletedTenant>> {
+        let mut out: Vec<DeletedTenant> = self.cp.snapshot().state.deleted.values().cloned().collect();
+        out.sort_by(|a, b| a.deleted_at.cmp(&b.deleted_at).then(a.id.cmp(&b.id)));
+        Ok(out)
+    }
+
+    async fn forget_deleted(&self, id: Uuid) -> StoreResult<()> {
+        self.cp
+            .write(move |state| {
+                state
+                    .deleted
+                    .remove(&id)
+                    .map(|_| ())
+                    .ok_or_else(|| StoreError::not_found("deleted tenant", id))
             })
             .await
     }

@@ -9,13 +9,15 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
-use entity::{cp_admin_refresh_tokens, cp_admins, cp_clients, cp_scopes, cp_tenants, cp_version};
+use entity::{
+    cp_admin_refresh_tokens, cp_admins, cp_clients, cp_deleted_tenants, cp_scopes, cp_tenants, cp_version,
+};
 
 use crate::adapters::fs::render_for_write;
 use crate::adapters::fs::schema::{AdminRefreshTokensFile, AdminsFile, ClientsFile, FileKind, ScopesFile};
 use crate::adapters::sql::time::to_db;
 use crate::error::{StoreError, StoreResult};
-use crate::model::{Admin, AdminRefreshToken, Client, Scope, Tenant};
+use crate::model::{Admin, AdminRefreshToken, Client, DeletedTenant, Scope, Tenant};
 use crate::repository::ControlPlaneChange;
 
 /// The control plane as the FS files hold it: tenants by slug, each tenant's clients and
@@ -33,6 +35,8 @@ pub struct ControlPlaneState {
     pub admins: Vec<Admin>,
     /// The admin refresh tokens (`refresh_tokens.yaml`).
     pub tokens: Vec<AdminRefreshToken>,
+    /// Tombstones of deleted tenants not yet purged, by id (`deleted/<id>.yaml`).
+    pub deleted: BTreeMap<Uuid, DeletedTenant>,
 }
 
 fn json<T: Serialize>(value: &T) -> Result<serde_json::Value, DbErr> {
@@ -58,6 +62,10 @@ impl ControlPlaneState {
     ///
     /// Errors: `InvalidInput` naming the JSON pointer of the first problem.
     pub(crate) fn validate_changes(&self, old: &ControlPlaneState) -> StoreResult<()> {
+        if self.tenants != old.tenants || self.deleted != old.deleted {
+            let deleted: Vec<DeletedTenant> = self.deleted.values().cloned().collect();
+            crate::adapters::control::check_namespaces_unique(self.tenants.values(), &deleted)?;
+        }
         for (slug, tenant) in &self.tenants {
             if old.tenants.get(slug) != Some(tenant) {
                 let path = pseudo_path(&format!("tenants/{slug}/tenant.yaml"));
@@ -165,6 +173,7 @@ pub(crate) async fn load<C: ConnectionTrait>(db: &C) -> Result<StoreResult<(u64,
     let scopes = cp_scopes::Entity::find().all(db).await?;
     let admins = cp_admins::Entity::find().all(db).await?;
     let tokens = cp_admin_refresh_tokens::Entity::find().all(db).await?;
+    let deleted = cp_deleted_tenants::Entity::find().all(db).await?;
     Ok((|| {
         let mut state = ControlPlaneState::default();
         let mut slugs: BTreeMap<Uuid, String> = BTreeMap::new();
@@ -199,6 +208,9 @@ pub(crate) async fn load<C: ConnectionTrait>(db: &C) -> Result<StoreResult<(u64,
             state.tokens.push(decode("admin refresh token", "<hash>", row.document)?);
         }
         crate::adapters::control::sort_tokens(&mut state.tokens);
+        for row in deleted {
+            state.deleted.insert(row.id, decode("deleted tenant", &row.id.to_string(), row.document)?);
+        }
         Ok((version, state))
     })())
 }
@@ -243,6 +255,11 @@ pub(crate) async fn persist<C: ConnectionTrait>(
         cp_tenants::Entity::delete_by_id(id).exec(db).await?;
     }
 
+    let (deleted_removed, deleted_changed) = diff(&old.deleted, &new.deleted);
+    for id in deleted_removed.into_iter().chain(deleted_changed.iter().map(|(k, _, _)| **k)) {
+        cp_deleted_tenants::Entity::delete_by_id(id).exec(db).await?;
+    }
+
     // Then parents before children.
     for (id, tenant, existed) in tenants_changed {
         let row = cp_tenants::ActiveModel {
@@ -284,6 +301,16 @@ pub(crate) async fn persist<C: ConnectionTrait>(
         } else {
             cp_admins::Entity::insert(row).exec_without_returning(db).await?;
         }
+    }
+    for (id, tomb, _) in deleted_changed {
+        let row = cp_deleted_tenants::ActiveModel {
+            id: Set(*id),
+            slug: Set(tomb.slug.clone()),
+            namespace: Set(tomb.namespace.clone()),
+            document: Set(json(tomb)?),
+            deleted_at: Set(to_db(tomb.deleted_at)),
+        };
+        cp_deleted_tenants::Entity::insert(row).exec_without_returning(db).await?;
     }
     for (hash, token, _) in tokens_changed {
         let row = cp_admin_refresh_tokens::ActiveModel {

@@ -78,6 +78,18 @@ impl Adapter for MongoAdapter {
     async fn connect(&self, cfg: &ConnectConfig) -> StoreResult<Arc<dyn AdapterConnection>> {
         Ok(Arc::new(self.open(cfg).await?))
     }
+
+    async fn drop_namespace(&self, cfg: &ConnectConfig) -> StoreResult<()> {
+        let dsn = dsn::parse(&cfg.db.dsn)?;
+        if ["admin", "local", "config"].contains(&dsn.database.as_str()) {
+            return Err(StoreError::invalid(
+                "dsn",
+                format!("{:?} is a system database and is never dropped", dsn.database),
+            ));
+        }
+        let shared = shared_client(&dsn, cfg).await?;
+        shared.client.database(&dsn.database).drop().await.map_err(error::on("database"))
+    }
 }
 
 impl MongoAdapter {

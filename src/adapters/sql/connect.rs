@@ -196,6 +196,82 @@ async fn open_postgres(dsn: &str, cfg: &ConnectConfig) -> StoreResult<DatabaseCo
     result
 }
 
+/// Names no purge may drop, whatever a configuration says.
+const SYSTEM_NAMESPACES: &[&str] =
+    &["public", "information_schema", "pg_catalog", "pg_toast", "mysql", "performance_schema", "sys"];
+
+fn check_droppable(field: &str, name: &str) -> StoreResult<()> {
+    check_namespace(field, name)?;
+    if SYSTEM_NAMESPACES.contains(&name) || name.starts_with("pg_") {
+        return Err(StoreError::invalid(
+            field,
+            format!("{name:?} is a system namespace and is never dropped"),
+        ));
+    }
+    Ok(())
+}
+
+/// Drops the namespace `cfg` names (see `Adapter::drop_namespace`).
+pub(crate) async fn drop_namespace(backend: SqlBackend, cfg: &ConnectConfig) -> StoreResult<()> {
+    let dsn = normalise_dsn(backend, cfg)?;
+    match backend {
+        SqlBackend::Postgres => {
+            let Some(schema) = cfg.db.schema.as_deref().map(str::trim).filter(|s| !s.is_empty()) else {
+                return Err(StoreError::NotSupported {
+                    operation: "drop a PostgreSQL namespace that is a database (no schema)".into(),
+                    backend: backend.name().into(),
+                });
+            };
+            check_droppable("schema", schema)?;
+            let admin = connect_pool(backend, admin_options(&dsn, cfg), cfg).await?;
+            let result = admin
+                .execute_unprepared(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
+                .await
+                .map_err(|e| ddl_error(backend, "dropping the schema", e));
+            let _ = admin.close().await;
+            result.map(|_| ())
+        }
+        SqlBackend::MySql => {
+            let (server, database) = split_mysql_dsn(&dsn);
+            let Some(database) = database else {
+                return Err(StoreError::invalid(
+                    "dsn",
+                    format!("{} names no database", cfg.db.redacted_dsn()),
+                ));
+            };
+            check_droppable("database", &database)?;
+            let admin = connect_pool(backend, admin_options(&server, cfg), cfg).await?;
+            let result = admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS `{database}`"))
+                .await
+                .map_err(|e| ddl_error(backend, "dropping the database", e));
+            let _ = admin.close().await;
+            result.map(|_| ())
+        }
+        SqlBackend::Sqlite => {
+            let Some(path) = sqlite_path(&dsn) else {
+                return Ok(()); // an in-memory database is gone with its connection
+            };
+            for suffix in ["", "-wal", "-shm", "-journal"] {
+                let mut file = path.clone().into_os_string();
+                file.push(suffix);
+                match std::fs::remove_file(&file) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => {
+                        return Err(StoreError::Backend {
+                            backend: backend.name().into(),
+                            message: format!("removing {}: {e}", std::path::Path::new(&file).display()),
+                            source: Some(Box::new(e)),
+                        });
+                    }
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
 /// Splits a MySQL URL into the server URL (no database) and the database name.
 fn split_mysql_dsn(dsn: &str) -> (String, Option<String>) {
     let Some(scheme_end) = dsn.find("://") else {

@@ -109,6 +109,10 @@ impl Adapter for SqlAdapter {
         let ctx = connect::open(self.backend, cfg).await?;
         Ok(Arc::new(SqlConnection { ctx: Arc::new(ctx) }))
     }
+
+    async fn drop_namespace(&self, cfg: &ConnectConfig) -> StoreResult<()> {
+        connect::drop_namespace(self.backend, cfg).await
+    }
 }
 
 /// Registers the SQL adapters compiled in.

@@ -135,6 +135,8 @@ macro_rules! control_plane_cases {
             tenants_update_settings_replaces_settings_only,
             tenants_secrets_are_sealed_and_bound_to_tenant_and_field,
             tenants_delete_removes_clients_and_scopes,
+            tenants_namespaces_are_unique_immutable_and_outlive_delete,
+            tenants_racing_creates_never_share_a_namespace,
             clients_create_get_list_delete,
             clients_duplicate_client_id_is_conflict,
             clients_unknown_is_not_found,

@@ -181,3 +181,79 @@ pub async fn tenants_delete_removes_clients_and_scopes(cp: &ControlPlane) {
     assert!(cp.clients("acme").list("").await.expect("clients").is_empty());
     assert!(cp.scopes("acme").get_by_name("billing").await.expect_err("scope gone").is_not_found());
 }
+
+/// Namespaces: recorded at create, unique among live tenants and deleted ones not yet
+/// forgotten (a slug crafted to map onto a long slug's namespace gets another one), a taken
+/// caller-chosen one is `Conflict`, a malformed one `InvalidInput`, a change on update
+/// `InvalidInput`; delete keeps a tombstone whose namespace a re-created slug does not get,
+/// and forgetting the tombstone frees it.
+pub async fn tenants_namespaces_are_unique_immutable_and_outlive_delete(cp: &ControlPlane) {
+    use crate::StoreError;
+    let long = format!("long-{}", "x".repeat(50));
+    let victim = cp.tenants().create(Tenant::new(long.as_str(), "Long")).await.expect("create long");
+    let ns = victim.namespace.clone().expect("namespace recorded");
+    assert!(crate::model::is_valid_tenant_namespace(&ns), "{ns}");
+    let crafted = cp.tenants().create(Tenant::new(ns.replace('_', "-"), "Crafted")).await.expect("crafted");
+    assert_ne!(crafted.namespace, victim.namespace);
+
+    let mut chosen = Tenant::new("chooser", "Chooser");
+    chosen.namespace = Some(ns.clone());
+    assert!(cp.tenants().create(chosen.clone()).await.expect_err("taken").is_conflict());
+    chosen.namespace = Some("Bad-Name".into());
+    let err = cp.tenants().create(chosen).await.expect_err("malformed");
+    assert!(matches!(err, StoreError::InvalidInput { .. }), "{err}");
+
+    let acme = make_tenant(cp, "acme").await;
+    assert_eq!(acme.namespace.as_deref(), Some("acme"));
+    let mut changed = acme.clone();
+    changed.namespace = Some("other".into());
+    let err = cp.tenants().update(changed).await.expect_err("namespace change");
+    assert!(matches!(err, StoreError::InvalidInput { .. }), "{err}");
+    let mut same = acme.clone();
+    same.name = "Acme again".into();
+    assert_eq!(cp.tenants().update(same).await.expect("update").namespace.as_deref(), Some("acme"));
+
+    cp.tenants().delete("acme").await.expect("delete");
+    let deleted = cp.tenants().list_deleted().await.expect("tombstones");
+    let tomb = deleted.iter().find(|d| d.id == acme.id).expect("a tombstone for acme");
+    assert_eq!((tomb.slug.as_str(), tomb.namespace.as_str(), tomb.own_db), ("acme", "acme", false));
+    let again = make_tenant(cp, "acme").await;
+    assert_ne!(again.id, acme.id);
+    assert_ne!(again.namespace.as_deref(), Some("acme"), "a tombstoned namespace was given again");
+    cp.tenants().forget_deleted(acme.id).await.expect("forget");
+    assert!(cp.tenants().forget_deleted(acme.id).await.expect_err("twice").is_not_found());
+    assert!(cp.tenants().list_deleted().await.expect("tombstones").iter().all(|d| d.id != acme.id));
+    let mut reuse = Tenant::new("fresh", "Fresh");
+    reuse.namespace = Some("acme".into());
+    cp.tenants().create(reuse).await.expect("a forgotten namespace is free again");
+}
+
+/// Racing creates that want one namespace — a slug that maps to it and a tenant that
+/// chooses it — never both get it: each create that succeeds holds a namespace no other
+/// tenant holds.
+pub async fn tenants_racing_creates_never_share_a_namespace(cp: &ControlPlane) {
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let tenants = cp.tenants();
+        tasks.push(tokio::spawn(
+            async move { tenants.create(Tenant::new(format!("race-{i}"), "By slug")).await },
+        ));
+        let tenants = cp.tenants();
+        tasks.push(tokio::spawn(async move {
+            let mut t = Tenant::new(format!("chooser-{i}"), "By choice");
+            t.namespace = Some(format!("race_{i}"));
+            tenants.create(t).await
+        }));
+    }
+    let mut namespaces = std::collections::BTreeSet::new();
+    for task in tasks {
+        match task.await.expect("join") {
+            Ok(t) => assert!(namespaces.insert(t.effective_namespace()), "namespace given twice: {t:?}"),
+            Err(e) => assert!(e.is_conflict(), "{e}"),
+        }
+    }
+    let listed = cp.tenants().list().await.expect("list");
+    let held: std::collections::BTreeSet<String> = listed.iter().map(Tenant::effective_namespace).collect();
+    assert_eq!(held.len(), listed.len(), "two live tenants share a namespace: {listed:?}");
+    assert_eq!(held, namespaces);
+}
