@@ -84,8 +84,7 @@ pub struct TenantSettings {
     pub refresh_token_lifetime_secs: Option<u64>,
     /// Seconds after a rotation during which presenting the rotated refresh token again
     /// returns the same successor instead of revoking the family (a client's retry); 0 or
-    /// absent: off. At most
-    /// [`MAX_REFRESH_TOKEN_REUSE_INTERVAL_SECS`](crate::model::MAX_REFRESH_TOKEN_REUSE_INTERVAL_SECS).
+    /// absent: off. At most 300 (5 minutes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(max = 300))]
     pub refresh_token_reuse_interval_secs: Option<u64>,
@@ -400,4 +399,22 @@ pub struct ConsentPolicy {
 
 fn default_true() -> bool {
     true
+}
+
+#[cfg(test)]
+mod reuse_interval_tests {
+    use super::*;
+
+    #[test]
+    fn the_reuse_interval_is_off_by_default_and_capped_whatever_is_stored() {
+        let mut settings = TenantSettings::default();
+        assert!(settings.refresh_token_reuse_interval().is_zero());
+        settings.refresh_token_reuse_interval_secs = Some(30);
+        assert_eq!(settings.refresh_token_reuse_interval(), chrono::TimeDelta::seconds(30));
+        settings.refresh_token_reuse_interval_secs = Some(u64::MAX);
+        assert_eq!(
+            settings.refresh_token_reuse_interval(),
+            chrono::TimeDelta::seconds(MAX_REFRESH_TOKEN_REUSE_INTERVAL_SECS as i64)
+        );
+    }
 }
