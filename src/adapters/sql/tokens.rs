@@ -353,6 +353,10 @@ impl TokenRepository for SqlTokens {
         let start = crate::model::now();
         async move {
             check_rotation(old_hash, new_hash, ttl, reuse_interval)?;
+            // Let callers already woken on this thread take their start first: an embedded
+            // SQLite answers so fast that a rotation can commit within one poll, before
+            // calls released at the same moment have even started (and would be replays).
+            tokio::task::yield_now().await;
             let new = match with_retry("tokens.rotate", || self.rotate_once(old_hash, new_hash, ttl)).await? {
                 Rotation::Rotated(new) => new,
                 Rotation::Unknown => return Err(StoreError::not_found("refresh_token", "hash")),
