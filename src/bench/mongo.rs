@@ -484,7 +484,7 @@ fn round_trips(op: Op) -> &'static str {
         Op::GetByHash => "2 round trips (token, user)",
         Op::Permissions => "2 round trips (assignments, roles)",
         Op::TokenCreate => "2 round trips (user exists, insert)",
-        Op::TokenRotate => "4 round trips (claim, insert, commit, user)",
+        Op::TokenRotate => "5 round trips (read, insert, claim, commit, user)",
     }
 }
 
