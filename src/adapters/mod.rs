@@ -9,6 +9,8 @@ pub mod global;
 #[cfg(feature = "mongo")]
 pub mod mongo;
 pub mod noop;
+#[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite", feature = "mongo"))]
+pub(crate) mod rotations;
 #[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
 pub mod sql;
 

@@ -34,7 +34,7 @@ pub enum Op {
     GetByHash,
     /// `tokens.create` (one insert in a transaction).
     TokenCreate,
-    /// `tokens.rotate` (claim, read, insert in a transaction; then the user).
+    /// `tokens.rotate` (read, insert, claim in a transaction; then the user).
     TokenRotate,
     /// `rbac.get_user_permissions` (every role with the user's assignment, then the walk up
     /// the parents in memory).
@@ -362,7 +362,7 @@ impl Stmts {
                 cols(None, TOKEN_COLS)
             )),
             claim_token: dialect(
-                "UPDATE \"refresh_tokens\" SET \"revoked_at\" = ? WHERE \"refresh_tokens\".\"token_hash\" = ? AND (\"refresh_tokens\".\"revoked_at\" IS NULL AND \"refresh_tokens\".\"expires_at\" > ?)".into(),
+                "UPDATE \"refresh_tokens\" SET \"revoked_at\" = ? WHERE \"refresh_tokens\".\"id\" = ? AND (\"refresh_tokens\".\"revoked_at\" IS NULL AND \"refresh_tokens\".\"expires_at\" > ?)".into(),
             ),
             token_row_by_hash: dialect(format!(
                 "SELECT {token_cols} FROM \"refresh_tokens\" WHERE \"refresh_tokens\".\"token_hash\" = ? LIMIT 1"
@@ -705,14 +705,6 @@ impl HotPaths {
                 let now = crate::model::now();
                 let mut tx = if immediate { p.begin_with("BEGIN IMMEDIATE").await } else { p.begin().await }
                     .map_err(raw_err)?;
-                let claimed = sqlx::query(AssertSqlSafe(sql.claim_token.clone()))
-                    .bind(Some(now))
-                    .bind(chain.as_str())
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(raw_err)?
-                    .rows_affected();
                 let old = sqlx::query(AssertSqlSafe(sql.token_row_by_hash.clone()))
                     .bind(chain.as_str())
                     .fetch_optional(&mut *tx)
@@ -720,7 +712,7 @@ impl HotPaths {
                     .map_err(raw_err)?
                     .ok_or_else(|| StoreError::not_found("refresh_token", "hash"))?;
                 let old = token_row!(old).map_err(raw_err)?;
-                if claimed != 1 {
+                if old.revoked_at.is_some() || old.expires_at <= now {
                     return Err(StoreError::TokenReused);
                 }
                 sqlx::query(AssertSqlSafe(sql.insert_token.clone()))
@@ -736,6 +728,18 @@ impl HotPaths {
                     .execute(&mut *tx)
                     .await
                     .map_err(raw_err)?;
+                let stamp = crate::model::now();
+                let claimed = sqlx::query(AssertSqlSafe(sql.claim_token.clone()))
+                    .bind(Some(stamp))
+                    .bind(old.id)
+                    .bind(stamp)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(raw_err)?
+                    .rows_affected();
+                if claimed != 1 {
+                    return Err(StoreError::TokenReused);
+                }
                 tx.commit().await.map_err(raw_err)?;
                 let user = sqlx::query(AssertSqlSafe(sql.user_by_id.clone()))
                     .bind(old.user_id)

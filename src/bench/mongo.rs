@@ -12,8 +12,8 @@
 //! - `tokens.get_by_hash`: the token by `token_hash`, then its user's e-mail (2);
 //! - `rbac.get_user_permissions`: the user's assignments, then every role by name (2);
 //! - `tokens.create`: a count of the user (no foreign keys in MongoDB), the insert (2);
-//! - `tokens.rotate`: in a transaction the claim (`find_one_and_update`) and the insert,
-//!   then the commit; then the user's e-mail (4).
+//! - `tokens.rotate`: in a transaction the old token, the insert of its successor and the
+//!   claim (a conditional `update_one`), then the commit; then the user's e-mail (5).
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::hint::black_box;
@@ -23,7 +23,6 @@ use std::sync::atomic::Ordering;
 use chrono::{DateTime, TimeDelta, Utc};
 use futures_util::TryStreamExt;
 use mongodb::bson::{Bson, Document, doc};
-use mongodb::options::ReturnDocument;
 use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -405,17 +404,12 @@ impl MongoHotPaths {
                 // transient errors, which a single-threaded baseline never meets).
                 let mut session = self.db.client().start_session().await.map_err(driver_err)?;
                 session.start_transaction().await.map_err(driver_err)?;
-                let claim = doc! {
-                    "token_hash": chain.as_str(),
-                    "revoked_at": Bson::Null,
-                    "expires_at": { "$gt": now.timestamp_micros() },
-                };
                 let old = tokens
-                    .find_one_and_update(claim, doc! { "$set": { "revoked_at": now.timestamp_micros() } })
-                    .return_document(ReturnDocument::Before)
+                    .find_one(doc! { "token_hash": chain.as_str() })
                     .session(&mut session)
                     .await
                     .map_err(driver_err)?
+                    .filter(|t| t.revoked_at.is_none() && t.expires_at > now)
                     .ok_or(StoreError::TokenReused)?;
                 let new = TokenDoc {
                     id: crate::model::new_id(),
@@ -429,6 +423,23 @@ impl MongoHotPaths {
                     family_id: old.family_id,
                 };
                 tokens.insert_one(&new).session(&mut session).await.map_err(driver_err)?;
+                let stamp = crate::model::now();
+                let claim = doc! {
+                    "_id": sid(old.id),
+                    "revoked_at": Bson::Null,
+                    "expires_at": { "$gt": stamp.timestamp_micros() },
+                };
+                let claimed = tokens
+                    .update_one(
+                        claim,
+                        doc! { "$set": { "revoked_at": stamp.timestamp_micros(), "rotated_to": sid(new.id) } },
+                    )
+                    .session(&mut session)
+                    .await
+                    .map_err(driver_err)?;
+                if claimed.modified_count != 1 {
+                    return Err(StoreError::TokenReused);
+                }
                 session.commit_transaction().await.map_err(driver_err)?;
                 let email = self.email_of(new.user_id).await?;
                 black_box((new, email));
@@ -473,7 +484,7 @@ fn round_trips(op: Op) -> &'static str {
         Op::GetByHash => "2 round trips (token, user)",
         Op::Permissions => "2 round trips (assignments, roles)",
         Op::TokenCreate => "2 round trips (user exists, insert)",
-        Op::TokenRotate => "4 round trips (claim, insert, commit, user)",
+        Op::TokenRotate => "5 round trips (read, insert, claim, commit, user)",
     }
 }
 

@@ -3,7 +3,9 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::error::{StoreError, StoreResult};
-use crate::model::{Tenant, TenantSettings};
+use crate::model::{
+    CreateRefreshTokenInput, RefreshToken, Tenant, TenantSettings, Timestamp, TokenFilter, TokenStats,
+};
 use crate::pool::UseMark;
 use crate::registry::AdapterConnection;
 use crate::repository::{
@@ -142,9 +144,16 @@ impl TenantDataAccess {
     pub fn identities(&self) -> StoreResult<Arc<dyn IdentityRepository>> {
         self.conn().identities()
     }
-    /// Refresh tokens. Errors as for [`users`](Self::users).
+    /// Refresh tokens, bound to the tenant's refresh-token reuse interval
+    /// ([`TenantSettings::refresh_token_reuse_interval`]): their
+    /// [`rotate`](TokenRepository::rotate) applies it. Errors as for [`users`](Self::users).
     pub fn tokens(&self) -> StoreResult<Arc<dyn TokenRepository>> {
-        self.conn().tokens()
+        let tokens = self.conn().tokens()?;
+        let reuse_interval = self.inner.tenant.settings.refresh_token_reuse_interval();
+        if reuse_interval.is_zero() {
+            return Ok(tokens);
+        }
+        Ok(Arc::new(BoundTokens { inner: tokens, reuse_interval }))
     }
     /// MFA. Errors as for [`users`](Self::users).
     pub fn mfa(&self) -> StoreResult<Arc<dyn MfaRepository>> {
@@ -180,5 +189,66 @@ impl TenantDataAccess {
     /// The tenant's cache (keys namespaced by tenant).
     pub fn cache(&self) -> Arc<dyn Cache> {
         self.inner.cache.clone()
+    }
+}
+
+/// A tenant's token repository whose `rotate` applies the tenant's reuse interval; every
+/// other call goes to the adapter's repository as it is.
+struct BoundTokens {
+    inner: Arc<dyn TokenRepository>,
+    reuse_interval: chrono::TimeDelta,
+}
+
+#[async_trait::async_trait]
+impl TokenRepository for BoundTokens {
+    async fn create(&self, input: CreateRefreshTokenInput) -> StoreResult<Uuid> {
+        self.inner.create(input).await
+    }
+    async fn get_by_hash(&self, token_hash: &str) -> StoreResult<RefreshToken> {
+        self.inner.get_by_hash(token_hash).await
+    }
+    async fn get_by_id(&self, id: Uuid) -> StoreResult<RefreshToken> {
+        self.inner.get_by_id(id).await
+    }
+    async fn rotate(
+        &self,
+        old_hash: &str,
+        new_hash: &str,
+        ttl: chrono::TimeDelta,
+    ) -> StoreResult<RefreshToken> {
+        self.inner.rotate_with_reuse_interval(old_hash, new_hash, ttl, self.reuse_interval).await
+    }
+    async fn rotate_with_reuse_interval(
+        &self,
+        old_hash: &str,
+        new_hash: &str,
+        ttl: chrono::TimeDelta,
+        reuse_interval: chrono::TimeDelta,
+    ) -> StoreResult<RefreshToken> {
+        self.inner.rotate_with_reuse_interval(old_hash, new_hash, ttl, reuse_interval).await
+    }
+    async fn revoke(&self, id: Uuid) -> StoreResult<()> {
+        self.inner.revoke(id).await
+    }
+    async fn revoke_all_by_user(&self, user_id: Uuid, client_id: Option<&str>) -> StoreResult<u64> {
+        self.inner.revoke_all_by_user(user_id, client_id).await
+    }
+    async fn revoke_all_by_client(&self, client_id: &str) -> StoreResult<u64> {
+        self.inner.revoke_all_by_client(client_id).await
+    }
+    async fn revoke_all(&self) -> StoreResult<u64> {
+        self.inner.revoke_all().await
+    }
+    async fn list(&self, filter: &TokenFilter) -> StoreResult<Vec<RefreshToken>> {
+        self.inner.list(filter).await
+    }
+    async fn count(&self, filter: &TokenFilter) -> StoreResult<u64> {
+        self.inner.count(filter).await
+    }
+    async fn stats(&self) -> StoreResult<TokenStats> {
+        self.inner.stats().await
+    }
+    async fn purge_expired(&self, now: Timestamp, batch_size: u64) -> StoreResult<u64> {
+        self.inner.purge_expired(now, batch_size).await
     }
 }

@@ -93,7 +93,16 @@ pub(crate) fn check_rotation(
     old_hash: &str,
     new_hash: &str,
     ttl: chrono::TimeDelta,
+    reuse_interval: chrono::TimeDelta,
 ) -> crate::error::StoreResult<()> {
+    if reuse_interval < chrono::TimeDelta::zero()
+        || reuse_interval > chrono::TimeDelta::seconds(MAX_REFRESH_TOKEN_REUSE_INTERVAL_SECS as i64)
+    {
+        return Err(crate::error::StoreError::invalid(
+            "reuse_interval",
+            format!("must be between 0 and {MAX_REFRESH_TOKEN_REUSE_INTERVAL_SECS} seconds"),
+        ));
+    }
     check_non_empty("new_hash", new_hash)?;
     if old_hash == new_hash {
         return Err(crate::error::StoreError::invalid("new_hash", "must differ from the old hash"));

@@ -144,6 +144,12 @@ pub struct TenantSettings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1))]
     pub refresh_token_lifetime_secs: Option<u64>,
+    /// Seconds after a rotation during which presenting the rotated refresh token again
+    /// returns the same successor instead of revoking the family (a client's retry); 0 or
+    /// absent: off. At most 300 (5 minutes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(max = 300))]
+    pub refresh_token_reuse_interval_secs: Option<u64>,
     /// Access-token lifetime in seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1))]
@@ -185,6 +191,20 @@ pub struct TenantSettings {
     /// When users are asked for consent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consent_policy: Option<ConsentPolicy>,
+}
+
+/// Largest refresh-token reuse interval a tenant can set, in seconds (5 minutes): longer,
+/// and a stolen token replayed soon after the rotation would still be answered.
+pub const MAX_REFRESH_TOKEN_REUSE_INTERVAL_SECS: u64 = 300;
+
+impl TenantSettings {
+    /// The refresh-token reuse interval (`refresh_token_reuse_interval_secs`, 0 when absent),
+    /// capped at [`MAX_REFRESH_TOKEN_REUSE_INTERVAL_SECS`] whatever the stored value.
+    pub fn refresh_token_reuse_interval(&self) -> chrono::TimeDelta {
+        let secs =
+            self.refresh_token_reuse_interval_secs.unwrap_or(0).min(MAX_REFRESH_TOKEN_REUSE_INTERVAL_SECS);
+        chrono::TimeDelta::seconds(secs as i64)
+    }
 }
 
 /// Outgoing mail server. The password is encrypted at rest.
@@ -442,4 +462,22 @@ pub struct ConsentPolicy {
 
 fn default_true() -> bool {
     true
+}
+
+#[cfg(test)]
+mod reuse_interval_tests {
+    use super::*;
+
+    #[test]
+    fn the_reuse_interval_is_off_by_default_and_capped_whatever_is_stored() {
+        let mut settings = TenantSettings::default();
+        assert!(settings.refresh_token_reuse_interval().is_zero());
+        settings.refresh_token_reuse_interval_secs = Some(30);
+        assert_eq!(settings.refresh_token_reuse_interval(), chrono::TimeDelta::seconds(30));
+        settings.refresh_token_reuse_interval_secs = Some(u64::MAX);
+        assert_eq!(
+            settings.refresh_token_reuse_interval(),
+            chrono::TimeDelta::seconds(MAX_REFRESH_TOKEN_REUSE_INTERVAL_SECS as i64)
+        );
+    }
 }

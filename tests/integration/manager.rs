@@ -357,3 +357,57 @@ async fn a_hand_written_tenant_on_a_deleted_tenants_namespace_is_refused() {
         "{problems:?}"
     );
 }
+
+/// `TenantDataAccess::tokens` binds the tenant's `refresh_token_reuse_interval_secs`: its
+/// `rotate` answers a replay of the just-rotated token with the same successor on a tenant
+/// that set an interval, and with reuse detection on one that did not. An interval above
+/// the maximum is refused when the tenant is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tokens_of_an_access_apply_the_tenants_reuse_interval() {
+    use chrono::TimeDelta;
+    use hellojohn_store::model::{CreateRefreshTokenInput, CreateUserInput};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dsn = format!("sqlite://{}/{{tenant}}.db?mode=rwc", dir.path().display());
+    let cfg =
+        ManagerConfig::from_fs_root(dir.path().join("cp")).default_tenant_db(DbConfig::new("sqlite", dsn));
+    let manager = Manager::new(cfg).await.expect("manager");
+    let tenants = manager.config().tenants();
+    let mut retrying = Tenant::new("retrying", "Retrying");
+    retrying.settings.refresh_token_reuse_interval_secs = Some(300);
+    tenants.create(retrying).await.expect("create retrying");
+    tenants.create(Tenant::new("strict", "Strict")).await.expect("create strict");
+    let mut too_long = Tenant::new("too-long", "Too long");
+    too_long.settings.refresh_token_reuse_interval_secs = Some(301);
+    match tenants.create(too_long).await {
+        Err(StoreError::InvalidInput { .. }) => {}
+        other => panic!("an interval above 300 s must be InvalidInput, got {other:?}"),
+    }
+
+    for slug in ["retrying", "strict"] {
+        let access = manager.for_tenant(slug).await.expect("access");
+        let (user, _) = access
+            .users()
+            .expect("users")
+            .create(CreateUserInput::new("ana@example.com"))
+            .await
+            .expect("user");
+        let tokens = access.tokens().expect("tokens");
+        let ttl = TimeDelta::hours(1);
+        tokens
+            .create(CreateRefreshTokenInput {
+                user_id: user.id,
+                client_id: "web".into(),
+                token_hash: "a".into(),
+                ttl,
+            })
+            .await
+            .expect("token");
+        let successor = tokens.rotate("a", "b", ttl).await.expect("rotate");
+        let replay = tokens.rotate("a", "b", ttl).await;
+        match slug {
+            "retrying" => assert_eq!(replay.expect("replay within the interval").id, successor.id),
+            _ => assert!(matches!(replay, Err(StoreError::TokenReused)), "{slug}: got {replay:?}"),
+        }
+    }
+}

@@ -270,6 +270,10 @@ pub(crate) struct TokenDoc {
     pub revoked_at: Option<Timestamp>,
     #[serde(with = "uuid_str")]
     pub family_id: Uuid,
+    /// The successor, set by the rotation's claim (absent on tokens rotated before it was
+    /// recorded, and on tokens never rotated).
+    #[serde(default, with = "uuid_str_opt", skip_serializing_if = "Option::is_none")]
+    pub rotated_to: Option<Uuid>,
 }
 
 /// A TOTP enrolment (`mfa_totp`, `_id` = user id). Its `Debug` redacts the secret.

@@ -119,6 +119,7 @@ impl MongoAdapter {
             tenant_id: cfg.tenant_id,
             tenant_slug: cfg.tenant_slug.clone(),
             transactions,
+            rotations: Default::default(),
             closed: AtomicBool::new(false),
         });
         if cfg.migrate {
@@ -200,6 +201,8 @@ pub(crate) struct MongoContext {
     pub(crate) tenant_slug: String,
     /// Whether the server runs multi-document transactions.
     pub(crate) transactions: bool,
+    /// The refresh-token rotations this connection committed lately.
+    pub(crate) rotations: crate::adapters::rotations::RecentRotations,
     closed: AtomicBool,
 }
 

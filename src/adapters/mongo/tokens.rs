@@ -1,38 +1,43 @@
 //! `TokenRepository` on `refresh_tokens`. Only hashes are stored; `user_email` is joined
 //! from `users` when tokens are read.
 //!
-//! Rotation is one transaction ([`txn::run`]): a `find_one_and_update` claims the old token
-//! (sets `revoked_at` only on a token that is unrevoked and unexpired), then the new token is
-//! inserted; a taken new hash (the unique index's duplicate key) aborts both, so a crash or
-//! an error between the steps never leaves the old token revoked without a successor, and
-//! nobody sees the claim before the successor exists. Of concurrent rotations exactly one
-//! claims the token: the others meet a write conflict and run again after it committed (or
-//! after it aborted, finding the token still active). A rotation that does not claim reads
-//! the token to tell why: missing → `NotFound`; revoked → reuse: the family is revoked,
-//! committed, and the call returns `TokenReused`; else expired → `TokenExpired`.
+//! Rotation is one transaction ([`txn::run`]) whose claim is its last write: read the old
+//! token, insert the successor, then a conditional `update_one` claims the old token (sets
+//! `revoked_at`, stamped right before it, and `rotated_to`, the successor's id, only on a
+//! token that is unrevoked and unexpired). A taken new hash (the unique index's duplicate
+//! key) aborts before anything is claimed. Of concurrent rotations exactly one claims the
+//! token: the others meet a write conflict and run again after it committed (having seen
+//! the token active: they are concurrent losers). A rotation that does not claim reads the
+//! committed token to tell why ([`MongoTokens::settle`], the same rules as the SQL
+//! adapter's): missing → `NotFound`; not revoked → `TokenExpired`; rotated (`rotated_to`
+//! set) and the call started no later than the rotation's `revoked_at` (or, on this
+//! replica, than its commit: `RecentRotations`), or saw the token active → `Conflict`,
+//! nothing written; rotated, within the reuse interval and the successor still active →
+//! that successor; else reuse: the family is revoked and the call
+//! returns `TokenReused`.
 //!
 //! On a server without transactions (a standalone `mongod`) the same steps run once in a
 //! plain session, each write atomic on its own: the claim still crowns exactly one winner,
-//! and a failed insert gives the claim back by hand. There, a crash between claim and insert
-//! leaves the old token revoked without a successor (the user logs in again: it fails
-//! closed), and a concurrent loser can meet a claim that is then given back and answer
-//! `TokenReused`, revoking the family. Deployments that need rotation all-or-nothing run a
-//! replica set (a single-node one is enough).
+//! and a loser deletes the successor it inserted. The successor exists before the claim
+//! names it, so a concurrent loser never meets a claim without a successor; a crash between
+//! insert and claim leaves an unclaimed successor nobody was given (the old token still
+//! rotates), and a loser's successor is visible until the loser deletes it — readers go by
+//! `rotated_to`, never by `rotated_from`, to find the successor.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 use chrono::TimeDelta;
 use futures_util::TryStreamExt;
 use mongodb::ClientSession;
 use mongodb::bson::{Bson, Document, doc};
-use mongodb::options::ReturnDocument;
 use uuid::Uuid;
 
 use super::docs::{self, TokenDoc};
 use super::txn::{self, TxnError};
-use super::{MongoContext, as_i64, error, purge_in_batches};
+use super::{MongoContext, as_i64, error};
 use crate::error::{StoreError, StoreResult};
 use crate::model::{
     CreateRefreshTokenInput, RefreshToken, Timestamp, TokenFilter, TokenStats, check_non_empty,
@@ -170,52 +175,47 @@ fn to_token(d: TokenDoc, user_email: Option<String>) -> RefreshToken {
 enum Rotation {
     /// The old token was claimed and this successor inserted.
     Rotated(TokenDoc),
-    /// The old token was already rotated or revoked: its family was revoked (`revoked`
-    /// tokens were still active).
-    Reused { family_id: Uuid, revoked: u64 },
-    /// The old token is past its expiry and was left as it was.
-    Expired,
+    /// The old token was not claimed: not active, or another call claimed it.
+    NotClaimed,
     /// No token has the old hash.
     Unknown,
 }
 
-/// One run of a rotation in the session `s` (see the module documentation): claim the old
-/// token, then insert its successor; or tell why the claim failed, revoking the family on
-/// reuse. Without transactions the claim is given back when the insert fails; inside one
-/// the abort does that.
+/// Why a rotation that did not claim the token failed (or what it returns).
+enum Settled {
+    /// A replay within the reuse interval: this still-active successor.
+    Successor(TokenDoc),
+    /// Revoked or replayed: the family was revoked (`revoked` tokens were still active).
+    Reused { family_id: Uuid, revoked: u64 },
+    /// A concurrent rotation won.
+    Concurrent,
+    /// Past its expiry.
+    Expired,
+    /// Gone.
+    Unknown,
+}
+
+/// One run of a rotation in the session `s` (see the module documentation): read the old
+/// token, insert its successor, then claim the old token naming the successor, recording
+/// in `seen` what it saw. Without transactions a lost claim deletes the successor by hand;
+/// inside one the abort does that.
 async fn rotate_in(
     ctx: &MongoContext,
     s: &mut ClientSession,
     old_hash: &str,
     new_hash: &str,
     ttl: TimeDelta,
+    seen: &Seen,
 ) -> Result<Rotation, TxnError> {
-    let now = crate::model::now();
     let coll = ctx.coll::<TokenDoc>(docs::REFRESH_TOKENS)?;
-    let mut claim = doc! { "token_hash": old_hash };
-    claim.extend(docs::active_at(now));
-    let claimed = coll
-        .find_one_and_update(claim, doc! { "$set": { "revoked_at": docs::ts(now) } })
-        .return_document(ReturnDocument::Before)
-        .session(&mut *s)
-        .await?;
-    let Some(old) = claimed else {
-        let Some(old) = coll.find_one(doc! { "token_hash": old_hash }).session(&mut *s).await? else {
-            return Ok(Rotation::Unknown);
-        };
-        if old.revoked_at.is_none() {
-            return Ok(Rotation::Expired);
-        }
-        // Reuse of a rotated or revoked token: revoke the whole family, and keep that.
-        let res = coll
-            .update_many(
-                doc! { "family_id": docs::id(old.family_id), "revoked_at": Bson::Null },
-                doc! { "$set": { "revoked_at": docs::ts(now) } },
-            )
-            .session(&mut *s)
-            .await?;
-        return Ok(Rotation::Reused { family_id: old.family_id, revoked: res.modified_count });
+    let Some(old) = coll.find_one(doc! { "token_hash": old_hash }).session(&mut *s).await? else {
+        return Ok(Rotation::Unknown);
     };
+    let now = crate::model::now();
+    if old.revoked_at.is_some() || old.expires_at <= now {
+        return Ok(Rotation::NotClaimed);
+    }
+    seen.active.store(true, Ordering::Relaxed);
     let new = TokenDoc {
         id: new_id(),
         user_id: old.user_id,
@@ -226,29 +226,95 @@ async fn rotate_in(
         rotated_from: Some(old.id),
         revoked_at: None,
         family_id: old.family_id,
+        rotated_to: None,
     };
     // A taken new hash is the unique index's duplicate key: no look-up before the insert.
-    let Err(e) = coll.insert_one(&new).session(&mut *s).await else {
-        return Ok(Rotation::Rotated(new));
-    };
-    if !ctx.transactions {
-        // No transaction to abort: give the old token back by hand. Should that fail too,
-        // the old token stays revoked without a successor (the caller logs in again).
-        let undo = coll
-            .update_one(
-                doc! { "_id": docs::id(old.id), "revoked_at": docs::ts(now) },
-                doc! { "$set": { "revoked_at": Bson::Null } },
-            )
-            .session(&mut *s)
-            .await;
-        if let Err(undo) = undo {
-            tracing::warn!(token = %old.id, error = %undo.kind, "could not give back a claimed refresh token");
+    if let Err(e) = coll.insert_one(&new).session(&mut *s).await {
+        if error::is_duplicate_key(&e) {
+            return Err(StoreError::conflict(ENTITY, "the new token hash is already stored").into());
         }
+        return Err(e.into());
     }
-    if error::is_duplicate_key(&e) {
-        return Err(StoreError::conflict(ENTITY, "the new token hash is already stored").into());
+    // The claim, last: its stamp is the rotation's time, as late as one write allows.
+    let stamp = crate::model::now();
+    let mut claim = doc! { "_id": docs::id(old.id) };
+    claim.extend(docs::active_at(stamp));
+    let claimed = coll
+        .update_one(claim, doc! { "$set": { "revoked_at": docs::ts(stamp), "rotated_to": docs::id(new.id) } })
+        .session(&mut *s)
+        .await?;
+    if claimed.modified_count == 1 {
+        // Committed when the transaction is (or now, without one).
+        ctx.rotations.committing(old.id);
+        *seen.claimed.lock().unwrap_or_else(|p| p.into_inner()) = Some(old.id);
+        return Ok(Rotation::Rotated(new));
     }
-    Err(e.into())
+    if !ctx.transactions {
+        // No transaction to abort: take the successor back by hand. Should that fail, an
+        // active token nobody was given stays behind until it expires.
+        if let Err(undo) = coll.delete_one(doc! { "_id": docs::id(new.id) }).session(&mut *s).await {
+            tracing::warn!(token = %new.id, error = %undo.kind, "could not delete the successor of a lost claim");
+        }
+        return Ok(Rotation::NotClaimed);
+    }
+    // Inside a transaction the successor must not be committed: abort (settle says why).
+    seen.lost.store(true, Ordering::Relaxed);
+    Err(StoreError::conflict(ENTITY, "a concurrent rotation of this token won").into())
+}
+
+/// What the runs of one rotation's body saw.
+#[derive(Default)]
+struct Seen {
+    /// The old token was active in a run (so the call began before any rotation of it
+    /// committed).
+    active: AtomicBool,
+    /// A run inside a transaction lost the claim and aborted.
+    lost: AtomicBool,
+    /// The old token a run claimed (marked committing in `RecentRotations`).
+    claimed: std::sync::Mutex<Option<Uuid>>,
+}
+
+impl MongoTokens {
+    /// Why a rotation that started at `start` did not claim `old_hash`, read from the
+    /// committed state (see the module documentation); revokes the family on reuse.
+    async fn settle(
+        &self,
+        old_hash: &str,
+        start: Timestamp,
+        saw_active: bool,
+        reuse_interval: TimeDelta,
+    ) -> StoreResult<Settled> {
+        let coll = self.coll()?;
+        let Some(old) = coll.find_one(doc! { "token_hash": old_hash }).await.map_err(error::on(ENTITY))?
+        else {
+            return Ok(Settled::Unknown);
+        };
+        let now = crate::model::now();
+        let Some(revoked_at) = old.revoked_at else {
+            return Ok(if old.expires_at <= now { Settled::Expired } else { Settled::Concurrent });
+        };
+        if let Some(successor_id) = old.rotated_to {
+            if saw_active || start <= revoked_at || self.ctx.rotations.started_before_commit(old.id, start) {
+                return Ok(Settled::Concurrent);
+            }
+            if !reuse_interval.is_zero() && now - revoked_at <= reuse_interval {
+                let successor =
+                    coll.find_one(doc! { "_id": docs::id(successor_id) }).await.map_err(error::on(ENTITY))?;
+                if let Some(successor) = successor.filter(|t| t.revoked_at.is_none() && t.expires_at > now) {
+                    return Ok(Settled::Successor(successor));
+                }
+            }
+        }
+        // Reuse of a rotated or revoked token: revoke the whole family.
+        let res = coll
+            .update_many(
+                doc! { "family_id": docs::id(old.family_id), "revoked_at": Bson::Null },
+                doc! { "$set": { "revoked_at": docs::ts(now) } },
+            )
+            .await
+            .map_err(error::on(ENTITY))?;
+        Ok(Settled::Reused { family_id: old.family_id, revoked: res.modified_count })
+    }
 }
 
 #[async_trait]
@@ -272,6 +338,7 @@ impl TokenRepository for MongoTokens {
             rotated_from: None,
             revoked_at: None,
             family_id: new_id(),
+            rotated_to: None,
         };
         self.ctx.require_user(input.user_id).await?;
         self.coll()?.insert_one(&row).await.map_err(error::on(ENTITY))?;
@@ -298,32 +365,67 @@ impl TokenRepository for MongoTokens {
         name = "store", level = "debug", skip_all,
         fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "tokens.rotate")
     )]
-    async fn rotate(&self, old_hash: &str, new_hash: &str, ttl: TimeDelta) -> StoreResult<RefreshToken> {
-        check_rotation(old_hash, new_hash, ttl)?;
+    async fn rotate_with_reuse_interval(
+        &self,
+        old_hash: &str,
+        new_hash: &str,
+        ttl: TimeDelta,
+        reuse_interval: TimeDelta,
+    ) -> StoreResult<RefreshToken> {
+        // The call's start, before any I/O: what tells a concurrent loser from a replay.
+        let start = crate::model::now();
+        check_rotation(old_hash, new_hash, ttl, reuse_interval)?;
         let ctx = self.ctx.clone();
-        let (old_hash, new_hash) = (old_hash.to_string(), new_hash.to_string());
+        let seen = Arc::new(Seen::default());
+        let (old, new, runs) = (old_hash.to_string(), new_hash.to_string(), seen.clone());
         let outcome = txn::run(&self.ctx, ENTITY, move |s| {
-            let (ctx, old_hash, new_hash) = (ctx.clone(), old_hash.clone(), new_hash.clone());
-            Box::pin(async move { rotate_in(&ctx, s, &old_hash, &new_hash, ttl).await })
+            let (ctx, old, new, seen) = (ctx.clone(), old.clone(), new.clone(), runs.clone());
+            Box::pin(async move { rotate_in(&ctx, s, &old, &new, ttl, &seen).await })
         })
-        .await?;
-        match outcome {
-            Rotation::Rotated(new) => {
-                let email = self.emails([new.user_id]).await?.remove(&new.user_id);
-                Ok(to_token(new, email))
+        .await;
+        let claimed = match outcome {
+            Ok(Rotation::Rotated(new)) => {
+                if let Some(old) = new.rotated_from {
+                    self.ctx.rotations.committed(old);
+                }
+                Some(new)
             }
-            Rotation::Reused { family_id, revoked } => {
-                tracing::warn!(
-                    tenant = %self.ctx.tenant_slug,
-                    family = %family_id,
-                    revoked,
-                    "refresh token reused; family revoked"
-                );
-                Err(StoreError::TokenReused)
+            Ok(Rotation::Unknown) => return Err(StoreError::not_found(ENTITY, "hash")),
+            Ok(Rotation::NotClaimed) => None,
+            Err(StoreError::Conflict { .. }) if seen.lost.load(Ordering::Relaxed) => None,
+            Err(e) => {
+                // A claim written in an attempt whose commit then failed.
+                if let Some(old) = seen.claimed.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                    self.ctx.rotations.abandoned(old);
+                }
+                return Err(e);
             }
-            Rotation::Expired => Err(StoreError::TokenExpired),
-            Rotation::Unknown => Err(StoreError::not_found(ENTITY, "hash")),
-        }
+        };
+        let new = match claimed {
+            Some(new) => new,
+            None => match self
+                .settle(old_hash, start, seen.active.load(Ordering::Relaxed), reuse_interval)
+                .await?
+            {
+                Settled::Successor(successor) => successor,
+                Settled::Reused { family_id, revoked } => {
+                    tracing::warn!(
+                        tenant = %self.ctx.tenant_slug,
+                        family = %family_id,
+                        revoked,
+                        "refresh token reused; family revoked"
+                    );
+                    return Err(StoreError::TokenReused);
+                }
+                Settled::Concurrent => {
+                    return Err(StoreError::conflict(ENTITY, "a concurrent rotation of this token won"));
+                }
+                Settled::Expired => return Err(StoreError::TokenExpired),
+                Settled::Unknown => return Err(StoreError::not_found(ENTITY, "hash")),
+            },
+        };
+        let email = self.emails([new.user_id]).await?.remove(&new.user_id);
+        Ok(to_token(new, email))
     }
 
     #[tracing::instrument(
@@ -459,6 +561,63 @@ impl TokenRepository for MongoTokens {
             { "expires_at": { "$lt": docs::ts(now) } },
             { "revoked_at": { "$ne": Bson::Null, "$lt": docs::ts(revoked_before) } },
         ] };
-        purge_in_batches(&self.ctx, docs::REFRESH_TOKENS, ENTITY, expired, batch_size).await
+        let batch = crate::model::purge_batch(batch_size);
+        let coll = self.ctx.raw(docs::REFRESH_TOKENS)?;
+        let mut after: Option<Bson> = None;
+        let mut total = 0;
+        loop {
+            // The next batch of candidates by `_id`; those of families alive at `now` stay
+            // (reuse detection), and the walk goes past them.
+            let mut page = expired.clone();
+            if let Some(after) = &after {
+                page.insert("_id", doc! { "$gt": after.clone() });
+            }
+            let rows: Vec<Document> = coll
+                .find(page)
+                .projection(doc! { "_id": 1, "family_id": 1 })
+                .sort(doc! { "_id": 1 })
+                .limit(as_i64(batch))
+                .await
+                .map_err(error::on(ENTITY))?
+                .try_collect()
+                .await
+                .map_err(error::on(ENTITY))?;
+            let selected = rows.len() as u64;
+            let Some(last) = rows.last().and_then(|d| d.get("_id").cloned()) else {
+                break;
+            };
+            after = Some(last);
+            let mut families: Vec<Bson> = rows.iter().filter_map(|d| d.get("family_id").cloned()).collect();
+            families.sort_by_key(|f| f.to_string());
+            families.dedup();
+            let mut alive_filter = doc! { "family_id": { "$in": families } };
+            alive_filter.extend(docs::active_at(now));
+            let alive: Vec<Bson> = coll
+                .find(alive_filter)
+                .projection(doc! { "family_id": 1 })
+                .await
+                .map_err(error::on(ENTITY))?
+                .try_collect::<Vec<Document>>()
+                .await
+                .map_err(error::on(ENTITY))?
+                .into_iter()
+                .filter_map(|d| d.get("family_id").cloned())
+                .collect();
+            let dead: Vec<Bson> = rows
+                .iter()
+                .filter(|d| d.get("family_id").is_none_or(|f| !alive.contains(f)))
+                .filter_map(|d| d.get("_id").cloned())
+                .collect();
+            if !dead.is_empty() {
+                let mut delete = expired.clone();
+                delete.insert("_id", doc! { "$in": dead });
+                delete.insert("family_id", doc! { "$nin": alive });
+                total += coll.delete_many(delete).await.map_err(error::on(ENTITY))?.deleted_count;
+            }
+            if selected < batch {
+                break;
+            }
+        }
+        Ok(total)
     }
 }

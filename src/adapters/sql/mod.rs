@@ -140,6 +140,8 @@ pub(crate) struct SqlContext {
     /// spinning on `SQLITE_BUSY`; other processes are covered by the busy timeout and
     /// [`retry`]).
     write_gate: Option<Arc<Mutex<()>>>,
+    /// The refresh-token rotations this connection committed lately.
+    pub(crate) rotations: crate::adapters::rotations::RecentRotations,
 }
 
 impl SqlContext {
@@ -150,6 +152,7 @@ impl SqlContext {
             tenant_slug: cfg.tenant_slug.clone(),
             backend,
             write_gate: (backend == SqlBackend::Sqlite).then(|| Arc::new(Mutex::new(()))),
+            rotations: Default::default(),
         }
     }
 
@@ -219,6 +222,11 @@ impl WriteTxn {
     /// Commits (and then lets the next SQLite writer in).
     pub(crate) async fn commit(self) -> Result<(), DbErr> {
         self.txn.commit().await
+    }
+
+    /// Rolls back (and then lets the next SQLite writer in).
+    pub(crate) async fn rollback(self) -> Result<(), DbErr> {
+        self.txn.rollback().await
     }
 }
 

@@ -1,14 +1,25 @@
 //! `TokenRepository` on the `refresh_tokens` table (hashes only).
 //!
-//! Rotation is one write transaction: a conditional
-//! `UPDATE … SET revoked_at = now WHERE token_hash = old AND revoked_at IS NULL AND
-//! expires_at > now`. Exactly one of any number of concurrent rotations updates the row
-//! (PostgreSQL and MySQL re-check the condition on the row lock the winner held; SQLite
-//! runs writers one at a time with `BEGIN IMMEDIATE`); the winner inserts the new token in
-//! the same family and commits. A loser sees 0 rows and looks the token up: unknown →
-//! `NotFound`, expired → `TokenExpired`, revoked → the whole family is revoked, committed,
-//! and the call returns `TokenReused`. Deadlocks and busy errors run the whole transaction
-//! again ([`with_retry`]).
+//! Rotation is one write transaction whose claim is its last write: read the old token,
+//! insert the successor, then the conditional
+//! `UPDATE … SET revoked_at = stamp WHERE id = old AND revoked_at IS NULL AND expires_at >
+//! stamp`, `stamp` taken right before it, and commit. Exactly one of any number of
+//! concurrent rotations updates the row (PostgreSQL and MySQL re-check the condition on the
+//! row lock the winner held; SQLite runs writers one at a time with `BEGIN IMMEDIATE`); a
+//! loser rolls its successor back. Claiming last puts the winner's `revoked_at` as close to
+//! its commit as one statement allows, which is what tells a concurrent loser from a replay;
+//! the connection also records when its own commits returned
+//! ([`RecentRotations`](crate::adapters::rotations::RecentRotations)), which closes the gap
+//! between the stamp and the commit for calls on the same replica.
+//!
+//! A call that did not claim then reads the committed state ([`SqlTokens::settle`]):
+//! unknown → `NotFound`; not revoked → `TokenExpired`; rotated (a successor with
+//! `rotated_from` = old id) and the call started no later than the rotation's `revoked_at`
+//! (or, on this replica, than its commit), or saw the token active in its own attempt →
+//! `Conflict`, nothing written; rotated,
+//! within the reuse interval and the successor still active → that successor; else reuse:
+//! the whole family is revoked (a transaction of its own) and the call returns
+//! `TokenReused`. Deadlocks and busy errors run the transaction again ([`with_retry`]).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -16,7 +27,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{TimeDelta, Utc};
 use entity::{refresh_tokens, users};
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
 use sea_orm::{
     ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
 };
@@ -63,9 +74,26 @@ fn active_at(now: Timestamp) -> Condition {
 
 /// What the outcome of a rotation's transaction was.
 enum Rotation {
+    /// Claimed and committed, with this successor.
     Rotated(refresh_tokens::Model),
+    /// Not claimed: the token was not active, or another call claimed it first
+    /// (`saw_active`: this call saw it active in its own attempt).
+    NotClaimed { saw_active: bool },
+    /// No token has the old hash.
+    Unknown,
+}
+
+/// Why a rotation that did not claim the token failed (or what it returns).
+enum Settled {
+    /// A replay within the reuse interval: this still-active successor.
+    Successor(refresh_tokens::Model),
+    /// Revoked or replayed: the family was revoked.
     Reused,
+    /// A concurrent rotation won.
+    Concurrent,
+    /// Past its expiry.
     Expired,
+    /// Gone.
     Unknown,
 }
 
@@ -132,63 +160,112 @@ impl SqlTokens {
 
     async fn rotate_once(&self, old_hash: &str, new_hash: &str, ttl: TimeDelta) -> StoreResult<Rotation> {
         let err = |e| self.err().map(e);
-        let now = crate::model::now();
-        let now_col = to_db(now);
         let txn = self.ctx.begin_write().await.map_err(err)?;
-        let claimed = refresh_tokens::Entity::update_many()
-            .col_expr(refresh_tokens::Column::RevokedAt, Expr::value(Some(now_col)))
-            .filter(refresh_tokens::Column::TokenHash.eq(old_hash))
-            .filter(active_at(now))
-            .exec(&*txn)
-            .await
-            .map_err(err)?;
         let old = refresh_tokens::Entity::find()
             .filter(refresh_tokens::Column::TokenHash.eq(old_hash))
             .one(&*txn)
             .await
             .map_err(err)?;
         let Some(old) = old else {
+            txn.rollback().await.map_err(err)?;
             return Ok(Rotation::Unknown);
         };
-        if claimed.rows_affected == 1 {
-            let new = refresh_tokens::Model {
-                id: new_id(),
-                user_id: old.user_id,
-                client_id: old.client_id.clone(),
-                token_hash: new_hash.to_string(),
-                issued_at: now_col,
-                expires_at: to_db(expiry(now, ttl)?),
-                rotated_from: Some(old.id),
-                revoked_at: None,
-                family_id: old.family_id,
-            };
-            refresh_tokens::Entity::insert(refresh_tokens::ActiveModel::from(new.clone()))
-                .exec_without_returning(&*txn)
-                .await
-                .map_err(|e| match err(e) {
-                    StoreError::Conflict { entity, .. } => StoreError::Conflict {
-                        entity,
-                        message: "the new token hash is already stored".into(),
-                    },
-                    other => other,
-                })?;
-            txn.commit().await.map_err(err)?;
-            return Ok(Rotation::Rotated(new));
+        let now = crate::model::now();
+        if old.revoked_at.is_some() || from_db(old.expires_at) <= now {
+            txn.rollback().await.map_err(err)?;
+            return Ok(Rotation::NotClaimed { saw_active: false });
         }
-        if old.revoked_at.is_none() {
-            // Not claimed, not revoked: expired (the rows' state is what the update saw).
-            return Ok(Rotation::Expired);
-        }
-        // Reuse of a rotated or revoked token: revoke the whole family, and keep that.
-        refresh_tokens::Entity::update_many()
-            .col_expr(refresh_tokens::Column::RevokedAt, Expr::value(Some(now_col)))
-            .filter(refresh_tokens::Column::FamilyId.eq(old.family_id))
-            .filter(refresh_tokens::Column::RevokedAt.is_null())
+        let new = refresh_tokens::Model {
+            id: new_id(),
+            user_id: old.user_id,
+            client_id: old.client_id.clone(),
+            token_hash: new_hash.to_string(),
+            issued_at: to_db(now),
+            expires_at: to_db(expiry(now, ttl)?),
+            rotated_from: Some(old.id),
+            revoked_at: None,
+            family_id: old.family_id,
+        };
+        refresh_tokens::Entity::insert(refresh_tokens::ActiveModel::from(new.clone()))
+            .exec_without_returning(&*txn)
+            .await
+            .map_err(|e| match err(e) {
+                StoreError::Conflict { entity, .. } => {
+                    StoreError::Conflict { entity, message: "the new token hash is already stored".into() }
+                }
+                other => other,
+            })?;
+        // The claim, last: its stamp is the rotation's time, as late as one statement allows.
+        let stamp = crate::model::now();
+        let claimed = refresh_tokens::Entity::update_many()
+            .col_expr(refresh_tokens::Column::RevokedAt, Expr::value(Some(to_db(stamp))))
+            .filter(refresh_tokens::Column::Id.eq(old.id))
+            .filter(active_at(stamp))
             .exec(&*txn)
             .await
             .map_err(err)?;
-        txn.commit().await.map_err(err)?;
-        Ok(Rotation::Reused)
+        if claimed.rows_affected != 1 {
+            // Another call claimed it (or it expired meanwhile): drop the successor.
+            txn.rollback().await.map_err(err)?;
+            return Ok(Rotation::NotClaimed { saw_active: true });
+        }
+        let rotations = &self.ctx.rotations;
+        rotations.committing(old.id);
+        if let Err(e) = txn.commit().await {
+            rotations.abandoned(old.id);
+            return Err(err(e));
+        }
+        rotations.committed(old.id);
+        Ok(Rotation::Rotated(new))
+    }
+
+    /// Why a rotation that started at `start` did not claim `old_hash`, read from the
+    /// committed state (see the module documentation); revokes the family on reuse.
+    async fn settle(
+        &self,
+        old_hash: &str,
+        start: Timestamp,
+        saw_active: bool,
+        reuse_interval: TimeDelta,
+    ) -> StoreResult<Settled> {
+        let err = |e| self.err().map(e);
+        let db = &self.ctx.db;
+        let Some(old) = refresh_tokens::Entity::find()
+            .filter(refresh_tokens::Column::TokenHash.eq(old_hash))
+            .one(db)
+            .await
+            .map_err(err)?
+        else {
+            return Ok(Settled::Unknown);
+        };
+        let now = crate::model::now();
+        let Some(revoked_at) = from_db_opt(old.revoked_at) else {
+            // Not revoked and not claimed: expired (or, were it still active, a claim that
+            // lost to an expiry race; the caller may try again).
+            return Ok(if from_db(old.expires_at) <= now { Settled::Expired } else { Settled::Concurrent });
+        };
+        let successor = refresh_tokens::Entity::find()
+            .filter(refresh_tokens::Column::FamilyId.eq(old.family_id))
+            .filter(refresh_tokens::Column::RotatedFrom.eq(old.id))
+            .order_by_asc(refresh_tokens::Column::IssuedAt)
+            .one(db)
+            .await
+            .map_err(err)?;
+        if let Some(successor) = successor {
+            if saw_active || start <= revoked_at || self.ctx.rotations.started_before_commit(old.id, start) {
+                return Ok(Settled::Concurrent);
+            }
+            let active = successor.revoked_at.is_none() && from_db(successor.expires_at) > now;
+            if active && !reuse_interval.is_zero() && now - revoked_at <= reuse_interval {
+                return Ok(Settled::Successor(successor));
+            }
+        }
+        // Reuse of a rotated or revoked token: revoke the whole family.
+        let family = Condition::all()
+            .add(refresh_tokens::Column::FamilyId.eq(old.family_id))
+            .add(refresh_tokens::Column::RevokedAt.is_null());
+        with_retry("tokens.rotate", || self.revoke_where_once(&family)).await?;
+        Ok(Settled::Reused)
     }
 
     async fn revoke_where_once(&self, cond: &Condition) -> StoreResult<u64> {
@@ -265,24 +342,45 @@ impl TokenRepository for SqlTokens {
             .await
     }
 
-    async fn rotate(&self, old_hash: &str, new_hash: &str, ttl: TimeDelta) -> StoreResult<RefreshToken> {
+    async fn rotate_with_reuse_interval(
+        &self,
+        old_hash: &str,
+        new_hash: &str,
+        ttl: TimeDelta,
+        reuse_interval: TimeDelta,
+    ) -> StoreResult<RefreshToken> {
+        // The call's start, before any I/O: what tells a concurrent loser from a replay.
+        let start = crate::model::now();
         async move {
-            check_rotation(old_hash, new_hash, ttl)?;
-            match with_retry("tokens.rotate", || self.rotate_once(old_hash, new_hash, ttl)).await? {
-                Rotation::Rotated(new) => {
-                    let email = users::Entity::find_by_id(new.user_id)
-                        .one(&self.ctx.db)
-                        .await
-                        .map_err(|e| self.err().map(e))?;
-                    Ok(to_token(new, email))
+            check_rotation(old_hash, new_hash, ttl, reuse_interval)?;
+            // Let callers already woken on this thread take their start first: an embedded
+            // SQLite answers so fast that a rotation can commit within one poll, before
+            // calls released at the same moment have even started (and would be replays).
+            tokio::task::yield_now().await;
+            let new = match with_retry("tokens.rotate", || self.rotate_once(old_hash, new_hash, ttl)).await? {
+                Rotation::Rotated(new) => new,
+                Rotation::Unknown => return Err(StoreError::not_found("refresh_token", "hash")),
+                Rotation::NotClaimed { saw_active } => {
+                    match self.settle(old_hash, start, saw_active, reuse_interval).await? {
+                        Settled::Successor(successor) => successor,
+                        Settled::Reused => {
+                            tracing::warn!(tenant = %self.ctx.tenant_slug, "refresh token reuse detected; family revoked");
+                            return Err(StoreError::TokenReused);
+                        }
+                        Settled::Concurrent => {
+                            return Err(StoreError::conflict(
+                                "refresh_token",
+                                "a concurrent rotation of this token won",
+                            ));
+                        }
+                        Settled::Expired => return Err(StoreError::TokenExpired),
+                        Settled::Unknown => return Err(StoreError::not_found("refresh_token", "hash")),
+                    }
                 }
-                Rotation::Reused => {
-                    tracing::warn!(tenant = %self.ctx.tenant_slug, "refresh token reuse detected; family revoked");
-                    Err(StoreError::TokenReused)
-                }
-                Rotation::Expired => Err(StoreError::TokenExpired),
-                Rotation::Unknown => Err(StoreError::not_found("refresh_token", "hash")),
-            }
+            };
+            let email =
+                users::Entity::find_by_id(new.user_id).one(&self.ctx.db).await.map_err(|e| self.err().map(e))?;
+            Ok(to_token(new, email))
         }
         .instrument(self.ctx.span("tokens.rotate"))
         .await
@@ -419,24 +517,61 @@ impl TokenRepository for SqlTokens {
             let expired = Condition::any()
                 .add(refresh_tokens::Column::ExpiresAt.lt(to_db(now)))
                 .add(refresh_tokens::Column::RevokedAt.lt(to_db(revoked_before)));
+            // A family with a token active at `now` keeps all its tokens (reuse detection).
+            let other = Alias::new("family_member");
+            let family_alive = Query::select()
+                .expr(Expr::val(1))
+                .from_as(refresh_tokens::Entity, other.clone())
+                .and_where(
+                    Expr::col((other.clone(), refresh_tokens::Column::FamilyId))
+                        .equals((refresh_tokens::Entity, refresh_tokens::Column::FamilyId)),
+                )
+                .and_where(Expr::col((other.clone(), refresh_tokens::Column::RevokedAt)).is_null())
+                .and_where(Expr::col((other, refresh_tokens::Column::ExpiresAt)).gt(to_db(now)))
+                .to_owned();
+            let candidates = Condition::all().add(expired.clone()).add(Expr::exists(family_alive).not());
             let batch = crate::model::purge_batch(batch_size);
             let mut total = 0;
             loop {
-                let ids: Vec<Uuid> = refresh_tokens::Entity::find()
+                let rows: Vec<(Uuid, Uuid)> = refresh_tokens::Entity::find()
                     .select_only()
                     .column(refresh_tokens::Column::Id)
-                    .filter(expired.clone())
+                    .column(refresh_tokens::Column::FamilyId)
+                    .filter(candidates.clone())
                     .order_by_asc(refresh_tokens::Column::Id)
                     .limit(batch)
                     .into_tuple()
                     .all(&self.ctx.db)
                     .await
                     .map_err(|e| self.err().map(e))?;
-                if ids.is_empty() {
+                if rows.is_empty() {
                     break;
                 }
-                let selected = ids.len() as u64;
-                total += with_retry("tokens.purge_expired", || self.delete_ids_once(&ids, &expired)).await?;
+                let selected = rows.len() as u64;
+                let ids: Vec<Uuid> = rows.iter().map(|(id, _)| *id).collect();
+                let mut families: Vec<Uuid> = rows.iter().map(|(_, family)| *family).collect();
+                families.sort_unstable();
+                families.dedup();
+                // The delete checks again that the families are dead. MySQL refuses a
+                // subquery on the table a DELETE deletes from (error 1093) unless it is a
+                // derived table, which it materialises (DISTINCT keeps it from being merged).
+                let alive = Query::select()
+                    .distinct()
+                    .column(refresh_tokens::Column::FamilyId)
+                    .from(refresh_tokens::Entity)
+                    .and_where(refresh_tokens::Column::FamilyId.is_in(families))
+                    .and_where(refresh_tokens::Column::RevokedAt.is_null())
+                    .and_where(refresh_tokens::Column::ExpiresAt.gt(to_db(now)))
+                    .to_owned();
+                let alive_families = Alias::new("alive_families");
+                let alive = Query::select()
+                    .column((alive_families.clone(), refresh_tokens::Column::FamilyId))
+                    .from_subquery(alive, alive_families)
+                    .to_owned();
+                let delete = Condition::all()
+                    .add(expired.clone())
+                    .add(refresh_tokens::Column::FamilyId.not_in_subquery(alive));
+                total += with_retry("tokens.purge_expired", || self.delete_ids_once(&ids, &delete)).await?;
                 if selected < batch {
                     break;
                 }

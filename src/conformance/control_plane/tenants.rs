@@ -103,6 +103,13 @@ pub async fn tenants_update_settings_replaces_settings_only(cp: &ControlPlane) {
     let err = cp.tenants().update_settings("acme", bad).await.expect_err("bad color");
     assert!(matches!(err, crate::StoreError::InvalidInput { .. }), "{err}");
     assert_eq!(cp.tenants().get_by_slug("acme").await.expect("get").settings, settings);
+    // A refresh-token reuse interval above the maximum (300 s) is refused too.
+    let bad = TenantSettings { refresh_token_reuse_interval_secs: Some(301), ..Default::default() };
+    let err = cp.tenants().update_settings("acme", bad).await.expect_err("reuse interval too long");
+    assert!(matches!(err, crate::StoreError::InvalidInput { .. }), "{err}");
+    let most = TenantSettings { refresh_token_reuse_interval_secs: Some(300), ..Default::default() };
+    let updated = cp.tenants().update_settings("acme", most).await.expect("the maximum");
+    assert_eq!(updated.settings.refresh_token_reuse_interval(), chrono::TimeDelta::seconds(300));
 }
 
 /// Secrets in settings come back sealed; they open for their tenant and field only.

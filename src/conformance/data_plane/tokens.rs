@@ -1,5 +1,6 @@
 //! Cases of the `TokenRepository`: issue, look-up, rotation with reuse detection (also
-//! under 50 concurrent rotations), revocation, listing, stats and purge.
+//! under 50 concurrent rotations), the reuse interval, revocation, listing, stats and purge
+//! (which keeps the rotated tokens of live families).
 
 use chrono::{TimeDelta, Utc};
 use uuid::Uuid;
@@ -194,33 +195,141 @@ pub async fn tokens_rotate_refuses_bad_input_and_changes_nothing(store: &DataPla
     assert_eq!(next.rotated_from, Some(before.id));
 }
 
-/// Fifty concurrent rotations of one token: exactly one succeeds, every other one is
-/// `TokenReused` or `Conflict`, and exactly one new token exists.
-pub async fn tokens_fifty_concurrent_rotations_have_exactly_one_winner(store: &DataPlane) {
+/// Fifty concurrent rotations of one token (callers released together by a barrier, like a
+/// client's retries or two browser tabs): exactly one succeeds, every other one is
+/// `Conflict`, exactly one new token exists, and it stays active — nothing of the family
+/// but the old token is revoked, and the winner's token rotates again. A replay of the old
+/// token after the race (interval 0) is then reuse.
+pub async fn tokens_fifty_concurrent_rotations_have_one_winner_and_conflicts_only(store: &DataPlane) {
     let ana = user(store, "ana@example.com").await;
     issue(store, ana, "web", "hot", TimeDelta::hours(1)).await;
-    let mut tasks = Vec::new();
-    for i in 0..50 {
-        let tokens = store.tokens();
-        tasks.push(tokio::spawn(async move {
+    let callers = 50;
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(callers));
+    // The callers are futures of one task (`join_all`), released by the barrier and then
+    // polled once each before any of them is polled again: every caller has started (taken
+    // its start time, sent its first statement) before any database answer is handled —
+    // released together, as the contract means by concurrent. The database sees fifty
+    // transactions in flight. (As tasks on the worker threads of a loaded machine, a caller
+    // whose worker is descheduled can start after the winner committed, and is then rightly
+    // a replay.)
+    let calls = (0..callers).map(|i| {
+        let (tokens, barrier) = (store.tokens(), barrier.clone());
+        async move {
+            barrier.wait().await;
             tokens.rotate("hot", &format!("hot-{i}"), TimeDelta::hours(1)).await
-        }));
-    }
-    let mut winners = Vec::new();
-    for task in tasks {
-        match task.await.expect("task") {
+        }
+    });
+    // Unconstrained: tokio's cooperative budget, shared by the fifty, must not cut a pass short.
+    let results = tokio::task::unconstrained(futures_util::future::join_all(calls)).await;
+    let (mut winners, mut conflicts) = (Vec::new(), 0);
+    for result in results {
+        match result {
             Ok(token) => winners.push(token),
-            Err(StoreError::TokenReused | StoreError::Conflict { .. }) => {}
-            Err(other) => panic!("a losing rotation must be TokenReused or Conflict, got {other:?}"),
+            Err(StoreError::Conflict { .. }) => conflicts += 1,
+            Err(other) => panic!("a losing rotation must be Conflict, got {other:?}"),
         }
     }
     assert_eq!(winners.len(), 1, "exactly one rotation wins");
-    let issued =
-        store.tokens().count(&TokenFilter { user_id: Some(ana), ..Default::default() }).await.expect("count");
-    assert_eq!(issued, 2, "the old token and exactly one new one");
+    assert_eq!(conflicts, callers - 1, "every other one is Conflict");
+    let winner = winners.remove(0);
+    let family = TokenFilter { user_id: Some(ana), ..Default::default() };
+    assert_eq!(
+        store.tokens().count(&family).await.expect("count"),
+        2,
+        "the old token and exactly one new one"
+    );
+    let revoked = TokenFilter { status: Some(TokenStatus::Revoked), ..family.clone() };
+    let revoked = store.tokens().list(&revoked).await.expect("revoked");
+    assert_eq!(
+        revoked.iter().map(|t| t.token_hash.as_str()).collect::<Vec<_>>(),
+        vec!["hot"],
+        "only the old token"
+    );
     let old = store.tokens().get_by_hash("hot").await.expect("old");
-    assert_eq!(winners[0].rotated_from, Some(old.id));
-    assert!(old.revoked_at.is_some());
+    assert_eq!(winner.rotated_from, Some(old.id));
+    let kept = store.tokens().get_by_hash(&winner.token_hash).await.expect("winner's token");
+    assert_eq!(kept.revoked_at, None, "the winner's token stays active");
+    let next =
+        store.tokens().rotate(&winner.token_hash, "hot-next", TimeDelta::hours(1)).await.expect("rotates");
+    assert_eq!(next.rotated_from, Some(winner.id));
+
+    assert_reused(
+        store.tokens().rotate("hot", "hot-late", TimeDelta::hours(1)).await,
+        "replay after the race",
+    );
+    let next = store.tokens().get_by_hash("hot-next").await.expect("hot-next");
+    assert!(next.revoked_at.is_some(), "the replay revoked the family");
+}
+
+/// Presenting the just-rotated token again within the reuse interval returns the same
+/// successor (`Ok`, same id and hash, whatever new hash was given) and writes nothing: the
+/// successor stays active, no token is issued. Once the successor is rotated (or revoked)
+/// the same replay is reuse and revokes the family.
+pub async fn tokens_replay_within_the_reuse_interval_returns_the_same_successor(store: &DataPlane) {
+    let ana = user(store, "ana@example.com").await;
+    let tokens = store.tokens();
+    let (hour, interval) = (TimeDelta::hours(1), TimeDelta::seconds(300));
+    issue(store, ana, "web", "w-1", hour).await;
+    let successor = tokens.rotate_with_reuse_interval("w-1", "w-2", hour, interval).await.expect("rotate");
+    for retry in ["w-2", "w-other"] {
+        let again = tokens.rotate_with_reuse_interval("w-1", retry, hour, interval).await.expect("replay");
+        assert_eq!(again, successor, "the same successor, unchanged");
+    }
+    assert_not_found(tokens.get_by_hash("w-other").await, "nothing issued by a replay");
+    assert_eq!(tokens.get_by_hash("w-2").await.expect("w-2").revoked_at, None, "successor still active");
+    assert_eq!(tokens.count(&TokenFilter::default()).await.expect("count"), 2);
+
+    // Interval 0 (the default) is off: the same replay would be reuse (see the next token).
+    issue(store, ana, "web", "z-1", hour).await;
+    tokens.rotate("z-1", "z-2", hour).await.expect("rotate z");
+    assert_reused(
+        tokens.rotate_with_reuse_interval("z-1", "z-2", hour, TimeDelta::zero()).await,
+        "interval 0",
+    );
+    assert!(tokens.get_by_hash("z-2").await.expect("z-2").revoked_at.is_some(), "family revoked");
+
+    // The successor rotated on: the replay is reuse, whatever the interval.
+    tokens.rotate_with_reuse_interval("w-2", "w-3", hour, interval).await.expect("rotate w-2");
+    assert_reused(tokens.rotate_with_reuse_interval("w-1", "w-2", hour, interval).await, "successor rotated");
+    assert!(tokens.get_by_hash("w-3").await.expect("w-3").revoked_at.is_some(), "family revoked");
+
+    // The successor revoked: reuse too.
+    issue(store, ana, "web", "x-1", hour).await;
+    let x2 = tokens.rotate_with_reuse_interval("x-1", "x-2", hour, interval).await.expect("rotate x");
+    tokens.revoke(x2.id).await.expect("revoke x-2");
+    assert_reused(tokens.rotate_with_reuse_interval("x-1", "x-3", hour, interval).await, "successor revoked");
+    assert_not_found(tokens.get_by_hash("x-3").await, "nothing issued");
+}
+
+/// A replay after the reuse interval (1 s here) is reuse: `TokenReused`, the family revoked.
+/// A reuse interval below 0 or above the maximum is `InvalidInput`, and changes nothing.
+pub async fn tokens_replay_after_the_reuse_interval_is_reuse(store: &DataPlane) {
+    let ana = user(store, "ana@example.com").await;
+    let tokens = store.tokens();
+    let (hour, interval) = (TimeDelta::hours(1), TimeDelta::seconds(1));
+    issue(store, ana, "web", "e-1", hour).await;
+    let too_long = TimeDelta::seconds(crate::model::MAX_REFRESH_TOKEN_REUSE_INTERVAL_SECS as i64 + 1);
+    assert_invalid(
+        tokens.rotate_with_reuse_interval("e-1", "e-2", hour, too_long).await,
+        "interval too long",
+    );
+    assert_invalid(
+        tokens.rotate_with_reuse_interval("e-1", "e-2", hour, -interval).await,
+        "negative interval",
+    );
+    assert_eq!(tokens.get_by_hash("e-1").await.expect("e-1").revoked_at, None, "nothing changed");
+    let successor = tokens.rotate_with_reuse_interval("e-1", "e-2", hour, interval).await.expect("rotate");
+    let rotated_at = tokens.get_by_hash("e-1").await.expect("e-1").revoked_at.expect("rotated");
+    // Past the interval by the wall clock the store compares with.
+    while now() - rotated_at <= interval {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_reused(
+        tokens.rotate_with_reuse_interval("e-1", "e-2", hour, interval).await,
+        "after the interval",
+    );
+    let successor = tokens.get_by_id(successor.id).await.expect("e-2");
+    assert!(successor.revoked_at.is_some(), "family revoked");
 }
 
 /// `revoke` revokes one token (idempotently) and no other; an unknown id is `NotFound`.
@@ -355,8 +464,8 @@ pub async fn tokens_stats_count_active_issued_and_revoked_today(store: &DataPlan
 }
 
 /// Purge before expiry deletes nothing; after expiry it deletes exactly the expired tokens
-/// and those revoked more than a day earlier, in batches, whatever the offset of the `now`
-/// it is given.
+/// and those revoked more than a day earlier (each of its own, dead, family), in batches,
+/// whatever the offset of the `now` it is given.
 pub async fn tokens_purge_deletes_exactly_the_expired_whatever_the_offset(store: &DataPlane) {
     let ana = user(store, "ana@example.com").await;
     let start = now();
@@ -395,4 +504,35 @@ pub async fn tokens_purge_deletes_exactly_the_expired_whatever_the_offset(store:
         "active token kept"
     );
     assert_eq!(tokens.purge_expired(much_later, 1).await.expect("purge again"), 0);
+}
+
+/// Purge keeps a rotated token while its family has a live token: rotated A → B, a purge at
+/// a `now` past A's expiry and revocation grace but before B's expiry keeps A, so a replay
+/// of A is still `TokenReused` and revokes B. Once every token of a family is dead
+/// (revoked past the grace, or expired), purge deletes them all.
+pub async fn tokens_purge_keeps_rotated_tokens_of_live_families(store: &DataPlane) {
+    let ana = user(store, "ana@example.com").await;
+    let tokens = store.tokens();
+    let start = now();
+    issue(store, ana, "web", "k-a", TimeDelta::hours(1)).await;
+    tokens.rotate("k-a", "k-b", TimeDelta::days(30)).await.expect("rotate k-a");
+    issue(store, ana, "web", "m-a", TimeDelta::hours(1)).await;
+    tokens.rotate("m-a", "m-b", TimeDelta::hours(2)).await.expect("rotate m-a");
+    tokens.rotate("m-b", "m-c", TimeDelta::hours(3)).await.expect("rotate m-b");
+
+    // Ten days on: k-a expired and was revoked nine days before, but k-b lives; the m
+    // family is wholly expired and revoked.
+    let later = via_offset(start + TimeDelta::days(10), 2 * 3600);
+    assert_eq!(tokens.purge_expired(later, 1).await.expect("purge"), 3, "the dead family only");
+    for hash in ["m-a", "m-b", "m-c"] {
+        assert_not_found(tokens.get_by_hash(hash).await, "dead family purged");
+    }
+    assert!(tokens.get_by_hash("k-a").await.expect("k-a kept").revoked_at.is_some());
+    assert_reused(tokens.rotate("k-a", "k-x", TimeDelta::hours(1)).await, "replay of the kept token");
+    assert!(tokens.get_by_hash("k-b").await.expect("k-b").revoked_at.is_some(), "replay revoked k-b");
+
+    // The family is now dead: revoked within the day, kept until the grace is over.
+    assert_eq!(tokens.purge_expired(now(), 0).await.expect("purge now"), 0, "grace not over");
+    assert_eq!(tokens.purge_expired(start + TimeDelta::days(2), 0).await.expect("purge"), 2, "both gone");
+    assert_eq!(tokens.count(&TokenFilter::default()).await.expect("count"), 0);
 }
