@@ -7,6 +7,7 @@ mod cache_memory;
 mod cache_redis;
 mod cli_tenants;
 mod cli_validate;
+mod dsn_redaction;
 mod fault_proxy;
 mod fs_concurrency;
 mod fs_control_plane;
