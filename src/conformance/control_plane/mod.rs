@@ -141,6 +141,7 @@ macro_rules! control_plane_cases {
             clients_update_keeps_untouched_fields_and_secret,
             clients_bad_client_id_or_redirect_uri_is_invalid_input,
             clients_unknown_scope_is_invalid_input,
+            clients_redirect_uris_follow_rfc_8252_and_the_security_bcp,
             clients_secret_is_sealed_and_decrypts,
             clients_public_client_cannot_have_a_secret,
             clients_of_one_tenant_are_invisible_to_another,
