@@ -123,10 +123,10 @@ fn is_connection_error(e: &sea_orm::sqlx::Error) -> bool {
 /// Why the engine refused a value of the statement, when that is what `err` says (see the
 /// module documentation); the message names no value.
 fn value_refused(err: &DbErr) -> Option<&'static str> {
-    if let DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) = err {
-        if matches!(e.deref(), sea_orm::sqlx::Error::Encode(_)) {
-            return Some("value cannot be stored");
-        }
+    if let DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) = err
+        && matches!(e.deref(), sea_orm::sqlx::Error::Encode(_))
+    {
+        return Some("value cannot be stored");
     }
     match database_code(err)? {
         DbCode::SqlState(state) if state.starts_with("22") => Some(match state.as_str() {

@@ -154,6 +154,7 @@ macro_rules! control_plane_cases {
             scopes_in_use_by_a_client_cannot_be_deleted,
             admins_create_get_by_id_and_email_case_insensitive,
             admins_duplicate_email_is_conflict,
+            admins_extreme_offsets_and_times_never_panic,
             admins_update_writes_only_given_fields,
             admins_list_filters_and_pages,
             admins_tenant_access_rules,

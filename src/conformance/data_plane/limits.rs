@@ -1,4 +1,4 @@
-//! Cases of the model's limits ([`crate::model::limits`]): offsets and pages past every row,
+//! Cases of the model's limits (`model::limits`): offsets and pages past every row,
 //! times at the edges of chrono's range, over-long and NUL-bearing strings — the same answer
 //! on every backend, never a panic and never `Backend`.
 
