@@ -60,7 +60,7 @@ pub(crate) fn check_time_opt(field: &str, t: Option<Timestamp>) -> StoreResult<(
 
 /// Length limits of the strings a caller passes, matching the migrations' columns.
 pub(crate) mod len {
-    /// E-mail columns (left to the e-mail validation; listed for completeness).
+    /// E-mail columns (and the longest search term).
     pub const EMAIL: usize = 320;
     /// `VARCHAR(255)`: names, client ids, hashes, provider user ids, role names, actors.
     pub const NAME: usize = 255;
@@ -223,6 +223,13 @@ pub(crate) fn check_session(input: &CreateSessionInput) -> StoreResult<()> {
 pub(crate) fn check_actor(by: &str, reason: Option<&str>) -> StoreResult<()> {
     check_text("by", by, len::NAME)?;
     check_text_opt("reason", reason, TEXT)
+}
+
+/// `InvalidInput` on `search` when a list's search term holds a NUL or is longer than any
+/// column it matches (320 characters): engines cap pattern sizes (SQLite's `LIKE`, MongoDB's
+/// regular expressions) and would fail otherwise.
+pub(crate) fn check_search(search: Option<&str>) -> StoreResult<()> {
+    check_text_opt("search", search, len::EMAIL)
 }
 
 #[cfg(test)]

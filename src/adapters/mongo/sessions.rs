@@ -164,6 +164,7 @@ impl SessionRepository for MongoSessions {
         fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "sessions.list")
     )]
     async fn list(&self, filter: &SessionFilter) -> StoreResult<(Vec<Session>, u64)> {
+        crate::model::limits::check_search(filter.search.as_deref())?;
         let f = Self::filter(filter, crate::model::now());
         let total = self.coll()?.count_documents(f.clone()).await.map_err(error::on(ENTITY))?;
         let Some((limit, offset)) = crate::model::limits::page_window(filter.page, filter.page_size) else {

@@ -386,6 +386,7 @@ impl TokenRepository for MongoTokens {
         fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "tokens.list")
     )]
     async fn list(&self, filter: &TokenFilter) -> StoreResult<Vec<RefreshToken>> {
+        crate::model::limits::check_search(filter.search.as_deref())?;
         let Some((limit, offset)) = crate::model::limits::page_window(filter.page, filter.page_size) else {
             return Ok(Vec::new());
         };
@@ -409,6 +410,7 @@ impl TokenRepository for MongoTokens {
         fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "tokens.count")
     )]
     async fn count(&self, filter: &TokenFilter) -> StoreResult<u64> {
+        crate::model::limits::check_search(filter.search.as_deref())?;
         let f = self.filter(filter, crate::model::now()).await?;
         self.coll()?.count_documents(f).await.map_err(error::on(ENTITY))
     }

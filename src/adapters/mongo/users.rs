@@ -239,6 +239,7 @@ impl UserRepository for MongoUsers {
         fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "users.list")
     )]
     async fn list(&self, filter: &UserFilter) -> StoreResult<Vec<User>> {
+        crate::model::limits::check_search(filter.search.as_deref())?;
         let Some(offset) = crate::model::limits::list_offset(filter.offset) else {
             return Ok(Vec::new());
         };
@@ -262,6 +263,7 @@ impl UserRepository for MongoUsers {
         fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "users.count")
     )]
     async fn count(&self, search: Option<&str>) -> StoreResult<u64> {
+        crate::model::limits::check_search(search)?;
         self.ctx
             .raw(docs::USERS)?
             .count_documents(Self::search_filter(search))

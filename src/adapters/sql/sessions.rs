@@ -224,6 +224,7 @@ impl SessionRepository for SqlSessions {
 
     async fn list(&self, filter: &SessionFilter) -> StoreResult<(Vec<Session>, u64)> {
         async move {
+            crate::model::limits::check_search(filter.search.as_deref())?;
             let total = filtered(filter).count(&self.ctx.db).await.map_err(|e| self.err().map(e))?;
             let Some((page_size, offset)) = crate::model::limits::page_window(filter.page, filter.page_size)
             else {

@@ -340,6 +340,7 @@ impl TokenRepository for SqlTokens {
 
     async fn list(&self, filter: &TokenFilter) -> StoreResult<Vec<RefreshToken>> {
         async move {
+            crate::model::limits::check_search(filter.search.as_deref())?;
             let Some((limit, offset)) = crate::model::limits::page_window(filter.page, filter.page_size)
             else {
                 return Ok(Vec::new());
@@ -361,6 +362,7 @@ impl TokenRepository for SqlTokens {
 
     async fn count(&self, filter: &TokenFilter) -> StoreResult<u64> {
         async move {
+            crate::model::limits::check_search(filter.search.as_deref())?;
             Self::filtered(filter, crate::model::now())
                 .count(&self.ctx.db)
                 .await

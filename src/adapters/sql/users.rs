@@ -360,6 +360,7 @@ impl UserRepository for SqlUsers {
 
     async fn list(&self, filter: &UserFilter) -> StoreResult<Vec<User>> {
         async move {
+            crate::model::limits::check_search(filter.search.as_deref())?;
             let Some(offset) = crate::model::limits::list_offset(filter.offset) else {
                 return Ok(Vec::new());
             };
@@ -380,6 +381,7 @@ impl UserRepository for SqlUsers {
 
     async fn count(&self, search: Option<&str>) -> StoreResult<u64> {
         async move {
+            crate::model::limits::check_search(search)?;
             users::Entity::find()
                 .filter(Self::search_condition(search))
                 .count(&self.ctx.db)

@@ -260,3 +260,42 @@ pub async fn limits_overlong_and_nul_strings_are_invalid_input_on_every_write(st
     assert!(store.mfa().get_totp(ana).await.is_err(), "no refused TOTP secret was stored");
     assert!(!store.mfa().use_recovery_code(ana, "a\0b").await.unwrap_or(false));
 }
+
+/// Lookups by a NUL-bearing or over-long key (which the engines may refuse: PostgreSQL
+/// rejects NUL in text parameters) find nothing — `NotFound`, `false`, or `InvalidInput` —
+/// and are never `Backend`, on every engine.
+pub async fn limits_lookups_by_hostile_keys_are_not_found_or_invalid_never_backend(store: &DataPlane) {
+    #[track_caller]
+    fn check<T: std::fmt::Debug>(result: StoreResult<T>, what: &str) {
+        match result {
+            Ok(_) | Err(StoreError::NotFound { .. }) | Err(StoreError::InvalidInput { .. }) => {}
+            Err(other) => panic!("{what}: expected NotFound or InvalidInput, got {other:?}"),
+        }
+    }
+    let ana = new_user(store, "ana@example.com").await;
+    for key in ["a\0b".to_string(), "\0".to_string(), "é".repeat(300), "x".repeat(70_000)] {
+        let what = |f: &str| format!("{f}({} chars)", key.chars().count());
+        check(store.tokens().get_by_hash(&key).await, &what("tokens.get_by_hash"));
+        check(store.tokens().revoke_all_by_client(&key).await, &what("tokens.revoke_all_by_client"));
+        check(store.sessions().get(&key).await, &what("sessions.get"));
+        check(store.identities().get_by_provider(&key, &key).await, &what("identities.get_by_provider"));
+        check(store.identities().unlink(ana, &key).await, &what("identities.unlink"));
+        check(store.rbac().get_role(&key).await, &what("rbac.get_role"));
+        check(store.rbac().assign_role(ana, &key).await, &what("rbac.assign_role"));
+        check(store.consents().get(ana, &key).await, &what("consents.get"));
+        check(store.consents().revoke(ana, &key).await, &what("consents.revoke"));
+        check(store.email_tokens().consume(EmailTokenKind::Verification, &key).await, &what("email.consume"));
+        check(store.mfa().is_trusted_device(ana, &key).await, &what("mfa.is_trusted_device"));
+        check(store.mfa().use_recovery_code(ana, &key).await, &what("mfa.use_recovery_code"));
+        let filter =
+            TokenFilter { client_id: Some(key.clone()), search: Some(key.clone()), ..Default::default() };
+        check(store.tokens().list(&filter).await, &what("tokens.list"));
+        let filter = SessionFilter { search: Some(key.clone()), ..Default::default() };
+        check(store.sessions().list(&filter).await, &what("sessions.list"));
+        let filter = UserFilter { search: Some(key.clone()), ..Default::default() };
+        check(store.users().list(&filter).await, &what("users.list"));
+        check(store.users().count(Some(&key)).await, &what("users.count"));
+        let filter = TokenFilter { search: Some(key.clone()), ..Default::default() };
+        check(store.tokens().count(&filter).await, &what("tokens.count"));
+    }
+}
