@@ -91,6 +91,20 @@ pub enum StoreError {
     /// family has been revoked.
     #[error("refresh token reused; its family has been revoked")]
     TokenReused,
+    /// A social login (`IdentityRepository::upsert`) of a new identity whose e-mail belongs
+    /// to an existing account, where the provider or the account (or both) has not verified
+    /// that e-mail. Linking automatically would let whoever controls the unverified side take
+    /// over the other account, so nothing was created or linked. The user must sign in to
+    /// the existing account and link the identity explicitly (`IdentityRepository::link`).
+    #[error(
+        "an account with e-mail {email} exists; sign in to it and link the {provider} identity explicitly"
+    )]
+    LinkRequired {
+        /// Provider of the identity that was not linked.
+        provider: String,
+        /// The e-mail the provider reported (as given).
+        email: String,
+    },
     /// Removing this identity would leave the user with no way to log in.
     #[error("cannot remove the last identity of a user")]
     LastIdentity,

@@ -4,7 +4,9 @@
 //!
 //! Portability: the schema builder only; ids are `uuid`; lists are JSON; timestamps are
 //! `timestamp with time zone` on PostgreSQL and `DATETIME(6)` on MySQL/MariaDB (see
-//! `common::ts`); e-mail uniqueness is case-insensitive through a normalised column.
+//! `common::ts`); e-mail uniqueness is case-insensitive through a normalised column (NFC, lowercased by the
+//! library), and every identifier column compares bytes on every engine (`utf8mb4_bin` on
+//! MySQL/MariaDB).
 
 pub use sea_orm_migration::prelude::*;
 
@@ -26,6 +28,7 @@ mod m20261127_000006_rbac;
 mod m20261127_000007_sessions;
 mod m20261127_000008_email_tokens;
 mod m20261127_100001_control_plane;
+mod m20261201_000001_identifier_collation;
 
 /// Every migration of the data plane, in order.
 pub struct Migrator;
@@ -42,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000006_rbac::Migration),
             Box::new(m20261127_000007_sessions::Migration),
             Box::new(m20261127_000008_email_tokens::Migration),
+            Box::new(m20261201_000001_identifier_collation::Migration),
         ]
     }
 }

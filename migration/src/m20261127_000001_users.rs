@@ -1,5 +1,6 @@
 //! `users`: one row per user of the tenant. E-mail uniqueness is case-insensitive on every
-//! engine through `email_normalized` (trimmed, lowercased by the library) and its unique index.
+//! engine through `email_normalized` (trimmed, NFC, lowercased by the library) and its unique
+//! index; `m20261201_000001_identifier_collation` makes MySQL compare it byte for byte.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;

@@ -5,33 +5,49 @@ use std::time::Duration;
 use async_trait::async_trait;
 use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, ExistenceCheck, RedisError, SetExpiry, SetOptions};
+use uuid::Uuid;
 
 use crate::error::{StoreError, StoreResult};
 use crate::repository::{Cache, CacheStats};
+
+/// What every key the store writes to Redis starts with: [`namespace`] adds the tenant's id.
+pub const KEY_ROOT: &str = "hj:t:";
+
+/// The key namespace of a tenant: `hj:t:{tenant_id}:{prefix}`. The store fixes everything
+/// up to the tenant's id (a hyphenated UUID: always 36 characters, never a `:`), so no
+/// tenant-given `prefix` can make one tenant's namespace a prefix of another's, and a tenant
+/// re-created with the same slug (a new id) starts with an empty cache. The `prefix` only
+/// subdivides the tenant's own namespace.
+pub fn namespace(tenant_id: Uuid, prefix: &str) -> String {
+    format!("{KEY_ROOT}{}:{prefix}", tenant_id.hyphenated())
+}
 
 /// Where a tenant's Redis cache lives.
 #[derive(Clone, PartialEq, Eq)]
 pub struct RedisCacheConfig {
     /// `redis://host:port/db` (password included when needed).
     pub url: String,
-    /// Prefix of every key, before the tenant slug (default `hj:`).
+    /// The tenant's id: every key is `hj:t:{tenant_id}:{prefix}{key}` (see [`namespace`]).
+    pub tenant_id: Uuid,
+    /// The tenant's own key prefix (its `cache.prefix` setting, `""` when unset), after its
+    /// id; any text, glob characters included.
     pub prefix: String,
-    /// Tenant slug; every key is `{prefix}{tenant}:{key}`.
-    pub tenant: String,
 }
 
 impl std::fmt::Debug for RedisCacheConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RedisCacheConfig")
             .field("url", &crate::mode::redact_dsn(&self.url))
+            .field("tenant_id", &self.tenant_id)
             .field("prefix", &self.prefix)
-            .field("tenant", &self.tenant)
             .finish()
     }
 }
 
-/// A tenant's cache in Redis. Keys are `{prefix}{tenant}:{key}`, so tenants sharing a
-/// server never see each other's keys; `take` is `GETDEL`, `set_if_absent` is `SET NX`.
+/// A tenant's cache in Redis. Keys are `hj:t:{tenant_id}:{prefix}{key}` ([`namespace`]), so
+/// tenants sharing a server never see each other's keys, whatever their prefixes; the
+/// patterns of `SCAN MATCH` (`delete_by_prefix`, `stats`) escape every glob character of
+/// the namespace and the caller's prefix. `take` is `GETDEL`, `set_if_absent` is `SET NX`.
 #[derive(Clone)]
 pub struct RedisCache {
     conn: ConnectionManager,
@@ -54,7 +70,8 @@ fn map_err(e: RedisError) -> StoreError {
     }
 }
 
-/// Escapes the glob characters of a `SCAN MATCH` pattern.
+/// Escapes the glob characters of a `SCAN MATCH` pattern (`*`, `?`, `[`, `]`, `\\`), so
+/// the text matches only itself.
 fn escape_glob(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -82,7 +99,7 @@ impl RedisCache {
         let conn = ConnectionManager::new(client).await.map_err(|e| map_err(e).scrub_dsn(&cfg.url))?;
         Ok(RedisCache {
             conn,
-            namespace: format!("{}{}:", cfg.prefix, cfg.tenant),
+            namespace: namespace(cfg.tenant_id, &cfg.prefix),
             hits: Arc::default(),
             misses: Arc::default(),
         })
@@ -222,5 +239,22 @@ impl Cache for RedisCache {
             hits: self.hits.load(Ordering::Relaxed),
             misses: self.misses.load(Ordering::Relaxed),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn glob_characters_are_escaped_and_namespaces_are_fixed_up_to_the_id() {
+        assert_eq!(escape_glob(r"a*b?c[d]e\f"), r"a\*b\?c\[d\]e\\f");
+        let id = Uuid::nil();
+        assert_eq!(namespace(id, ""), "hj:t:00000000-0000-0000-0000-000000000000:");
+        assert_eq!(namespace(id, "*"), "hj:t:00000000-0000-0000-0000-000000000000:*");
+        let other = Uuid::max();
+        for prefix in ["", "*", "acme:", "[", "\\"] {
+            assert!(!namespace(other, "").starts_with(&namespace(id, prefix)));
+        }
     }
 }

@@ -13,7 +13,15 @@ pub struct CacheFixture {
     pub a: Arc<dyn Cache>,
     /// Tenant B's cache.
     pub b: Arc<dyn Cache>,
+    /// Caches of further tenants on the same backend, each made with one of
+    /// [`HOSTILE_PREFIXES`] as its tenant-given key prefix where the backend has one (Redis's
+    /// `cache.prefix`). Only [`cache_tenant_prefixes_never_reach_other_tenants`] uses them.
+    pub hostile: Vec<Arc<dyn Cache>>,
 }
+
+/// Tenant-given key prefixes that would reach other tenants' keys if the namespace were
+/// `{prefix}{tenant}:` or a `SCAN MATCH` pattern were not escaped.
+pub const HOSTILE_PREFIXES: [&str; 8] = ["", "*", "acme:", "hj:", "?", "[a-z]*", "\\", "hj:t:*"];
 
 /// `set`, `get`, `exists` and `delete` of one key; other keys are untouched.
 pub async fn cache_set_get_exists_delete(fx: &CacheFixture) {
@@ -127,6 +135,37 @@ pub async fn cache_tenants_never_see_each_others_keys(fx: &CacheFixture) {
     assert_eq!(fx.a.get("same").await.expect("a get after").as_deref(), Some(&b"from-a"[..]));
 }
 
+/// Tenants whose own key prefix is one of [`HOSTILE_PREFIXES`] reach none of tenant A's
+/// keys (glob characters in them included) by any call: reads, deletes, `take`,
+/// `delete_by_prefix` with glob characters or nothing, and their `stats` count none of them.
+pub async fn cache_tenant_prefixes_never_reach_other_tenants(fx: &CacheFixture) {
+    assert!(!fx.hostile.is_empty(), "the fixture makes hostile tenants");
+    let keys = ["k", "*", "acme:k", "sess:1", "[x]", "?", "\\"];
+    let owned: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+    for key in keys {
+        fx.a.set(key, b"a", None).await.expect("a set");
+    }
+    for (i, other) in fx.hostile.iter().enumerate() {
+        for prefix in ["", "*", "?", "[", "\\", "acme:", "hj:", "sess"] {
+            let removed = other.delete_by_prefix(prefix).await.expect("delete_by_prefix");
+            assert_eq!(removed, 0, "hostile tenant {i}: delete_by_prefix({prefix:?})");
+        }
+        for key in keys {
+            assert_eq!(other.get(key).await.expect("get"), None, "hostile tenant {i} reads {key:?}");
+            assert!(!other.exists(key).await.expect("exists"), "hostile tenant {i} sees {key:?}");
+            assert!(!other.delete(key).await.expect("delete"), "hostile tenant {i} deletes {key:?}");
+            assert_eq!(other.take(key).await.expect("take"), None, "hostile tenant {i} takes {key:?}");
+        }
+        assert_eq!(other.delete_many(&owned).await.expect("delete_many"), 0, "hostile tenant {i}");
+        assert_eq!(other.get_many(&owned).await.expect("get_many"), vec![None; keys.len()]);
+        assert_eq!(other.stats().await.expect("stats").entries, 0, "hostile tenant {i} counts A's keys");
+    }
+    for key in keys {
+        assert_eq!(fx.a.get(key).await.expect("a get").as_deref(), Some(&b"a"[..]), "A's {key:?} survived");
+    }
+    assert_eq!(fx.a.delete_by_prefix("").await.expect("a empties itself"), keys.len() as u64);
+}
+
 /// `ping` answers and `stats` counts hits and misses.
 pub async fn cache_ping_and_stats_count_hits_and_misses(fx: &CacheFixture) {
     fx.a.ping().await.expect("ping");
@@ -153,6 +192,7 @@ macro_rules! cache_cases {
             cache_take_is_atomic_under_concurrency,
             cache_set_if_absent_is_a_lock,
             cache_tenants_never_see_each_others_keys,
+            cache_tenant_prefixes_never_reach_other_tenants,
             cache_ping_and_stats_count_hits_and_misses,
         }
     };

@@ -137,10 +137,13 @@ pub async fn isolation_tokens_are_invisible_across_tenants(fx: &IsolationFixture
 /// identity is unchanged.
 pub async fn isolation_identities_are_invisible_across_tenants(fx: &IsolationFixture) {
     let (ua, ub) = same_user_in_both(fx, "o@example.com").await;
+    // Verified on both sides, so that B's upsert may link to B's user (see `upsert`).
+    fx.b.users().expect("b").set_email_verified(ub, true).await.expect("verify B's user");
     let social = SocialIdentityInput {
         provider: "github".into(),
         provider_user_id: "42".into(),
         email: Some("o@example.com".into()),
+        email_verified: true,
         name: Some("A".into()),
         ..Default::default()
     };
@@ -249,7 +252,8 @@ pub async fn isolation_rbac_is_invisible_across_tenants(fx: &IsolationFixture) {
 /// Caches: the cache suite's isolation case on the two tenants' caches as the manager
 /// builds them (same key, two values; B's reads, checks and deletes never reach A's key).
 pub async fn isolation_caches_are_namespaced_by_tenant(fx: &IsolationFixture) {
-    let caches = crate::conformance::cache::CacheFixture { a: fx.a.cache(), b: fx.b.cache() };
+    let caches =
+        crate::conformance::cache::CacheFixture { a: fx.a.cache(), b: fx.b.cache(), hostile: Vec::new() };
     crate::conformance::cache::cache_tenants_never_see_each_others_keys(&caches).await;
 }
 

@@ -70,7 +70,9 @@ pub(crate) struct Inner {
     /// when no access was dropped meanwhile (see [`Front`]); emptied wherever `tenants` is.
     front: Arc<Front>,
     ids: Moka<Uuid, String>,
-    memory_caches: Moka<String, Arc<MemoryCache>>,
+    /// Memory caches by tenant id (so a tenant re-created with the same slug starts empty),
+    /// with the slug they were made for (so a removed slug's cache can be dropped).
+    memory_caches: Moka<Uuid, (String, Arc<MemoryCache>)>,
     /// Bumped by every tenant change this manager learns of ([`Inner::clear`]); an access
     /// built across a bump may carry the old settings and is not cached.
     changes: AtomicU64,
@@ -333,7 +335,11 @@ impl Inner {
 
     pub(crate) async fn forget(&self, slug: &str) {
         self.refresh(slug).await;
-        self.memory_caches.invalidate(slug).await;
+        let stale: Vec<Uuid> =
+            self.memory_caches.iter().filter(|(_, (s, _))| s == slug).map(|(id, _)| *id).collect();
+        for id in stale {
+            self.memory_caches.invalidate(&id).await;
+        }
     }
 
     /// The connect config of the tenant's data plane, `None` when it has none.
@@ -416,8 +422,8 @@ impl Inner {
             let url = redis_url(tenant, settings, self.config.secrets.as_ref())?;
             let cfg = crate::cache::RedisCacheConfig {
                 url,
-                prefix: settings.prefix.clone().unwrap_or_else(|| "hj:".into()),
-                tenant: tenant.slug.clone(),
+                tenant_id: tenant.id,
+                prefix: settings.prefix.clone().unwrap_or_default(),
             };
             let connect = crate::cache::RedisCache::connect(&cfg);
             return match tokio::time::timeout(self.config.acquire_timeout, connect).await {
@@ -429,9 +435,10 @@ impl Inner {
             };
         }
         let bytes = self.config.memory_cache_bytes;
-        let cache = self
+        let slug = tenant.slug.clone();
+        let (_, cache) = self
             .memory_caches
-            .get_with(tenant.slug.clone(), async move { Arc::new(MemoryCache::new(bytes)) })
+            .get_with(tenant.id, async move { (slug, Arc::new(MemoryCache::new(bytes))) })
             .await;
         Ok(cache)
     }
@@ -514,9 +521,11 @@ fn percent_encode(s: &str) -> String {
         .collect()
 }
 
-/// Drops the cached accesses of tenants another replica (or this one) changed: a changed
-/// tenant is refreshed (its connection closed, so a new `user_db` takes effect), a removed
-/// one forgotten. Stops when the manager is gone.
+/// Drops the cached accesses of tenants another writer (or this one) changed: a changed
+/// tenant's access is dropped but its connection kept (the pool replaces a connection whose
+/// settings differ from the tenant's new ones, so a new `user_db` still takes effect, and a
+/// clients edit does not cost a reconnect), a removed one forgotten (connection closed).
+/// Stops when the manager is gone.
 fn follow_changes(
     inner: std::sync::Weak<Inner>,
     mut changes: tokio::sync::broadcast::Receiver<crate::repository::ControlPlaneChange>,
@@ -529,7 +538,7 @@ fn follow_changes(
             match received {
                 Ok(change) => {
                     for slug in &change.changed {
-                        inner.refresh(slug).await;
+                        inner.clear(slug).await;
                     }
                     for slug in &change.removed {
                         inner.forget(slug).await;

@@ -92,8 +92,9 @@ impl std::fmt::Debug for AdminInput {
     }
 }
 
-/// What `AdminRepository::update` takes: `Some` fields are written.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// What `AdminRepository::update` takes: `Some` fields are written. Its `Debug` redacts the
+/// password hash.
+#[derive(Clone, Default, PartialEq)]
 pub struct AdminUpdate {
     /// New e-mail.
     pub email: Option<String>,
@@ -105,6 +106,18 @@ pub struct AdminUpdate {
     pub admin_type: Option<AdminType>,
     /// Disable (`Some(true)`) or enable (`Some(false)`).
     pub disabled: Option<bool>,
+}
+
+impl std::fmt::Debug for AdminUpdate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminUpdate")
+            .field("email", &self.email)
+            .field("password_hash", &self.password_hash.as_ref().map(|_| "<redacted>"))
+            .field("name", &self.name)
+            .field("admin_type", &self.admin_type)
+            .field("disabled", &self.disabled)
+            .finish()
+    }
 }
 
 /// Filter of `AdminRepository::list`.
@@ -134,4 +147,44 @@ pub struct AdminRefreshToken {
     pub created_at: Timestamp,
     /// Expiry.
     pub expires_at: Timestamp,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA";
+
+    #[test]
+    fn debug_of_admin_types_redacts_the_password_hash() {
+        let update = AdminUpdate { password_hash: Some(HASH.into()), ..Default::default() };
+        let input = AdminInput {
+            email: "root@example.com".into(),
+            password_hash: HASH.into(),
+            name: None,
+            admin_type: AdminType::Global,
+            assigned_tenants: Vec::new(),
+            created_by: None,
+        };
+        let now = crate::model::now();
+        let admin = Admin {
+            id: crate::model::new_id(),
+            email: "root@example.com".into(),
+            password_hash: HASH.into(),
+            name: None,
+            admin_type: AdminType::Global,
+            assigned_tenants: Vec::new(),
+            created_at: now,
+            updated_at: now,
+            last_seen_at: None,
+            disabled_at: None,
+            created_by: None,
+        };
+        for shown in
+            [format!("{update:?}"), format!("{update:#?}"), format!("{input:?}"), format!("{admin:?}")]
+        {
+            assert!(!shown.contains("argon2") && !shown.contains("c2FsdHNhbHQ"), "{shown}");
+        }
+        assert!(format!("{update:?}").contains("<redacted>"));
+    }
 }

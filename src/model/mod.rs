@@ -6,6 +6,7 @@
 mod admin;
 mod client;
 mod consent;
+mod email;
 mod email_token;
 mod identity;
 pub(crate) mod limits;
@@ -21,6 +22,7 @@ mod user;
 pub use admin::*;
 pub use client::*;
 pub use consent::*;
+pub use email::*;
 pub use email_token::*;
 pub use identity::*;
 pub use limits::{MAX_JSON_BYTES, MAX_OFFSET, MAX_TEXT_BYTES, max_storable_time, min_storable_time};

@@ -213,7 +213,8 @@ pub struct TenantCacheSettings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0))]
     pub db: Option<i64>,
-    /// Key prefix.
+    /// Key prefix inside the tenant's own namespace: keys are
+    /// `hj:t:{tenant id}:{prefix}{key}`, so it can only subdivide the tenant's keys.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prefix: Option<String>,
 }

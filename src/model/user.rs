@@ -10,7 +10,8 @@ pub struct User {
     pub id: Uuid,
     /// Tenant the user belongs to.
     pub tenant_id: Uuid,
-    /// E-mail as given at creation (matched case-insensitively).
+    /// E-mail as given at creation (matched by its normalised form, see
+    /// [`normalize_email`](super::normalize_email)).
     pub email: String,
     /// Whether the e-mail has been verified.
     pub email_verified: bool,
@@ -90,8 +91,8 @@ impl std::fmt::Debug for Identity {
 }
 
 /// What `UserRepository::create` takes. Build it with [`CreateUserInput::new`] and the
-/// setters.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// setters. Its `Debug` redacts the password hash.
+#[derive(Clone, Default, PartialEq)]
 pub struct CreateUserInput {
     /// E-mail (required, must look like `local@domain`).
     pub email: String,
@@ -117,6 +118,25 @@ pub struct CreateUserInput {
     pub custom_fields: serde_json::Value,
     /// Client through which the user signed up.
     pub source_client_id: Option<String>,
+}
+
+impl std::fmt::Debug for CreateUserInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreateUserInput")
+            .field("email", &self.email)
+            .field("password_hash", &self.password_hash.as_ref().map(|_| "<redacted>"))
+            .field("email_verified", &self.email_verified)
+            .field("name", &self.name)
+            .field("given_name", &self.given_name)
+            .field("family_name", &self.family_name)
+            .field("picture", &self.picture)
+            .field("locale", &self.locale)
+            .field("language", &self.language)
+            .field("metadata", &self.metadata)
+            .field("custom_fields", &self.custom_fields)
+            .field("source_client_id", &self.source_client_id)
+            .finish()
+    }
 }
 
 impl CreateUserInput {
@@ -204,30 +224,29 @@ impl UserFilter {
     }
 }
 
-/// Checks an e-mail (non-empty, no whitespace, exactly one `@` with a non-empty local part
-/// and domain) and returns it trimmed, with its normalised form (see [`normalize_email`]).
-/// Every data-plane backend checks e-mails with this one function.
-///
-/// Errors: `InvalidInput` on the `email` field.
-pub fn validate_email(email: &str) -> crate::error::StoreResult<(String, String)> {
-    let email = email.trim();
-    let bad = |why: &str| Err(crate::error::StoreError::invalid("email", format!("{email:?} {why}")));
-    if email.is_empty() {
-        return bad("is empty");
-    }
-    if email.chars().any(char::is_whitespace) {
-        return bad("contains whitespace");
-    }
-    let mut parts = email.split('@');
-    match (parts.next(), parts.next(), parts.next()) {
-        (Some(local), Some(domain), None) if !local.is_empty() && !domain.is_empty() => {}
-        _ => return bad("must be local@domain with exactly one @"),
-    }
-    Ok((email.to_string(), normalize_email(email)))
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// The normalised form of an e-mail, the key of case-insensitive uniqueness: trimmed and
-/// lowercased.
-pub fn normalize_email(email: &str) -> String {
-    email.trim().to_lowercase()
+    const HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA";
+
+    #[test]
+    fn debug_of_inputs_and_identities_redacts_the_password_hash() {
+        let input = CreateUserInput::new("ana@example.com").password_hash(HASH);
+        let shown = format!("{input:?} {input:#?}");
+        assert!(!shown.contains("c2FsdHNhbHQ") && !shown.contains("argon2"), "{shown}");
+        assert!(shown.contains("ana@example.com") && shown.contains("<redacted>"), "{shown}");
+        let identity = Identity {
+            id: crate::model::new_id(),
+            user_id: crate::model::new_id(),
+            provider: "password".into(),
+            provider_user_id: "u".into(),
+            email: None,
+            email_verified: false,
+            password_hash: Some(HASH.into()),
+            created_at: crate::model::now(),
+        };
+        let shown = format!("{identity:?}");
+        assert!(!shown.contains("argon2"), "{shown}");
+    }
 }

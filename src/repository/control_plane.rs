@@ -47,8 +47,12 @@ pub trait ControlPlaneStore: Send + Sync {
         None
     }
 
-    /// Announcements of tenants changed by any replica (`None` when the backend has no
-    /// replicas to hear from). The `Manager` drops the cached accesses they name.
+    /// Announcements of tenants changed by any writer: another replica of the global
+    /// database, or (FS tree) another process, a hand edit or a `git pull`, within about a
+    /// second (`None` when the backend has nobody to hear from, or its watcher is off or
+    /// could not start). The `Manager` drops the cached accesses they name. The first call
+    /// may start the backend's watcher (the FS backend's stops when its last clone drops,
+    /// and its receivers then see `Closed`).
     ///
     /// Never fails: each call gives a new receiver of a bounded channel; one that falls
     /// behind gets `RecvError::Lagged` and misses the oldest announcements.

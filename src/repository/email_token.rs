@@ -10,7 +10,8 @@ pub trait EmailTokenRepository: Send + Sync {
     /// Stores a token valid for `ttl`. Returns its id.
     ///
     /// Errors: `NotFound` for an unknown user; `Conflict` for a known hash;
-    /// `InvalidInput` for an empty hash or a non-positive ttl.
+    /// `InvalidInput` for an empty hash, a non-positive ttl, or a `sent_to` address
+    /// [`validate_email`](crate::model::validate_email) refuses (stored trimmed).
     async fn create(
         &self,
         kind: EmailTokenKind,

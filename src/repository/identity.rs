@@ -18,19 +18,38 @@ pub trait IdentityRepository: Send + Sync {
     /// Errors: `Unavailable`; an unknown user is not `NotFound`.
     async fn list_by_user(&self, user_id: Uuid) -> StoreResult<Vec<SocialIdentity>>;
 
-    /// Logs in through a provider, atomically: an existing identity is updated; else it is
-    /// linked to the user with the same e-mail (case-insensitively); else a user is created.
+    /// Logs in through a provider, atomically:
+    ///
+    /// 1. an existing identity `(provider, provider_user_id)` logs in: it is updated with
+    ///    what the provider reported (whatever the `email_verified` flags);
+    /// 2. else, when a user has the same e-mail (same [`normalize_email`] form), the identity
+    ///    is linked to that user **only when the provider reports the e-mail verified and the
+    ///    user's e-mail is verified**; otherwise nothing is created or linked and the call
+    ///    returns `LinkRequired` — an unverified e-mail on either side proves nothing, and
+    ///    linking on it would let an attacker take over the account (or pre-register one
+    ///    that a later social sign-in would fall into). The user must sign in to the
+    ///    existing account and call [`link`](Self::link);
+    /// 3. else a user is created with the provider's e-mail (its `email_verified` from the
+    ///    provider), name and picture, and the identity is linked to it.
+    ///
     /// Returns the user id and whether the user was created. Concurrent upserts of the same
     /// identity create one user.
     ///
-    /// Errors: `InvalidInput` for an empty provider or provider user id, or when a new user
-    /// would be needed and there is no e-mail.
+    /// Errors: `LinkRequired` (case 2); `InvalidInput` for an empty provider or provider user
+    /// id, a malformed e-mail (see [`validate_email`]; a blank one counts as none), or when a
+    /// new user would be needed and there is no e-mail.
+    ///
+    /// [`normalize_email`]: crate::model::normalize_email
+    /// [`validate_email`]: crate::model::validate_email
     async fn upsert(&self, input: SocialIdentityInput) -> StoreResult<(Uuid, bool)>;
 
-    /// Links a provider identity to `user_id`.
+    /// Links a provider identity to `user_id`, whatever the e-mails and their verification
+    /// (the caller has authenticated the user: this is the explicit link `upsert`'s
+    /// `LinkRequired` asks for).
     ///
     /// Errors: `NotFound` for an unknown user; `Conflict` when that provider identity
-    /// belongs to another user (linking it again to the same user updates it).
+    /// belongs to another user (linking it again to the same user updates it);
+    /// `InvalidInput` for an empty provider or provider user id or a malformed e-mail.
     async fn link(&self, user_id: Uuid, input: SocialIdentityInput) -> StoreResult<SocialIdentity>;
 
     /// Removes the user's identity at `provider`.

@@ -7,10 +7,12 @@ use crate::model::{CreateUserInput, Identity, Timestamp, UpdateUserInput, User, 
 /// Users of one tenant and their password identity.
 #[async_trait]
 pub trait UserRepository: Send + Sync {
-    /// The user whose e-mail matches `email` case-insensitively, with its password identity
-    /// (`None` when the user has none).
+    /// The user whose e-mail has the same normalised form as `email` (NFC, lowercased; see
+    /// [`normalize_email`](crate::model::normalize_email)), with its password identity
+    /// (`None` when the user has none). `jose@…` never finds `josé@…`.
     ///
-    /// Errors: `NotFound` when no user has that e-mail.
+    /// Errors: `NotFound` when no user has that e-mail; `InvalidInput` (before any I/O) for
+    /// an address [`validate_email`](crate::model::validate_email) refuses.
     async fn get_by_email(&self, email: &str) -> StoreResult<(User, Option<Identity>)>;
 
     /// The user with id `user_id`.
@@ -32,9 +34,12 @@ pub trait UserRepository: Send + Sync {
 
     /// Creates a user and its password identity in one transaction.
     ///
-    /// Errors: `InvalidInput` for an empty or malformed e-mail or a non-object
-    /// `metadata`/`custom_fields`; `Conflict` when a user with the same e-mail
-    /// (case-insensitively) exists.
+    /// Errors: `InvalidInput` for an e-mail [`validate_email`](crate::model::validate_email)
+    /// refuses (RFC 5321 lengths, control characters, …), a password hash
+    /// [`validate_password_hash`](crate::password::validate_password_hash) refuses (unknown
+    /// format or cost parameters out of limits; a blank hash means no password), or a
+    /// non-object `metadata`/`custom_fields`; `Conflict` when a user with the same
+    /// normalised e-mail exists.
     async fn create(&self, input: CreateUserInput) -> StoreResult<(User, Identity)>;
 
     /// Writes the `Some` fields of `input`, leaves the others, bumps `updated_at`.
@@ -72,13 +77,15 @@ pub trait UserRepository: Send + Sync {
     /// Replaces the password hash of the password identity (creating the identity when the
     /// user has none).
     ///
-    /// Errors: `NotFound`; `InvalidInput` for an empty hash.
+    /// Errors: `NotFound`; `InvalidInput` for an empty hash or one
+    /// [`validate_password_hash`](crate::password::validate_password_hash) refuses.
     async fn update_password_hash(&self, user_id: Uuid, new_hash: &str) -> StoreResult<()>;
 
     /// Verifies `password` against an argon2id PHC string or a bcrypt
     /// (`$2a$`/`$2b$`/`$2y$`) hash. No I/O; constant time in the password.
     ///
-    /// Never fails: a wrong password, `None` or an unparsable hash gives `false`.
+    /// Never fails: a wrong password, `None`, an unparsable hash or one whose cost
+    /// parameters are out of limits gives `false` (such a hash never reaches the KDF).
     fn check_password(&self, hash: Option<&str>, password: &str) -> bool {
         crate::password::verify_password(hash, password)
     }

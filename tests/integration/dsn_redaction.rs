@@ -149,7 +149,11 @@ async fn redis_connect_errors_show_no_password() {
             urls.push(format!("redis://:{password}@127.0.0.1:1/0"));
         }
         for url in urls {
-            let cfg = RedisCacheConfig { url: url.clone(), prefix: "hj:".into(), tenant: "acme".into() };
+            let cfg = RedisCacheConfig {
+                url: url.clone(),
+                prefix: "hj:".into(),
+                tenant_id: hellojohn_store::model::new_id(),
+            };
             assert_clean(&format!("{cfg:?}"), password, &format!("Debug of RedisCacheConfig({url})"));
             let connected = tokio::time::timeout(Duration::from_secs(10), RedisCache::connect(&cfg)).await;
             match connected.expect("redis connect gives up") {

@@ -14,6 +14,7 @@ mod fs_control_plane;
 mod fs_crash_safety;
 mod fs_files;
 mod fs_hostile_yaml;
+mod fs_watch;
 mod fuzz;
 mod global_mysql;
 mod global_postgres;

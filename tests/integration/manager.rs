@@ -186,9 +186,14 @@ async fn a_tenant_whose_settings_ask_for_redis_gets_a_redis_cache_namespaced_by_
     cache.set("k", b"v", Some(Duration::from_secs(60))).await.expect("set");
     let client = redis::Client::open("redis://127.0.0.1:6379/0").expect("client");
     let mut raw = client.get_multiplexed_async_connection().await.expect("redis");
+    let id = s.manager.for_tenant("acme").await.expect("for_tenant").id();
     let stored: Option<Vec<u8>> =
-        redis::cmd("GET").arg(format!("{prefix}acme:k")).query_async(&mut raw).await.expect("GET");
-    assert_eq!(stored.as_deref(), Some(&b"v"[..]), "the key lives under prefix + tenant");
+        redis::cmd("GET").arg(format!("hj:t:{id}:{prefix}k")).query_async(&mut raw).await.expect("GET");
+    assert_eq!(
+        stored.as_deref(),
+        Some(&b"v"[..]),
+        "the key lives under hj:t:{{tenant id}}: + the tenant's prefix"
+    );
     cache.delete("k").await.expect("clean up");
 }
 

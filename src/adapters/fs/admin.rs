@@ -58,16 +58,11 @@ pub(crate) fn validate_email(email: &str) -> StoreResult<()> {
     if ok { Ok(()) } else { Err(StoreError::invalid("email", format!("{email:?} is not an e-mail address"))) }
 }
 
-/// Input check shared by the control-plane backends.
+/// Input check shared by the control-plane backends: the data plane's
+/// [`validate_password_hash`](crate::password::validate_password_hash) (known format, cost
+/// parameters within limits).
 pub(crate) fn validate_hash(hash: &str) -> StoreResult<()> {
-    let argon =
-        ["$argon2id$", "$argon2i$", "$argon2d$"].iter().any(|p| hash.starts_with(p) && hash.len() > p.len());
-    let bcrypt = ["$2a$", "$2b$", "$2y$"].iter().any(|p| hash.starts_with(p)) && hash.len() == 60;
-    if (argon || bcrypt) && !hash.chars().any(char::is_whitespace) {
-        Ok(())
-    } else {
-        Err(StoreError::invalid("password_hash", "expected an argon2 PHC string or a bcrypt hash"))
-    }
+    crate::password::validate_password_hash(hash)
 }
 
 /// Input check shared by the control-plane backends.

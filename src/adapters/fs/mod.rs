@@ -23,6 +23,11 @@
 //! that are missing or differ (see [`write_schemas`]), so an editor opening a tree the store
 //! made finds them; a `schemas` that is a symbolic link is left alone.
 //!
+//! Other writers (the CLI in another process, `sync export`, a hand edit, a `git pull`) are
+//! followed: the first `subscribe()` (the `Manager` calls it) starts one watcher of
+//! `<root>/tenants` (inotify, or polling when that cannot be had; see `watch.rs` and
+//! [`FsControlPlane::with_watch`]) that announces which tenants changed or were removed.
+//!
 //! This module owns the files under the root and nothing else; it never touches a database.
 
 pub(crate) mod admin;
@@ -36,10 +41,11 @@ mod scope;
 pub(crate) mod storage;
 pub(crate) mod tenant;
 pub mod tree;
+mod watch;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -51,12 +57,13 @@ pub use positions::{Pos, Positions};
 pub use schema::FileKind;
 pub use scope::FsScopeRepository;
 pub use tenant::FsTenantRepository;
+pub use watch::{DEBOUNCE as WATCH_DEBOUNCE, FsWatch, POLL_INTERVAL as WATCH_POLL_INTERVAL};
 
 use crate::crypto::SecretBox;
 use crate::error::{StoreError, StoreResult};
 use crate::repository::{
-    AdminRefreshTokenRepository, AdminRepository, ClientRepository, ControlPlaneStore, ScopeRepository,
-    TenantRepository,
+    AdminRefreshTokenRepository, AdminRepository, ClientRepository, ControlPlaneChange, ControlPlaneStore,
+    ScopeRepository, TenantRepository,
 };
 
 /// Checks a tenant slug (`^[a-z0-9][a-z0-9-]{0,62}$`) before it is used as a folder name.
@@ -81,6 +88,13 @@ struct Inner {
     documents: cache::DocumentCache,
     /// Set once `<root>/schemas/` has been brought up to date by this control plane.
     schemas_written: AtomicBool,
+    /// How other writers' changes are followed, and the watcher once `subscribe` started it.
+    follow: Mutex<Follow>,
+}
+
+struct Follow {
+    mode: FsWatch,
+    running: Option<(tokio::sync::broadcast::Sender<ControlPlaneChange>, watch::TreeWatcher)>,
 }
 
 /// The control plane over a folder of YAML files. Cheap to clone; hands out the
@@ -122,6 +136,7 @@ impl FsControlPlane {
                 secrets,
                 documents: cache::DocumentCache::new(bytes),
                 schemas_written: AtomicBool::new(false),
+                follow: Mutex::new(Follow { mode: FsWatch::default(), running: None }),
             }),
         }
     }
@@ -131,6 +146,40 @@ impl FsControlPlane {
     /// Errors: `Crypto` when the variable is set but malformed.
     pub fn from_env(root: impl Into<PathBuf>) -> StoreResult<Self> {
         Ok(FsControlPlane::new(root, SecretBox::from_env_optional()?))
+    }
+
+    /// How this control plane (and its clones) follows the changes other writers (another
+    /// process, a hand edit, a `git pull`) make to `<root>/tenants`, once
+    /// [`ControlPlaneStore::subscribe`] is first called (by `Manager::new`); [`FsWatch::Auto`]
+    /// by default. Set it before that call; afterwards it has no effect.
+    pub fn with_watch(self, mode: FsWatch) -> Self {
+        self.inner.follow.lock().unwrap_or_else(|p| p.into_inner()).mode = mode;
+        self
+    }
+
+    /// Starts the watcher of `<root>/tenants` (creating the folder) on the first call and
+    /// hands out a receiver of its announcements; `None` with [`FsWatch::Off`] or when no
+    /// watcher could be started (logged).
+    fn follow_changes(&self) -> Option<tokio::sync::broadcast::Receiver<ControlPlaneChange>> {
+        let mut follow = self.inner.follow.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((tx, _)) = &follow.running {
+            return Some(tx.subscribe());
+        }
+        if follow.mode == FsWatch::Off {
+            return None;
+        }
+        let (tx, rx) = tokio::sync::broadcast::channel(256);
+        match watch::TreeWatcher::start(self.tenants_dir(), follow.mode, tx.clone()) {
+            Ok(watcher) => {
+                follow.running = Some((tx, watcher));
+                Some(rx)
+            }
+            Err(e) => {
+                tracing::warn!(root = %self.inner.root.display(), error = %e,
+                    "cannot follow changes to the control-plane tree; cached tenants go stale until they idle out");
+                None
+            }
+        }
     }
 
     /// The root folder.
@@ -369,5 +418,10 @@ impl ControlPlaneStore for FsControlPlane {
     }
     fn admin_refresh_tokens(&self) -> StoreResult<Arc<dyn AdminRefreshTokenRepository>> {
         Ok(FsControlPlane::admin_refresh_tokens(self))
+    }
+    /// Announces the tenants whose folder under `<root>/tenants` anyone changed (this
+    /// process or another): see [`FsControlPlane::with_watch`] and `watch.rs`.
+    fn subscribe(&self) -> Option<tokio::sync::broadcast::Receiver<ControlPlaneChange>> {
+        self.follow_changes()
     }
 }

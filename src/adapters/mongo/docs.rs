@@ -216,8 +216,8 @@ pub(crate) struct UserDoc {
     pub source_client_id: Option<String>,
 }
 
-/// A password or social identity (`identities`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// A password or social identity (`identities`). Its `Debug` redacts the password hash.
+#[derive(Clone, Serialize, Deserialize)]
 pub(crate) struct IdentityDoc {
     #[serde(rename = "_id", with = "uuid_str")]
     pub id: Uuid,
@@ -235,6 +235,20 @@ pub(crate) struct IdentityDoc {
     pub created_at: Timestamp,
     #[serde(with = "micros")]
     pub updated_at: Timestamp,
+}
+
+impl std::fmt::Debug for IdentityDoc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IdentityDoc")
+            .field("id", &self.id)
+            .field("user_id", &self.user_id)
+            .field("provider", &self.provider)
+            .field("provider_user_id", &self.provider_user_id)
+            .field("email", &self.email)
+            .field("email_verified", &self.email_verified)
+            .field("password_hash", &self.password_hash.as_ref().map(|_| "<redacted>"))
+            .finish_non_exhaustive()
+    }
 }
 
 /// A refresh token (`refresh_tokens`).
@@ -258,8 +272,8 @@ pub(crate) struct TokenDoc {
     pub family_id: Uuid,
 }
 
-/// A TOTP enrolment (`mfa_totp`, `_id` = user id).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// A TOTP enrolment (`mfa_totp`, `_id` = user id). Its `Debug` redacts the secret.
+#[derive(Clone, Serialize, Deserialize)]
 pub(crate) struct TotpDoc {
     #[serde(rename = "_id", with = "uuid_str")]
     pub user_id: Uuid,
@@ -272,6 +286,16 @@ pub(crate) struct TotpDoc {
     pub created_at: Timestamp,
     #[serde(with = "micros")]
     pub updated_at: Timestamp,
+}
+
+impl std::fmt::Debug for TotpDoc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TotpDoc")
+            .field("user_id", &self.user_id)
+            .field("secret_encrypted", &"<redacted>")
+            .field("confirmed_at", &self.confirmed_at)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A recovery code (`mfa_recovery_codes`).

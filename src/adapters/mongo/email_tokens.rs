@@ -67,6 +67,7 @@ impl EmailTokenRepository for MongoEmailTokens {
         crate::model::limits::check_text("token_hash", token_hash, crate::model::limits::len::NAME)?;
         crate::model::limits::check_text("sent_to", sent_to, crate::model::limits::len::EMAIL)?;
         crate::model::check_non_empty("token_hash", token_hash)?;
+        let (sent_to, _) = crate::model::validate_email_field("sent_to", sent_to)?;
         if ttl <= TimeDelta::zero() {
             return Err(StoreError::invalid("ttl", "must be positive"));
         }
@@ -78,7 +79,7 @@ impl EmailTokenRepository for MongoEmailTokens {
             kind: kind.as_str().to_string(),
             user_id,
             token_hash: token_hash.to_string(),
-            sent_to: sent_to.to_string(),
+            sent_to: sent_to.clone(),
             created_at: now,
             expires_at,
             used_at: None,

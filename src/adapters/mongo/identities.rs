@@ -2,8 +2,9 @@
 //!
 //! `(provider, provider_user_id)` is unique, so an identity exists once whatever the races.
 //! `upsert` is a loop of atomic steps, each safe to lose a race in: update the identity if
-//! it exists; else link it to the user with the e-mail; else create user and identity in
-//! one transaction. A duplicate key means another caller got there first: the loop runs
+//! it exists; else link it to the user with the e-mail (only when both the provider and the
+//! account verified it; otherwise `LinkRequired`); else create user and identity in one
+//! transaction. A duplicate key means another caller got there first: the loop runs
 //! again and finds their work.
 
 use std::sync::Arc;
@@ -42,15 +43,20 @@ fn to_social(d: IdentityDoc) -> SocialIdentity {
     }
 }
 
-/// Checks provider and provider user id.
-fn validate(input: &SocialIdentityInput) -> StoreResult<()> {
+/// Checks provider, provider user id and e-mail (a blank e-mail is none; a given one is
+/// validated and kept trimmed).
+fn validate(mut input: SocialIdentityInput) -> StoreResult<SocialIdentityInput> {
     crate::model::check_non_empty("provider", &input.provider)?;
     if input.provider == PASSWORD_PROVIDER {
         return Err(StoreError::invalid("provider", "\"password\" is not a social provider"));
     }
     crate::model::check_non_empty("provider_user_id", &input.provider_user_id)?;
+    input.email = match input.email.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(email) => Some(validate_email(email)?.0),
+    };
     docs::json("raw_claims", &input.raw_claims)?;
-    Ok(())
+    Ok(input)
 }
 
 fn new_identity(user_id: Uuid, input: &SocialIdentityInput) -> IdentityDoc {
@@ -193,8 +199,8 @@ impl IdentityRepository for MongoIdentities {
     )]
     async fn upsert(&self, input: SocialIdentityInput) -> StoreResult<(Uuid, bool)> {
         crate::model::limits::check_social_identity(&input)?;
-        validate(&input)?;
-        let email = input.email.as_deref().map(str::trim).filter(|e| !e.is_empty());
+        let input = validate(input)?;
+        let email = input.email.as_deref();
         for _ in 0..MAX_ROUNDS {
             if let Some(existing) = self.refresh(&input, None).await? {
                 return Ok((existing.user_id, false));
@@ -207,6 +213,14 @@ impl IdentityRepository for MongoIdentities {
             };
             let (_, normalized) = validate_email(email)?;
             if let Some(user) = find_by_email(&self.ctx, &normalized).await? {
+                // Only a verified e-mail on both sides proves that the provider's user and
+                // the account's owner are one person.
+                if !(user.email_verified && input.email_verified) {
+                    return Err(StoreError::LinkRequired {
+                        provider: input.provider.clone(),
+                        email: email.to_string(),
+                    });
+                }
                 if self.insert(&new_identity(user.id, &input)).await? {
                     return Ok((user.id, false));
                 }
@@ -228,7 +242,7 @@ impl IdentityRepository for MongoIdentities {
     )]
     async fn link(&self, user_id: Uuid, input: SocialIdentityInput) -> StoreResult<SocialIdentity> {
         crate::model::limits::check_social_identity(&input)?;
-        validate(&input)?;
+        let input = validate(input)?;
         self.ctx.require_user(user_id).await?;
         for _ in 0..MAX_ROUNDS {
             if let Some(mine) = self.refresh(&input, Some(user_id)).await? {

@@ -1,8 +1,9 @@
 //! `UserRepository` on `users` and the password documents of `identities`.
 //!
-//! E-mail uniqueness and look-ups go through `email_normalized` (trimmed, lowercased) and
-//! its unique index. Creation (user + password identity) and deletion (user + every child
-//! collection) run in one transaction.
+//! E-mail uniqueness and look-ups go through `email_normalized`
+//! ([`normalize_email`](crate::model::normalize_email): NFC, lowercased; compared byte for
+//! byte, no collation) and its unique index. Creation (user + password identity) and
+//! deletion (user + every child collection) run in one transaction.
 
 use std::sync::Arc;
 
@@ -19,7 +20,7 @@ use crate::error::{StoreError, StoreResult};
 use crate::model::{CreateUserInput, Identity, Timestamp, UpdateUserInput, User, UserFilter, new_id};
 use crate::repository::UserRepository;
 
-pub(crate) use crate::model::{normalize_email, validate_email};
+pub(crate) use crate::model::validate_email;
 
 /// A JSON object field: `null` becomes `{}`; anything but an object is `InvalidInput`.
 pub(crate) fn json_object(field: &str, value: serde_json::Value) -> StoreResult<serde_json::Value> {
@@ -208,7 +209,8 @@ impl UserRepository for MongoUsers {
         fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "users.get_by_email")
     )]
     async fn get_by_email(&self, email: &str) -> StoreResult<(User, Option<Identity>)> {
-        let Some(user) = find_by_email(&self.ctx, &normalize_email(email)).await? else {
+        let (_, normalized) = validate_email(email)?;
+        let Some(user) = find_by_email(&self.ctx, &normalized).await? else {
             return Err(StoreError::not_found("user", email));
         };
         let identity = self
@@ -278,6 +280,9 @@ impl UserRepository for MongoUsers {
     async fn create(&self, input: CreateUserInput) -> StoreResult<(User, Identity)> {
         crate::model::limits::check_create_user(&input)?;
         let password_hash = input.password_hash.clone().filter(|h| !h.trim().is_empty());
+        if let Some(hash) = &password_hash {
+            crate::password::validate_password_hash(hash)?;
+        }
         let now = crate::model::now();
         let user = new_user_doc(input, now)?;
         let identity = password_identity(&user, password_hash, now);
@@ -445,6 +450,7 @@ impl UserRepository for MongoUsers {
     )]
     async fn update_password_hash(&self, user_id: Uuid, new_hash: &str) -> StoreResult<()> {
         crate::model::check_non_empty("password_hash", new_hash)?;
+        crate::password::validate_password_hash(new_hash)?;
         let Some(user) = self
             .ctx
             .coll::<UserDoc>(docs::USERS)?

@@ -71,6 +71,7 @@ impl EmailTokenRepository for SqlEmailTokens {
             crate::model::limits::check_text("token_hash", token_hash, crate::model::limits::len::NAME)?;
             crate::model::limits::check_text("sent_to", sent_to, crate::model::limits::len::EMAIL)?;
             crate::model::check_non_empty("token_hash", token_hash)?;
+            let (sent_to, _) = crate::model::validate_email_field("sent_to", sent_to)?;
             if ttl <= chrono::TimeDelta::zero() {
                 return Err(StoreError::invalid("ttl", "must be positive"));
             }
@@ -82,7 +83,7 @@ impl EmailTokenRepository for SqlEmailTokens {
                 kind: Set(kind.as_str().to_string()),
                 user_id: Set(user_id),
                 token_hash: Set(token_hash.to_string()),
-                sent_to: Set(sent_to.to_string()),
+                sent_to: Set(sent_to.clone()),
                 created_at: Set(to_db(now)),
                 expires_at: Set(to_db(expires_at)),
                 used_at: Set(None),

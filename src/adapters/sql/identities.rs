@@ -4,6 +4,8 @@
 //! `upsert` is atomic through the unique index on `(provider, provider_user_id)` and the one
 //! on `users.email_normalized`: it runs in a write transaction and, when a concurrent upsert
 //! inserted the same identity or user first (a unique violation), runs again and finds it.
+//! It links a new identity to an existing account only when both the provider and the
+//! account have verified the e-mail; otherwise it rolls back with `LinkRequired`.
 
 use std::sync::Arc;
 
@@ -20,7 +22,7 @@ use uuid::Uuid;
 use super::SqlContext;
 use super::retry::with_retry;
 use super::time::{from_db, now_db};
-use super::users::{PASSWORD_PROVIDER, find_by_email, new_user_model, validate_email};
+use super::users::{PASSWORD_PROVIDER, new_user_model, validate_email};
 use crate::error::{StoreError, StoreResult};
 use crate::model::{CreateUserInput, SocialIdentity, SocialIdentityInput, new_id};
 use crate::repository::IdentityRepository;
@@ -54,6 +56,10 @@ fn checked(mut input: SocialIdentityInput) -> StoreResult<SocialIdentityInput> {
         return Err(StoreError::invalid("provider", "\"password\" is not a social provider"));
     }
     crate::model::check_non_empty("provider_user_id", &input.provider_user_id)?;
+    input.email = match input.email.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(email) => Some(validate_email(email)?.0),
+    };
     if input.raw_claims.is_null() {
         input.raw_claims = serde_json::Value::Object(Default::default());
     }
@@ -137,8 +143,25 @@ impl SqlIdentities {
             return Err(StoreError::invalid("email", "is needed to create a user for a new identity"));
         };
         let (email, normalized) = validate_email(email)?;
-        let (user_id, created) = match find_by_email(&*txn, &normalized).await.map_err(err)? {
-            Some(user) => (user.id, false),
+        let mut account = users::Entity::find()
+            .filter(users::Column::EmailNormalized.eq(&normalized))
+            .one(&*txn)
+            .await
+            .map_err(err)?;
+        if let Some(found) = &account {
+            // Read it again under a shared lock on its primary key, so that its
+            // `email_verified` cannot change before the link commits. (Only an existing row is
+            // locked: locking the e-mail look-up itself would take MySQL gap locks that
+            // deadlock concurrent first logins.)
+            account = users::Entity::find_by_id(found.id).lock_shared().one(&*txn).await.map_err(err)?;
+        }
+        let (user_id, created) = match account {
+            // Only a verified e-mail on both sides proves that the provider's user and the
+            // account's owner are one person.
+            Some(user) if user.email_verified && input.email_verified => (user.id, false),
+            Some(_) => {
+                return Err(StoreError::LinkRequired { provider: input.provider.clone(), email });
+            }
             None => {
                 let new_user = CreateUserInput {
                     email: email.clone(),

@@ -1,8 +1,9 @@
 //! `UserRepository` on the `users` table and the password rows of `identities`.
 //!
-//! E-mail is matched through `email_normalized` (trimmed, lowercased; unique index), so
-//! uniqueness and look-ups are case-insensitive on every engine. Every write runs in a
-//! [`WriteTxn`](super::WriteTxn) under [`with_retry`].
+//! E-mail is matched through `email_normalized` ([`normalize_email`](crate::model::normalize_email):
+//! NFC, lowercased; unique index; `utf8mb4_bin` on MySQL/MariaDB), so uniqueness and
+//! look-ups are case-insensitive and byte-exact otherwise on every engine. Every write runs
+//! in a [`WriteTxn`](super::WriteTxn) under [`with_retry`].
 
 use std::sync::Arc;
 
@@ -10,9 +11,8 @@ use async_trait::async_trait;
 use entity::{identities, users};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, IntoCondition, LikeExpr};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
-    IntoActiveModel, JoinType, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationTrait,
-    TryIntoModel,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, EntityTrait, IntoActiveModel, JoinType,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationTrait, TryIntoModel,
 };
 use tracing::Instrument;
 use uuid::Uuid;
@@ -27,7 +27,7 @@ use crate::repository::UserRepository;
 /// Provider name of the password identity.
 pub(crate) const PASSWORD_PROVIDER: &str = "password";
 
-pub(crate) use crate::model::{normalize_email, validate_email};
+pub(crate) use crate::model::validate_email;
 
 /// A JSON object for a `metadata`-like column: `null` becomes `{}`; anything but an object
 /// is `InvalidInput`.
@@ -276,14 +276,6 @@ pub(crate) fn password_identity(
     }
 }
 
-/// Finds a user by normalised e-mail on `db`.
-pub(crate) async fn find_by_email<C: ConnectionTrait>(
-    db: &C,
-    normalized: &str,
-) -> Result<Option<users::Model>, sea_orm::DbErr> {
-    users::Entity::find().filter(users::Column::EmailNormalized.eq(normalized)).one(db).await
-}
-
 /// The row of a new user: the e-mail checked and normalised, the JSON fields checked to be
 /// objects (`null` → `{}`), created and updated at `now`. `users.create` and a social
 /// sign-in's first visit (`identities.upsert`) both build users here.
@@ -322,7 +314,7 @@ impl UserRepository for SqlUsers {
     async fn get_by_email(&self, email: &str) -> StoreResult<(User, Option<Identity>)> {
         async move {
             let err = |e| self.err().map(e);
-            let normalized = normalize_email(email);
+            let (_, normalized) = validate_email(email)?;
             // One round trip: the user and its password identity (if any) in one statement;
             // the provider is a condition of the join, so a user with only social
             // identities still comes back (with `None`).
@@ -396,6 +388,9 @@ impl UserRepository for SqlUsers {
         async move {
             crate::model::limits::check_create_user(&input)?;
             let password_hash = input.password_hash.clone().filter(|h| !h.trim().is_empty());
+            if let Some(hash) = &password_hash {
+                crate::password::validate_password_hash(hash)?;
+            }
             let now = now_db();
             let model = new_user_model(input, now)?;
             let user_am = model.clone().into_active_model();
@@ -503,27 +498,10 @@ impl UserRepository for SqlUsers {
     async fn update_password_hash(&self, user_id: Uuid, new_hash: &str) -> StoreResult<()> {
         async move {
             crate::model::check_non_empty("password_hash", new_hash)?;
+            crate::password::validate_password_hash(new_hash)?;
             with_retry("users.update_password_hash", || self.update_password_once(user_id, new_hash)).await
         }
         .instrument(self.ctx.span("users.update_password_hash"))
         .await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn emails_are_validated_and_normalised() {
-        assert_eq!(
-            validate_email(" Ana@Example.COM ").ok(),
-            Some(("Ana@Example.COM".to_string(), "ana@example.com".to_string()))
-        );
-        for bad in
-            ["", "   ", "ana", "@example.com", "ana@", "a@b@c", "a na@example.com", "ana@exa\tmple.com"]
-        {
-            assert!(validate_email(bad).is_err(), "{bad:?} must be refused");
-        }
     }
 }

@@ -1,11 +1,12 @@
-//! Cases of the `IdentityRepository`: social logins (upsert, also concurrent), linking,
-//! unlinking with the last-identity rule, and claims.
+//! Cases of the `IdentityRepository`: social logins (upsert, also concurrent), the
+//! verified-e-mail rule of linking (account takeover), linking, unlinking with the
+//! last-identity rule, and claims.
 
 use std::collections::BTreeSet;
 
 use serde_json::json;
 
-use super::support::{assert_conflict, assert_invalid, assert_not_found};
+use super::support::{assert_conflict, assert_invalid, assert_link_required, assert_not_found, phc};
 use crate::conformance::DataPlane;
 use crate::error::StoreError;
 use crate::model::{CreateUserInput, SocialIdentityInput, new_id};
@@ -55,11 +56,11 @@ pub async fn identities_upsert_creates_user_then_updates_the_same_identity(store
 }
 
 /// A social login whose e-mail matches an existing user in another letter case links to
-/// that user instead of creating one.
+/// that user instead of creating one, when the provider and the account both verified it.
 pub async fn identities_upsert_links_to_the_user_with_the_same_email_in_any_case(store: &DataPlane) {
     let (ned, _) = store
         .users()
-        .create(CreateUserInput::new("Ned@Example.com").password_hash("$argon2id$n"))
+        .create(CreateUserInput::new("Ned@Example.com").password_hash(phc('n')).email_verified(true))
         .await
         .expect("create");
     let (user_id, created) =
@@ -68,9 +69,110 @@ pub async fn identities_upsert_links_to_the_user_with_the_same_email_in_any_case
     assert!(!created);
     assert_eq!(store.users().count(None).await.expect("count"), 1);
     let (_, password) = store.users().get_by_email("ned@example.com").await.expect("ned");
-    assert_eq!(password.and_then(|p| p.password_hash).as_deref(), Some("$argon2id$n"), "password kept");
+    assert_eq!(password.and_then(|p| p.password_hash).as_deref(), Some(phc('n').as_str()), "password kept");
     let linked = store.identities().list_by_user(ned.id).await.expect("list");
     assert_eq!(linked.iter().map(|i| i.provider.as_str()).collect::<Vec<_>>(), vec!["github"]);
+}
+
+/// Account takeover through an unverified provider e-mail: a new identity whose provider
+/// does not vouch for the e-mail of an existing (verified) account is not linked. The call
+/// is `LinkRequired`, and nothing is created: no identity, no user, the account's identities
+/// unchanged. The explicit `link` of the signed-in user still works afterwards, and from
+/// then on the identity logs in.
+pub async fn identities_upsert_refuses_to_link_an_unverified_provider_email(store: &DataPlane) {
+    let users = store.users();
+    let ids = store.identities();
+    let (vic, _) = users
+        .create(CreateUserInput::new("vic@example.com").password_hash(phc('v')).email_verified(true))
+        .await
+        .expect("verified account");
+    ids.link(vic.id, login("github", "gh-vic", None)).await.expect("vic's own identity");
+    let before = ids.list_by_user(vic.id).await.expect("list");
+
+    let mut attacker = login("evil-idp", "e-1", Some("VIC@example.com"));
+    attacker.email_verified = false;
+    assert_link_required(ids.upsert(attacker.clone()).await, "unverified provider e-mail");
+    assert_not_found(ids.get_by_provider("evil-idp", "e-1").await, "no identity created");
+    assert_eq!(users.count(None).await.expect("count"), 1, "no user created");
+    assert_eq!(ids.list_by_user(vic.id).await.expect("list"), before, "identities unchanged");
+    let (still, _) = users.get_by_email("vic@example.com").await.expect("vic");
+    assert_eq!(still, vic, "account unchanged");
+
+    // Vic signs in and links the identity on purpose: allowed, and it logs in from then on.
+    let linked = ids.link(vic.id, attacker.clone()).await.expect("explicit link after LinkRequired");
+    assert_eq!(linked.user_id, vic.id);
+    assert_eq!(ids.upsert(attacker).await.expect("login"), (vic.id, false));
+}
+
+/// The reverse takeover: someone pre-registers an account with the victim's e-mail and never
+/// verifies it; the victim's later social sign-in (provider-verified) must not fall into that
+/// account. `LinkRequired`, nothing created; and when neither side is verified, the same.
+pub async fn identities_upsert_refuses_to_link_to_an_account_with_an_unverified_email(store: &DataPlane) {
+    let users = store.users();
+    let ids = store.identities();
+    let (squatter, _) = users
+        .create(CreateUserInput::new("wes@example.com").password_hash(phc('w')))
+        .await
+        .expect("unverified");
+    assert!(!squatter.email_verified);
+    assert_link_required(
+        ids.upsert(login("google", "g-wes", Some("wes@example.com"))).await,
+        "verified provider",
+    );
+    let mut neither = login("gitlab", "gl-wes", Some("Wes@Example.com"));
+    neither.email_verified = false;
+    assert_link_required(ids.upsert(neither).await, "neither side verified");
+    assert_not_found(ids.get_by_provider("google", "g-wes").await, "no identity");
+    assert_not_found(ids.get_by_provider("gitlab", "gl-wes").await, "no identity");
+    assert!(ids.list_by_user(squatter.id).await.expect("list").is_empty());
+    assert_eq!(users.count(None).await.expect("count"), 1, "no user created");
+
+    // Once the account's owner verifies the e-mail, the verified sign-in links.
+    users.set_email_verified(squatter.id, true).await.expect("verify");
+    assert_eq!(
+        ids.upsert(login("google", "g-wes", Some("wes@example.com"))).await.expect("now linked"),
+        (squatter.id, false)
+    );
+}
+
+/// An identity that exists logs in whatever the verification flags of this login and of the
+/// account: the rule only guards the first link.
+pub async fn identities_existing_identity_logs_in_whatever_the_verification_flags(store: &DataPlane) {
+    let ids = store.identities();
+    let mut first = login("apple", "ap-xia", Some("xia@example.com"));
+    first.email_verified = false;
+    let (xia, created) = ids.upsert(first.clone()).await.expect("no account with that e-mail: created");
+    assert!(created);
+    let (user, _) = store.users().get_by_email("xia@example.com").await.expect("xia");
+    assert!(!user.email_verified, "the new user's verification comes from the provider");
+    assert_eq!(ids.upsert(first.clone()).await.expect("login, unverified"), (xia, false));
+    let mut verified = first.clone();
+    verified.email_verified = true;
+    assert_eq!(ids.upsert(verified).await.expect("login, verified"), (xia, false));
+    store.users().set_email_verified(xia, false).await.expect("unverify");
+    assert_eq!(ids.upsert(first).await.expect("login again"), (xia, false));
+    assert_eq!(ids.list_by_user(xia).await.expect("list").len(), 1);
+    assert_eq!(store.users().count(None).await.expect("count"), 1);
+}
+
+/// Provider user ids are compared byte for byte: ids differing only in letter case or in an
+/// accent (or its NFC/NFD spelling) are distinct identities of distinct users.
+pub async fn identities_provider_user_ids_differing_in_case_or_accents_are_distinct(store: &DataPlane) {
+    let ids = store.identities();
+    let spellings = ["jose", "JOSE", "jos\u{e9}", "jose\u{301}"];
+    let mut users = BTreeSet::new();
+    for (i, pid) in spellings.iter().enumerate() {
+        let (user, created) =
+            ids.upsert(login("okta", pid, Some(&format!("p{i}@example.com")))).await.expect("upsert");
+        assert!(created, "{pid:?} is a new identity");
+        users.insert(user);
+    }
+    assert_eq!(users.len(), spellings.len());
+    for (i, pid) in spellings.iter().enumerate() {
+        let identity = ids.get_by_provider("okta", pid).await.expect("its own identity");
+        assert_eq!(identity.provider_user_id, *pid);
+        assert_eq!(identity.email.as_deref(), Some(format!("p{i}@example.com").as_str()));
+    }
 }
 
 /// An upsert without provider, provider user id, or (for a new user) e-mail is refused,
@@ -85,11 +187,11 @@ pub async fn identities_upsert_rejects_missing_provider_id_or_email(store: &Data
     assert_not_found(ids.get_by_provider("google", "g-9").await, "refused identity");
 }
 
-/// Twenty concurrent first logins of one identity create exactly one user and one identity;
+/// Fifty concurrent first logins of one identity create exactly one user and one identity;
 /// every call gets that user's id.
 pub async fn identities_concurrent_upserts_of_one_identity_create_one_user(store: &DataPlane) {
     let mut tasks = Vec::new();
-    for _ in 0..20 {
+    for _ in 0..50 {
         let ids = store.identities();
         tasks.push(tokio::spawn(
             async move { ids.upsert(login("apple", "a-1", Some("ona@example.com"))).await },
@@ -107,6 +209,39 @@ pub async fn identities_concurrent_upserts_of_one_identity_create_one_user(store
     assert_eq!(store.users().count(None).await.expect("count"), 1);
     let user_id = user_ids.into_iter().next().expect("user id");
     assert_eq!(store.identities().list_by_user(user_id).await.expect("list").len(), 1);
+}
+
+/// Fifty concurrent first logins of one identity whose e-mail belongs to a verified account
+/// link exactly one identity to that account and create no user; fifty concurrent first
+/// logins through an unverified provider e-mail all get `LinkRequired` and leave nothing.
+pub async fn identities_concurrent_first_logins_link_once_or_not_at_all(store: &DataPlane) {
+    let (yul, _) = store
+        .users()
+        .create(CreateUserInput::new("yul@example.com").email_verified(true))
+        .await
+        .expect("verified account");
+    let mut linking = Vec::new();
+    let mut refused = Vec::new();
+    for _ in 0..50 {
+        let ids = store.identities();
+        linking.push(tokio::spawn(async move {
+            ids.upsert(login("google", "g-yul", Some("yul@example.com"))).await
+        }));
+        let ids = store.identities();
+        let mut unverified = login("evil-idp", "e-yul", Some("YUL@example.com"));
+        unverified.email_verified = false;
+        refused.push(tokio::spawn(async move { ids.upsert(unverified).await }));
+    }
+    for task in linking {
+        assert_eq!(task.await.expect("task").expect("upsert"), (yul.id, false));
+    }
+    for task in refused {
+        assert_link_required(task.await.expect("task"), "unverified provider e-mail");
+    }
+    let linked = store.identities().list_by_user(yul.id).await.expect("list");
+    assert_eq!(linked.iter().map(|i| i.provider.as_str()).collect::<Vec<_>>(), vec!["google"]);
+    assert_not_found(store.identities().get_by_provider("evil-idp", "e-yul").await, "nothing linked");
+    assert_eq!(store.users().count(None).await.expect("count"), 1);
 }
 
 /// `link` attaches an identity to a user (again: an update), is a `Conflict` when the
@@ -160,7 +295,7 @@ pub async fn identities_unlink_refuses_the_last_way_to_log_in(store: &DataPlane)
 
     let (sam, _) = store
         .users()
-        .create(CreateUserInput::new("sam@example.com").password_hash("$argon2id$s"))
+        .create(CreateUserInput::new("sam@example.com").password_hash(phc('s')))
         .await
         .expect("password user");
     ids.link(sam.id, login("google", "g-sam", None)).await.expect("link");

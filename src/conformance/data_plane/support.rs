@@ -8,6 +8,17 @@ use crate::conformance::DataPlane;
 use crate::error::{StoreError, StoreResult};
 use crate::model::{CreateUserInput, Timestamp};
 
+/// A well-formed argon2id PHC string within every limit (m = 19 MiB, t = 2, p = 1), told
+/// apart from others by `tag` (a base64 character). It matches no password.
+pub(crate) fn phc(tag: char) -> String {
+    format!("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ${tag}GFzaGhhc2hoYXNoaGFzaA")
+}
+
+/// A well-formed bcrypt hash of cost 10, told apart by `tag` (a bcrypt base64 character).
+pub(crate) fn bcrypt_hash(tag: char) -> String {
+    format!("$2b$10${tag}{}", "a".repeat(52))
+}
+
 /// Creates a user with `email` and returns its id.
 pub(crate) async fn new_user(store: &DataPlane, email: &str) -> Uuid {
     let (user, _) = store.users().create(CreateUserInput::new(email)).await.expect("create user");
@@ -55,6 +66,15 @@ pub(crate) fn assert_invalid<T: std::fmt::Debug>(result: StoreResult<T>, what: &
     match result {
         Err(StoreError::InvalidInput { .. }) => {}
         other => panic!("{what}: expected InvalidInput, got {other:?}"),
+    }
+}
+
+/// Panics unless `result` is `LinkRequired`.
+#[track_caller]
+pub(crate) fn assert_link_required<T: std::fmt::Debug>(result: StoreResult<T>, what: &str) {
+    match result {
+        Err(StoreError::LinkRequired { .. }) => {}
+        other => panic!("{what}: expected LinkRequired, got {other:?}"),
     }
 }
 

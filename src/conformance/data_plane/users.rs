@@ -5,7 +5,7 @@
 use chrono::{FixedOffset, TimeDelta, TimeZone, Utc};
 use serde_json::json;
 
-use super::support::{assert_conflict, assert_invalid, assert_not_found, via_offset};
+use super::support::{assert_conflict, assert_invalid, assert_not_found, bcrypt_hash, phc, via_offset};
 use crate::conformance::DataPlane;
 use crate::model::{
     CreateRefreshTokenInput, CreateUserInput, SocialIdentityInput, UpdateUserInput, UserFilter, new_id,
@@ -14,15 +14,13 @@ use crate::model::{
 /// A created user is found by its e-mail, in any letter case, with its password identity.
 pub async fn users_create_then_get_by_email(store: &DataPlane) {
     let users = store.users();
-    let (user, identity) = users
-        .create(CreateUserInput::new("Ana@Example.com").password_hash("$argon2id$x"))
-        .await
-        .expect("create");
+    let (user, identity) =
+        users.create(CreateUserInput::new("Ana@Example.com").password_hash(phc('x'))).await.expect("create");
     assert_eq!(user.email, "Ana@Example.com");
     assert_eq!(identity.user_id, user.id);
     let (found, found_identity) = users.get_by_email("ana@example.COM").await.expect("get_by_email");
     assert_eq!(found, user);
-    assert_eq!(found_identity.expect("password identity").password_hash.as_deref(), Some("$argon2id$x"));
+    assert_eq!(found_identity.expect("password identity").password_hash.as_deref(), Some(phc('x').as_str()));
 }
 
 /// `create` stores every field it is given, returns what a later `get_by_id` reads, and
@@ -100,7 +98,7 @@ pub async fn users_unknown_user_is_not_found(store: &DataPlane) {
     assert_not_found(users.disable(ghost, "admin", None, None).await, "disable");
     assert_not_found(users.enable(ghost, "admin").await, "enable");
     assert_not_found(users.set_email_verified(ghost, true).await, "set_email_verified");
-    assert_not_found(users.update_password_hash(ghost, "$argon2id$h").await, "update_password_hash");
+    assert_not_found(users.update_password_hash(ghost, &phc('h')).await, "update_password_hash");
     assert_eq!(users.count(None).await.expect("count"), 1);
 }
 
@@ -238,18 +236,16 @@ pub async fn users_set_email_verified_updates_user_and_password_identity(store: 
 /// for a user who has none (one made by a social login), and refuses an empty hash.
 pub async fn users_update_password_hash_replaces_or_creates_the_password_identity(store: &DataPlane) {
     let users = store.users();
-    let (ivy, identity) = users
-        .create(CreateUserInput::new("ivy@example.com").password_hash("$argon2id$old"))
-        .await
-        .expect("create");
-    users.update_password_hash(ivy.id, "$argon2id$new").await.expect("update hash");
+    let (ivy, identity) =
+        users.create(CreateUserInput::new("ivy@example.com").password_hash(phc('o'))).await.expect("create");
+    users.update_password_hash(ivy.id, &phc('n')).await.expect("update hash");
     let (_, reread) = users.get_by_email("ivy@example.com").await.expect("reread");
     let reread = reread.expect("password identity");
     assert_eq!(reread.id, identity.id, "same identity");
-    assert_eq!(reread.password_hash.as_deref(), Some("$argon2id$new"));
+    assert_eq!(reread.password_hash.as_deref(), Some(phc('n').as_str()));
     assert_invalid(users.update_password_hash(ivy.id, "  ").await, "empty hash");
     let (_, still) = users.get_by_email("ivy@example.com").await.expect("reread");
-    assert_eq!(still.and_then(|i| i.password_hash).as_deref(), Some("$argon2id$new"));
+    assert_eq!(still.and_then(|i| i.password_hash).as_deref(), Some(phc('n').as_str()));
 
     let (social_user, created) = store
         .identities()
@@ -264,23 +260,19 @@ pub async fn users_update_password_hash_replaces_or_creates_the_password_identit
     assert!(created);
     let (_, none) = users.get_by_email("jo@example.com").await.expect("social user");
     assert!(none.is_none(), "a social user has no password identity");
-    users.update_password_hash(social_user, "$2b$12$abc").await.expect("set first password");
+    users.update_password_hash(social_user, &bcrypt_hash('b')).await.expect("set first password");
     let (_, some) = users.get_by_email("jo@example.com").await.expect("reread");
-    assert_eq!(some.expect("created identity").password_hash.as_deref(), Some("$2b$12$abc"));
+    assert_eq!(some.expect("created identity").password_hash.as_deref(), Some(bcrypt_hash('b').as_str()));
 }
 
 /// Deleting a user removes its password and social identities and its refresh tokens, and
 /// leaves another user's.
 pub async fn users_delete_removes_identities_and_refresh_tokens(store: &DataPlane) {
     let users = store.users();
-    let (kim, _) = users
-        .create(CreateUserInput::new("kim@example.com").password_hash("$argon2id$k"))
-        .await
-        .expect("kim");
-    let (lee, _) = users
-        .create(CreateUserInput::new("lee@example.com").password_hash("$argon2id$l"))
-        .await
-        .expect("lee");
+    let (kim, _) =
+        users.create(CreateUserInput::new("kim@example.com").password_hash(phc('k'))).await.expect("kim");
+    let (lee, _) =
+        users.create(CreateUserInput::new("lee@example.com").password_hash(phc('l'))).await.expect("lee");
     for (user, tag) in [(kim.id, "kim"), (lee.id, "lee")] {
         store
             .identities()
@@ -325,4 +317,162 @@ pub async fn users_delete_removes_identities_and_refresh_tokens(store: &DataPlan
     assert_eq!(store.tokens().get_by_hash("rt-lee").await.expect("lee's token").user_id, lee.id);
     // Kim's e-mail is free again.
     users.create(CreateUserInput::new("KIM@example.com")).await.expect("re-create kim");
+}
+
+/// E-mail identity is byte-exact after normalisation, not a database collation:
+/// `jose@…` and `josé@…` are two accounts, and each look-up returns its own row.
+pub async fn users_emails_differing_by_an_accent_are_two_accounts(store: &DataPlane) {
+    let users = store.users();
+    let (jose, _) = users.create(CreateUserInput::new("jose@example.com")).await.expect("jose");
+    let (jose_accent, _) =
+        users.create(CreateUserInput::new("jos\u{e9}@example.com")).await.expect("josé is another account");
+    assert_ne!(jose.id, jose_accent.id);
+    assert_eq!(users.get_by_email("jose@example.com").await.expect("jose").0.id, jose.id);
+    assert_eq!(users.get_by_email("jos\u{e9}@example.com").await.expect("josé").0.id, jose_accent.id);
+    assert_eq!(users.get_by_email("JOS\u{c9}@example.com").await.expect("JOSÉ").0.id, jose_accent.id);
+    // Other letters a case- and accent-insensitive collation would merge.
+    let (strasse, _) = users.create(CreateUserInput::new("stra\u{df}e@example.com")).await.expect("straße");
+    let (strasse_ss, _) = users.create(CreateUserInput::new("strasse@example.com")).await.expect("strasse");
+    assert_ne!(strasse.id, strasse_ss.id);
+    assert_eq!(users.count(None).await.expect("count"), 4);
+}
+
+/// Visually identical addresses are one account: the NFC (`é`) and NFD (`e` + combining
+/// acute) spellings, and upper and lower case, collide on `create` and find the same row.
+pub async fn users_nfc_and_nfd_spellings_and_letter_case_are_one_account(store: &DataPlane) {
+    let users = store.users();
+    let nfc = "ren\u{e9}@example.com";
+    let nfd = "rene\u{301}@example.com";
+    let (rene, _) = users.create(CreateUserInput::new(nfd).email_verified(true)).await.expect("create (NFD)");
+    assert_eq!(rene.email, nfd, "stored as given");
+    assert_conflict(users.create(CreateUserInput::new(nfc)).await, "NFC spelling of the same address");
+    assert_conflict(users.create(CreateUserInput::new("REN\u{c9}@EXAMPLE.COM")).await, "upper case");
+    assert_conflict(users.create(CreateUserInput::new("RENE\u{301}@Example.com")).await, "upper case NFD");
+    for spelling in [nfc, nfd, "REN\u{c9}@example.com", "RENE\u{301}@EXAMPLE.com"] {
+        assert_eq!(users.get_by_email(spelling).await.expect("found").0.id, rene.id, "{spelling:?}");
+    }
+    // A social login with the other spelling finds the same (verified) account.
+    let (linked, created) = store
+        .identities()
+        .upsert(SocialIdentityInput {
+            provider: "google".into(),
+            provider_user_id: "g-rene".into(),
+            email: Some(nfc.into()),
+            email_verified: true,
+            ..Default::default()
+        })
+        .await
+        .expect("upsert");
+    assert_eq!((linked, created), (rene.id, false));
+    assert_eq!(users.count(None).await.expect("count"), 1);
+}
+
+/// RFC 5321 limits and forbidden characters are `InvalidInput` on every method that takes
+/// an e-mail, before any I/O: a 64-octet local part and a 254-octet address pass, 65 and 255
+/// (and a 400-character address) do not; NUL, control characters, whitespace and invisible
+/// or text-direction characters never do.
+pub async fn users_email_limits_are_invalid_input_on_every_method(store: &DataPlane) {
+    let users = store.users();
+    let local_64 = format!("{}@example.com", "l".repeat(64));
+    let local_65 = format!("{}@example.com", "l".repeat(65));
+    let total_254 = format!("a@{}.example.com", "d".repeat(254 - 14));
+    let total_255 = format!("a@{}.example.com", "d".repeat(255 - 14));
+    assert_eq!((total_254.len(), total_255.len()), (254, 255));
+    let (ok_local, _) = users.create(CreateUserInput::new(&local_64)).await.expect("64-octet local part");
+    let (ok_total, _) = users.create(CreateUserInput::new(&total_254)).await.expect("254-octet address");
+    assert_eq!(users.get_by_email(&local_64).await.expect("found").0.id, ok_local.id);
+    assert_eq!(users.get_by_email(&total_254).await.expect("found").0.id, ok_total.id);
+    // Two-octet letters count twice: 33 of them are 66 octets.
+    let local_66_octets = format!("{}@example.com", "\u{e9}".repeat(33));
+
+    let bad = [
+        local_65,
+        total_255,
+        format!("a@{}.com", "x".repeat(400)),
+        local_66_octets,
+        "nul\0@example.com".to_string(),
+        "bell\u{7}@example.com".to_string(),
+        "esc@exa\u{1b}mple.com".to_string(),
+        "del\u{7f}@example.com".to_string(),
+        "nbsp\u{a0}@example.com".to_string(),
+        "line\nbreak@example.com".to_string(),
+        "zero\u{200b}width@example.com".to_string(),
+        "bidi\u{202e}override@example.com".to_string(),
+    ];
+    let ids = store.identities();
+    let tokens = store.email_tokens();
+    for email in &bad {
+        let what = format!("{email:?}");
+        assert_invalid(users.create(CreateUserInput::new(email)).await, &format!("create {what}"));
+        assert_invalid(users.get_by_email(email).await, &format!("get_by_email {what}"));
+        let social = SocialIdentityInput {
+            provider: "google".into(),
+            provider_user_id: "g-limits".into(),
+            email: Some(email.clone()),
+            email_verified: true,
+            ..Default::default()
+        };
+        assert_invalid(ids.upsert(social.clone()).await, &format!("identities.upsert {what}"));
+        assert_invalid(ids.link(ok_local.id, social).await, &format!("identities.link {what}"));
+        assert_invalid(
+            tokens
+                .create(
+                    crate::model::EmailTokenKind::Verification,
+                    ok_local.id,
+                    "limits-token",
+                    email,
+                    chrono::TimeDelta::hours(1),
+                )
+                .await,
+            &format!("email_tokens.create sent_to {what}"),
+        );
+    }
+    assert_eq!(users.count(None).await.expect("count"), 2, "nothing else stored");
+    assert!(ids.list_by_user(ok_local.id).await.expect("list").is_empty());
+    assert_not_found(ids.get_by_provider("google", "g-limits").await, "no identity");
+}
+
+/// Password hashes are checked on every write: an argon2 hash whose cost parameters ask for
+/// terabytes of memory or billions of passes, a bcrypt cost of 31, and unknown formats are
+/// `InvalidInput`, and nothing changes; real argon2id and bcrypt hashes are accepted. Such a
+/// hash never reaches the KDF in `check_password`.
+pub async fn users_password_hashes_out_of_limits_or_unknown_are_refused(store: &DataPlane) {
+    let users = store.users();
+    let huge_memory = "$argon2id$v=19$m=4294967295,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA";
+    let huge_time = "$argon2id$v=19$m=19456,t=4294967295,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA";
+    let huge_lanes = "$argon2id$v=19$m=19456,t=2,p=255$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA";
+    let bcrypt_31 = format!("$2b$31${}", "a".repeat(53));
+    let refused = [
+        huge_memory.to_string(),
+        huge_time.to_string(),
+        huge_lanes.to_string(),
+        bcrypt_31,
+        "$argon2id$x".to_string(),
+        "$2b$12$abc".to_string(),
+        "plaintext-password".to_string(),
+        "$6$salt$sha512crypt".to_string(),
+        format!("{}\0", phc('z')),
+    ];
+    for hash in &refused {
+        assert_invalid(
+            users.create(CreateUserInput::new("hal@example.com").password_hash(hash.as_str())).await,
+            &format!("create with {hash:?}"),
+        );
+        assert!(!users.check_password(Some(hash), "pw"), "{hash:?} never verifies");
+    }
+    assert_eq!(users.count(None).await.expect("count"), 0, "no user stored");
+
+    let real = crate::password::hash_password("pw").expect("hash");
+    let (hal, _) = users
+        .create(CreateUserInput::new("hal@example.com").password_hash(real.as_str()))
+        .await
+        .expect("real");
+    for hash in &refused {
+        assert_invalid(users.update_password_hash(hal.id, hash).await, &format!("update with {hash:?}"));
+    }
+    let (_, identity) = users.get_by_email("hal@example.com").await.expect("hal");
+    let stored = identity.and_then(|i| i.password_hash);
+    assert_eq!(stored.as_deref(), Some(real.as_str()), "hash unchanged");
+    assert!(users.check_password(stored.as_deref(), "pw"));
+    users.update_password_hash(hal.id, &bcrypt_hash('c')).await.expect("bcrypt accepted");
 }
