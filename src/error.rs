@@ -145,6 +145,18 @@ pub enum StoreError {
     },
 }
 
+/// A driver error whose text showed a secret, kept as its scrubbed text.
+#[derive(Debug)]
+struct ScrubbedError(String);
+
+impl fmt::Display for ScrubbedError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ScrubbedError {}
+
 fn format_problems(problems: &[ConfigProblem]) -> String {
     problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
 }
@@ -190,6 +202,51 @@ impl StoreError {
     /// Whether this is a [`StoreError::NotFound`].
     pub fn is_not_found(&self) -> bool {
         matches!(self, StoreError::NotFound { .. })
+    }
+
+    /// This error with the secrets of `dsn` removed (see [`crate::mode::scrub_dsn`]) from
+    /// its messages and its source: a source whose `Display` or `Debug` (at any depth of its
+    /// chain) shows a secret is replaced by its scrubbed text. Every connect path calls it,
+    /// since drivers quote a DSN they cannot parse whole.
+    pub(crate) fn scrub_dsn(self, dsn: &str) -> StoreError {
+        let scrub = |m: String| crate::mode::scrub_dsn(&m, dsn);
+        let scrub_source = |source: Option<BoxError>| {
+            source.map(|s| {
+                let mut text = s.to_string();
+                let mut next = s.source();
+                while let Some(inner) = next {
+                    text.push_str(": ");
+                    text.push_str(&inner.to_string());
+                    next = inner.source();
+                }
+                let debug = format!("{s:?}");
+                let clean = scrub(text.clone());
+                if clean == text && scrub(debug.clone()) == debug {
+                    s
+                } else {
+                    Box::new(ScrubbedError(clean)) as BoxError
+                }
+            })
+        };
+        match self {
+            StoreError::Unavailable { backend, message, source } => {
+                StoreError::Unavailable { backend, message: scrub(message), source: scrub_source(source) }
+            }
+            StoreError::Backend { backend, message, source } => {
+                StoreError::Backend { backend, message: scrub(message), source: scrub_source(source) }
+            }
+            StoreError::InvalidInput { field, message } => {
+                StoreError::InvalidInput { field, message: scrub(message) }
+            }
+            StoreError::NotFound { entity, key } => StoreError::NotFound { entity, key: scrub(key) },
+            StoreError::Conflict { entity, message } => {
+                StoreError::Conflict { entity, message: scrub(message) }
+            }
+            StoreError::NotSupported { operation, backend } => {
+                StoreError::NotSupported { operation: scrub(operation), backend }
+            }
+            other => other,
+        }
     }
 
     /// Whether this is a [`StoreError::Conflict`].

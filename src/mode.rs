@@ -123,59 +123,148 @@ impl fmt::Debug for DbConfig {
     }
 }
 
-/// Replaces the password of a URL-style DSN (`scheme://user:password@host/…`) and any
-/// `password=`/`pass=`/`pwd=` parameter with `***`.
+/// Replaces every password of a DSN with `***`: the password of a URL-style DSN
+/// (`scheme://user:password@host/…`) and the value of every `password=` / `pass=` / `pwd=` /
+/// `passwd=` / `sslpassword=` parameter (in a query string or a libpq keyword DSN, quoted or
+/// not).
+///
+/// The userinfo is everything between `://` and the **last** `@` of the DSN, so a raw
+/// password holding `#`, `/`, `?`, `@` or `%` is redacted whole (a URL parser would take
+/// `postgres://u:p#ss@db/x` as host `u`, port `p` and fragment `ss@db/x`). A DSN that is
+/// not a URL is treated as keyword parameters only.
 pub fn redact_dsn(dsn: &str) -> String {
-    let mut out = dsn.to_string();
-    if let Some(scheme_end) = out.find("://") {
-        let rest_start = scheme_end + 3;
-        let authority_end =
-            out[rest_start..].find(['/', '?', '#']).map(|i| rest_start + i).unwrap_or(out.len());
-        if let Some(at) = out[rest_start..authority_end].rfind('@') {
-            let userinfo = &out[rest_start..rest_start + at];
+    let mut out = String::with_capacity(dsn.len());
+    let mut at = 0;
+    for span in secret_spans(dsn) {
+        out.push_str(&dsn[at..span.start]);
+        out.push_str("***");
+        at = span.end;
+    }
+    out.push_str(&dsn[at..]);
+    out
+}
+
+/// `message` with the secrets of `dsn` removed: the whole DSN is replaced by its redacted
+/// form, and each password (as written and percent-decoded) by `***`. For driver error
+/// messages, which may quote the DSN or a part of it.
+pub fn scrub_dsn(message: &str, dsn: &str) -> String {
+    let dsn = dsn.trim();
+    let mut out = message.to_string();
+    if !dsn.is_empty() {
+        out = out.replace(dsn, &redact_dsn(dsn));
+    }
+    for span in secret_spans(dsn) {
+        let raw = &dsn[span];
+        let decode = |text: &str| {
+            url::form_urlencoded::parse(format!("x={text}").as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default()
+        };
+        // Form decoding (`+` is a space) and plain percent decoding (`+` stays); a quoted
+        // keyword value without its quotes and escapes.
+        let (form, percent) = (decode(raw), decode(&raw.replace('+', "%2B")));
+        let unquoted = raw.strip_prefix('\'').map(|v| v.strip_suffix('\'').unwrap_or(v).replace("\\'", "'"));
+        let mut secrets = vec![raw.to_string(), form, percent];
+        secrets.extend(unquoted);
+        // Drivers quote parts of a DSN they misread (a database name `b@host/db` of the
+        // password `a/b`): every piece of four or more characters between non-alphanumeric
+        // characters goes too.
+        let pieces: Vec<String> = secrets
+            .iter()
+            .flat_map(|s| s.split(|c: char| !c.is_alphanumeric()))
+            .filter(|p| p.chars().count() >= 4)
+            .map(str::to_string)
+            .collect();
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        for secret in secrets.into_iter().chain(pieces) {
+            if !secret.is_empty() {
+                out = out.replace(&secret, "***");
+            }
+        }
+    }
+    out
+}
+
+/// The byte ranges of the passwords in `dsn`, in order, not overlapping.
+fn secret_spans(dsn: &str) -> Vec<std::ops::Range<usize>> {
+    let mut spans = Vec::new();
+    if let Some(scheme_end) = dsn.find("://") {
+        let rest = scheme_end + 3;
+        if let Some(at) = dsn[rest..].rfind('@').map(|i| rest + i) {
+            let userinfo = &dsn[rest..at];
             if let Some(colon) = userinfo.find(':') {
-                let start = rest_start + colon + 1;
-                out.replace_range(start..rest_start + at, "***");
+                spans.push(rest + colon + 1..at);
             }
         }
     }
-    // key=value parameters, in a query string or a libpq keyword DSN.
-    let mut result = String::with_capacity(out.len());
-    let mut rest = out.as_str();
-    while let Some(pos) = find_password_key(rest) {
-        let (head, tail) = rest.split_at(pos.value_start);
-        result.push_str(head);
-        result.push_str("***");
-        let end = tail.find(['&', ' ', ';']).unwrap_or(tail.len());
-        rest = &tail[end..];
+    let is_url = dsn.contains("://");
+    let lower = dsn.to_ascii_lowercase();
+    let bytes = lower.as_bytes();
+    let mut i = 0;
+    while i < lower.len() {
+        let boundary = i == 0 || matches!(bytes[i - 1], b'?' | b'&' | b' ' | b';' | b'\t' | b'\n');
+        let key = ["password=", "sslpassword=", "passwd=", "pass=", "pwd="]
+            .into_iter()
+            .find(|k| boundary && lower[i..].starts_with(k));
+        let Some(key) = key else {
+            i += lower[i..].chars().next().map_or(1, char::len_utf8);
+            continue;
+        };
+        let start = i + key.len();
+        let end = value_end(dsn, start, is_url);
+        if end > start {
+            spans.push(start..end);
+        }
+        i = end.max(start);
     }
-    result.push_str(rest);
-    result
-}
-
-struct KeyPos {
-    value_start: usize,
-}
-
-fn find_password_key(s: &str) -> Option<KeyPos> {
-    let lower = s.to_ascii_lowercase();
-    let mut best: Option<KeyPos> = None;
-    for key in ["password=", "pass=", "pwd="] {
-        let mut from = 0;
-        while let Some(i) = lower[from..].find(key) {
-            let at = from + i;
-            let boundary = at == 0 || matches!(lower.as_bytes()[at - 1], b'?' | b'&' | b' ' | b';');
-            if boundary {
-                let value_start = at + key.len();
-                if best.as_ref().is_none_or(|b| value_start < b.value_start) {
-                    best = Some(KeyPos { value_start });
-                }
-                break;
-            }
-            from = at + key.len();
+    // A `password=` inside what the last-`@` rule took for the userinfo (`…?password=a@b`):
+    // merge overlapping spans, so the redaction covers both.
+    spans.sort_by_key(|s| s.start);
+    let mut merged: Vec<std::ops::Range<usize>> = Vec::with_capacity(spans.len());
+    for span in spans {
+        match merged.last_mut() {
+            Some(last) if span.start <= last.end => last.end = last.end.max(span.end),
+            _ => merged.push(span),
         }
     }
-    best
+    merged
+}
+
+/// Where the parameter value starting at `start` ends: after its closing quote when quoted
+/// (`'…'` with `\'` escapes, libpq style); else at the next separator that is followed by
+/// another `key=` (`&` in a URL, whitespace in a keyword DSN), or at the end — a separator
+/// inside a password does not end it early.
+fn value_end(dsn: &str, start: usize, is_url: bool) -> usize {
+    let bytes = dsn.as_bytes();
+    if !is_url && bytes.get(start) == Some(&b'\'') {
+        let mut j = start + 1;
+        while j < bytes.len() {
+            match bytes[j] {
+                b'\\' => j += 2,
+                b'\'' => return j + 1,
+                _ => j += 1,
+            }
+        }
+        return bytes.len();
+    }
+    let is_sep = |b: u8| if is_url { b == b'&' || b == b';' } else { b.is_ascii_whitespace() };
+    let mut j = start;
+    while j < bytes.len() {
+        if is_sep(bytes[j]) && starts_parameter(&dsn[j + 1..]) {
+            return j;
+        }
+        j += 1;
+    }
+    bytes.len()
+}
+
+/// Whether `s` starts with `key=` (a parameter name: letters, digits, `_`, `-`, `.`).
+fn starts_parameter(s: &str) -> bool {
+    let s = s.trim_start();
+    let name_len =
+        s.bytes().take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')).count();
+    name_len > 0 && s.as_bytes().get(name_len) == Some(&b'=')
 }
 
 /// What the mode is detected from: the FS root and the optional databases.

@@ -197,7 +197,7 @@ impl Registry {
     ///
     /// Errors: those of [`Registry::get`] and of the adapter's `connect`.
     pub async fn connect(&self, cfg: &ConnectConfig) -> StoreResult<Arc<dyn AdapterConnection>> {
-        self.get(&cfg.db.driver)?.connect(cfg).await
+        self.get(&cfg.db.driver)?.connect(cfg).await.map_err(|e| e.scrub_dsn(&cfg.db.dsn))
     }
 
     /// Drops the namespace `cfg` names through the adapter for `cfg.db.driver` (see

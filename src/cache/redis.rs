@@ -94,8 +94,9 @@ impl RedisCache {
     pub async fn connect(cfg: &RedisCacheConfig) -> StoreResult<Self> {
         let client = redis::Client::open(cfg.url.as_str()).map_err(|e| {
             StoreError::invalid("cache.url", format!("{}: {e}", crate::mode::redact_dsn(&cfg.url)))
+                .scrub_dsn(&cfg.url)
         })?;
-        let conn = ConnectionManager::new(client).await.map_err(map_err)?;
+        let conn = ConnectionManager::new(client).await.map_err(|e| map_err(e).scrub_dsn(&cfg.url))?;
         Ok(RedisCache {
             conn,
             namespace: namespace(cfg.tenant_id, &cfg.prefix),

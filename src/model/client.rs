@@ -55,7 +55,8 @@ pub struct Client {
     /// Description.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// Allowed redirect URIs (absolute, no fragment, https except loopback).
+    /// Allowed redirect URIs: https, loopback http, or a reverse-DNS private-use scheme
+    /// (`com.example.app:/cb`); no fragment, no userinfo (the rules of `validate_redirect_uri`).
     #[serde(default)]
     pub redirect_uris: Vec<String>,
     /// Allowed post-logout redirect URIs (same rules as redirect URIs).
@@ -211,50 +212,101 @@ pub fn validate_client_id(client_id: &str) -> crate::error::StoreResult<()> {
     }
 }
 
-/// Checks a redirect URI: absolute, no fragment, `https` unless the host is loopback
-/// (`localhost`, `127.0.0.0/8`, `[::1]`), where `http` is allowed too.
+/// Checks a redirect URI (RFC 8252, OAuth 2.0 Security BCP), parsed as a WHATWG URL:
+///
+/// - `https` with a host;
+/// - `http` only on a loopback host (`localhost`, `127.0.0.0/8`, `[::1]`), on any port;
+/// - a private-use scheme of a native app, reverse-DNS style (`com.example.app:/callback`:
+///   labels joined by `.`), with something after the colon;
+/// - never `javascript:`, `data:`, `file:`, `vbscript:` or any other scheme, a fragment,
+///   userinfo (`user@`), a relative URI, whitespace or control characters.
 ///
 /// Errors: `InvalidInput` with the reason.
 pub fn validate_redirect_uri(uri: &str) -> crate::error::StoreResult<()> {
     redirect_uri_problem(uri).map_or(Ok(()), |m| Err(crate::error::StoreError::invalid("redirect_uri", m)))
 }
 
-/// Why `uri` is not an acceptable redirect URI, `None` when it is.
+/// Schemes refused by name, whatever else the URI holds.
+const REFUSED_SCHEMES: [&str; 6] = ["javascript", "data", "file", "vbscript", "blob", "about"];
+
+/// Why `uri` is not an acceptable redirect URI (see [`validate_redirect_uri`]), `None` when it is.
 pub fn redirect_uri_problem(uri: &str) -> Option<String> {
     if uri.is_empty() {
         return Some("redirect URI is empty".into());
     }
+    // Checked on the text: the URL parser strips or percent-encodes these silently.
     if uri.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Some(format!("redirect URI {uri:?} contains whitespace"));
+        return Some(format!("redirect URI {uri:?} contains whitespace or a control character"));
     }
     if uri.contains('#') {
         return Some(format!("redirect URI {uri:?} must not contain a fragment"));
     }
-    let Some((scheme, rest)) = uri.split_once("://") else {
-        return Some(format!("redirect URI {uri:?} is not absolute"));
-    };
-    let scheme = scheme.to_ascii_lowercase();
-    if scheme.is_empty() || !scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) {
-        return Some(format!("redirect URI {uri:?} is not absolute"));
-    }
-    let authority = rest.split(['/', '?']).next().unwrap_or("");
-    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let host = if let Some(stripped) = host_port.strip_prefix('[') {
-        stripped.split(']').next().unwrap_or("")
-    } else {
-        host_port.split(':').next().unwrap_or("")
-    };
-    if host.is_empty() {
-        return Some(format!("redirect URI {uri:?} has no host"));
-    }
-    let loopback = host.eq_ignore_ascii_case("localhost")
-        || host.parse::<std::net::IpAddr>().map(|ip| ip.is_loopback()).unwrap_or(false);
-    match scheme.as_str() {
-        "https" => None,
-        "http" if loopback => None,
-        "http" => {
-            Some(format!("redirect URI {uri:?} must use https (http is allowed only for loopback hosts)"))
+    let url = match url::Url::parse(uri) {
+        Ok(url) => url,
+        Err(url::ParseError::RelativeUrlWithoutBase) => {
+            return Some(format!("redirect URI {uri:?} is not absolute"));
         }
-        other => Some(format!("redirect URI {uri:?} must use https, not {other}")),
+        Err(e) => return Some(format!("redirect URI {uri:?} is not a valid URI: {e}")),
+    };
+    let scheme = url.scheme();
+    if REFUSED_SCHEMES.contains(&scheme) {
+        return Some(format!("redirect URI {uri:?} must not use the {scheme}: scheme"));
+    }
+    // Userinfo, also an empty one (`https://@host/`), which the parser drops.
+    let authority = uri.split_once("://").map(|(_, rest)| rest.split(['/', '?']).next().unwrap_or(""));
+    if !url.username().is_empty() || url.password().is_some() || authority.is_some_and(|a| a.contains('@')) {
+        return Some(format!("redirect URI {uri:?} must not contain userinfo"));
+    }
+    // The parser reads `https:host/x` and `https:///host/x` as `https://host/x`: refuse both.
+    if matches!(scheme, "https" | "http") && authority.is_none_or(str::is_empty) {
+        return Some(format!("redirect URI {uri:?} has no host after {scheme}://"));
+    }
+    match scheme {
+        "https" if url.host().is_some() => None,
+        "https" => Some(format!("redirect URI {uri:?} has no host")),
+        "http" => {
+            let loopback = match url.host() {
+                Some(url::Host::Domain(host)) => host == "localhost",
+                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                None => false,
+            };
+            (!loopback).then(|| {
+                format!("redirect URI {uri:?} must use https (http is allowed only for loopback hosts)")
+            })
+        }
+        private if is_private_use_scheme(private) => {
+            let rest = &uri[private.len() + 1..];
+            rest.is_empty().then(|| format!("redirect URI {uri:?} names no path after its scheme"))
+        }
+        other => Some(format!(
+            "redirect URI {uri:?} must use https, loopback http or a reverse-DNS private-use scheme \
+             (com.example.app:/callback), not {other}"
+        )),
+    }
+}
+
+/// Whether `scheme` is reverse-DNS style: two or more non-empty labels joined by `.`.
+fn is_private_use_scheme(scheme: &str) -> bool {
+    let mut labels = scheme.split('.');
+    scheme.contains('.') && labels.all(|l| !l.is_empty())
+}
+
+#[cfg(all(test, feature = "conformance"))]
+mod redirect_uri_tests {
+    use super::redirect_uri_problem;
+    use crate::conformance::control_plane::{ACCEPTED_REDIRECT_URIS, REFUSED_REDIRECT_URIS};
+
+    #[test]
+    fn refused_and_accepted_redirect_uris() {
+        for uri in REFUSED_REDIRECT_URIS {
+            assert!(redirect_uri_problem(uri).is_some(), "{uri:?} was accepted");
+        }
+        for uri in ACCEPTED_REDIRECT_URIS {
+            assert_eq!(redirect_uri_problem(uri), None, "{uri:?}");
+        }
+        for uri in ["https:app.example.com/cb", "https:///app.example.com/cb", "http:localhost/cb"] {
+            assert!(redirect_uri_problem(uri).is_some(), "{uri:?} was accepted");
+        }
     }
 }

@@ -9,6 +9,7 @@ mod consent;
 mod email;
 mod email_token;
 mod identity;
+pub(crate) mod limits;
 mod mfa;
 mod rbac;
 mod scope;
@@ -24,6 +25,7 @@ pub use consent::*;
 pub use email::*;
 pub use email_token::*;
 pub use identity::*;
+pub use limits::{MAX_JSON_BYTES, MAX_OFFSET, MAX_TEXT_BYTES, max_storable_time, min_storable_time};
 pub use mfa::*;
 pub use rbac::*;
 pub use scope::*;
@@ -80,9 +82,12 @@ pub(crate) fn check_non_empty(field: &str, value: &str) -> crate::error::StoreRe
     Ok(())
 }
 
-/// `now + ttl`, or `InvalidInput` on `ttl` when it overflows.
+/// `now + ttl`, or `InvalidInput` on `ttl` when it overflows or ends past
+/// [`max_storable_time`].
 pub(crate) fn expiry(now: Timestamp, ttl: chrono::TimeDelta) -> crate::error::StoreResult<Timestamp> {
-    now.checked_add_signed(ttl).ok_or_else(|| crate::error::StoreError::invalid("ttl", "is too large"))
+    now.checked_add_signed(ttl)
+        .filter(|t| *t <= max_storable_time())
+        .ok_or_else(|| crate::error::StoreError::invalid("ttl", "is too large"))
 }
 
 /// The input checks of `TokenRepository::rotate`, the same on every backend and made before
@@ -104,6 +109,7 @@ pub(crate) fn check_rotation(
         ));
     }
     check_non_empty("new_hash", new_hash)?;
+    limits::check_text("new_hash", new_hash, limits::len::NAME)?;
     if old_hash == new_hash {
         return Err(crate::error::StoreError::invalid("new_hash", "must differ from the old hash"));
     }

@@ -100,12 +100,9 @@ pub struct TokenStats {
     pub by_client: BTreeMap<String, u64>,
 }
 
-/// Page arithmetic shared by paged filters: `(limit, offset)` for a 1-based page.
+/// Page arithmetic shared by paged filters: `(limit, offset)` for a 1-based page (the offset
+/// saturates at `u64::MAX`; lists treat an offset past [`super::MAX_OFFSET`] as an empty page).
 pub fn page_bounds(page: u64, page_size: u64) -> (u64, u64) {
-    let size = match page_size {
-        0 => 50,
-        n => n.min(200),
-    };
-    let page = page.max(1);
-    (size, (page - 1) * size)
+    let size = super::page_size(page_size);
+    (size, page.max(1).saturating_sub(1).saturating_mul(size))
 }

@@ -8,6 +8,14 @@
 //! [`StoreError::Unavailable`](crate::error::StoreError::Unavailable) from any method.
 //! Each method's `Errors:` line names what it returns by design; any call may also return
 //! `Backend` for a driver failure with no better name.
+//!
+//! Every data-plane method also checks the caller's values before any I/O, the same on
+//! every backend (the limits of [`crate::model`]: `MAX_OFFSET`, `min_storable_time`,
+//! `max_storable_time`, `MAX_TEXT_BYTES`): a string longer than its column or holding a NUL,
+//! a JSON value with a NUL, a search term over 320 characters, and a time to be stored
+//! outside the years 1000–9999 (also an expiry computed from a ttl) are `InvalidInput`; an
+//! offset or page past every row is an empty page; the `now` of `purge_expired` is clamped
+//! into the storable range.
 
 mod admin;
 mod cache;

@@ -25,7 +25,8 @@ pub trait SessionRepository: Send + Sync {
     /// A page of sessions, most recent activity first, and the total matching count
     /// (paging ignored).
     ///
-    /// Errors: `Unavailable`; no match gives an empty page and a count of 0.
+    /// Errors: `Unavailable`; `InvalidInput` for a search term over 320 characters or with a
+    /// NUL; no match gives an empty page and a count of 0, a page past the end an empty page.
     async fn list(&self, filter: &SessionFilter) -> StoreResult<(Vec<Session>, u64)>;
 
     /// Revokes a session (a revoked one keeps its first revocation).

@@ -97,7 +97,8 @@ pub trait TokenRepository: Send + Sync {
 
     /// A page of tokens, newest first, each with its owner's e-mail.
     ///
-    /// Errors: `Unavailable`; no match gives an empty list.
+    /// Errors: `Unavailable`; `InvalidInput` for a search term over 320 characters or with a
+    /// NUL; no match, or a page past the end, gives an empty list.
     async fn list(&self, filter: &TokenFilter) -> StoreResult<Vec<RefreshToken>>;
 
     /// How many tokens match the filter (paging ignored).

@@ -23,7 +23,8 @@ pub trait UserRepository: Send + Sync {
     /// A page of users ordered by `created_at`, then `id`; `search` matches e-mail or name
     /// case-insensitively. The page size is capped at 200 (default 50).
     ///
-    /// Errors: `Unavailable`; no match, or an offset past the end, gives an empty list.
+    /// Errors: `Unavailable`; `InvalidInput` for a search term over 320 characters or with a
+    /// NUL; no match, or an offset past the end, gives an empty list.
     async fn list(&self, filter: &UserFilter) -> StoreResult<Vec<User>>;
 
     /// How many users match `search` (all users for `None`), searched as `list` does.

@@ -183,9 +183,10 @@ impl GlobalControlPlane {
         }
         let db = Database::connect(options).await.map_err(|e| {
             StoreError::unavailable(backend_name(backend), format!("connecting to the global database: {e}"))
+                .scrub_dsn(&config.db.dsn)
         })?;
         if config.migrate {
-            migrate(&db, backend).await?;
+            migrate(&db, backend).await.map_err(|e| e.scrub_dsn(&config.db.dsn))?;
         }
         let (tx, _) = broadcast::channel(256);
         let separator = if config.db.dsn.contains('?') { '&' } else { '?' };
@@ -424,7 +425,8 @@ mod watcher {
             let mut listener = match connected {
                 Ok(l) => l,
                 Err(e) => {
-                    tracing::warn!(error = %e, "control-plane listener cannot connect; retrying");
+                    let error = crate::mode::scrub_dsn(&e.to_string(), &dsn);
+                    tracing::warn!(%error, "control-plane listener cannot connect; retrying");
                     tokio::select! {
                         _ = shutdown.notified() => return,
                         _ = tokio::time::sleep(backoff) => {}

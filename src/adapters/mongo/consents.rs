@@ -77,6 +77,8 @@ impl ConsentRepository for MongoConsents {
         client_id: &str,
         scopes: &BTreeSet<String>,
     ) -> StoreResult<Consent> {
+        crate::model::limits::check_text("client_id", client_id, crate::model::limits::len::NAME)?;
+        crate::model::limits::check_texts("scopes", scopes, crate::model::limits::len::NAME)?;
         crate::model::check_non_empty("client_id", client_id)?;
         self.ctx.require_user(user_id).await?;
         let now = docs::ts(crate::model::now());
@@ -130,6 +132,9 @@ impl ConsentRepository for MongoConsents {
     async fn list_all(&self, limit: u64, offset: u64, active_only: bool) -> StoreResult<(Vec<Consent>, u64)> {
         let filter = active_only_if(doc! {}, active_only);
         let total = self.coll()?.count_documents(filter.clone()).await.map_err(error::on(ENTITY))?;
+        let Some(offset) = crate::model::limits::list_offset(offset) else {
+            return Ok((Vec::new(), total));
+        };
         let page = self.find(filter, offset, Some(page_limit(limit))).await?;
         Ok((page, total))
     }

@@ -46,7 +46,9 @@ pub(crate) fn parse(dsn: &str) -> StoreResult<MongoDsn> {
         .split_once("://")
         .filter(|(scheme, _)| matches!(*scheme, "mongodb" | "mongodb+srv"))
         .ok_or_else(|| bad("must start with mongodb:// or mongodb+srv://".into()))?;
-    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    // The hosts follow the last `@` (a raw password may hold `/` or `?`).
+    let hosts_start = rest.rfind('@').map_or(0, |at| at + 1);
+    let authority_end = rest[hosts_start..].find(['/', '?']).map_or(rest.len(), |i| hosts_start + i);
     let authority = &rest[..authority_end];
     if authority.is_empty() {
         return Err(bad("names no host".into()));

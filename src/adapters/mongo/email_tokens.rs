@@ -64,14 +64,15 @@ impl EmailTokenRepository for MongoEmailTokens {
         sent_to: &str,
         ttl: TimeDelta,
     ) -> StoreResult<Uuid> {
+        crate::model::limits::check_text("token_hash", token_hash, crate::model::limits::len::NAME)?;
+        crate::model::limits::check_text("sent_to", sent_to, crate::model::limits::len::EMAIL)?;
         crate::model::check_non_empty("token_hash", token_hash)?;
         let (sent_to, _) = crate::model::validate_email_field("sent_to", sent_to)?;
         if ttl <= TimeDelta::zero() {
             return Err(StoreError::invalid("ttl", "must be positive"));
         }
         let now = crate::model::now();
-        let expires_at =
-            now.checked_add_signed(ttl).ok_or_else(|| StoreError::invalid("ttl", "is too large"))?;
+        let expires_at = crate::model::expiry(now, ttl)?;
         self.ctx.require_user(user_id).await?;
         let row = EmailTokenDoc {
             id: new_id(),
@@ -125,6 +126,7 @@ impl EmailTokenRepository for MongoEmailTokens {
         fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "email_tokens.purge_expired")
     )]
     async fn purge_expired(&self, now: Timestamp, batch_size: u64) -> StoreResult<u64> {
+        let now = crate::model::limits::clamp_time(now);
         purge_in_batches(
             &self.ctx,
             docs::EMAIL_TOKENS,

@@ -198,6 +198,7 @@ impl IdentityRepository for MongoIdentities {
         fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "identities.upsert")
     )]
     async fn upsert(&self, input: SocialIdentityInput) -> StoreResult<(Uuid, bool)> {
+        crate::model::limits::check_social_identity(&input)?;
         let input = validate(input)?;
         let email = input.email.as_deref();
         for _ in 0..MAX_ROUNDS {
@@ -240,6 +241,7 @@ impl IdentityRepository for MongoIdentities {
         fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "identities.link")
     )]
     async fn link(&self, user_id: Uuid, input: SocialIdentityInput) -> StoreResult<SocialIdentity> {
+        crate::model::limits::check_social_identity(&input)?;
         let input = validate(input)?;
         self.ctx.require_user(user_id).await?;
         for _ in 0..MAX_ROUNDS {
@@ -321,6 +323,7 @@ impl IdentityRepository for MongoIdentities {
         fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "identities.update_claims")
     )]
     async fn update_claims(&self, identity_id: Uuid, claims: serde_json::Value) -> StoreResult<()> {
+        crate::model::limits::check_json("raw_claims", &claims)?;
         let res = self
             .ctx
             .raw(docs::IDENTITIES)?

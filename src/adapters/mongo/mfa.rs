@@ -54,6 +54,7 @@ impl MfaRepository for MongoMfa {
         fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "mfa.upsert_totp")
     )]
     async fn upsert_totp(&self, user_id: Uuid, secret_encrypted: &str) -> StoreResult<()> {
+        crate::model::limits::check_text("secret_encrypted", secret_encrypted, crate::model::limits::TEXT)?;
         self.ctx.require_user(user_id).await?;
         let now = docs::ts(crate::model::now());
         let coll = self.ctx.raw(docs::MFA_TOTP)?;
@@ -134,6 +135,7 @@ impl MfaRepository for MongoMfa {
         fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "mfa.set_recovery_codes")
     )]
     async fn set_recovery_codes(&self, user_id: Uuid, hashes: &[String]) -> StoreResult<()> {
+        crate::model::limits::check_texts("hashes", hashes, crate::model::limits::len::NAME)?;
         if hashes.iter().any(|h| h.trim().is_empty()) {
             return Err(StoreError::invalid("code_hash", "is empty"));
         }
@@ -216,6 +218,8 @@ impl MfaRepository for MongoMfa {
         device_hash: &str,
         expires_at: Timestamp,
     ) -> StoreResult<()> {
+        crate::model::limits::check_text("device_hash", device_hash, crate::model::limits::len::NAME)?;
+        crate::model::limits::check_time("expires_at", expires_at)?;
         crate::model::check_non_empty("device_hash", device_hash)?;
         self.ctx.require_user(user_id).await?;
         let now = docs::ts(crate::model::now());
@@ -257,6 +261,7 @@ impl MfaRepository for MongoMfa {
         fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "mfa.purge_expired")
     )]
     async fn purge_expired(&self, now: Timestamp, batch_size: u64) -> StoreResult<u64> {
+        let now = crate::model::limits::clamp_time(now);
         purge_in_batches(
             &self.ctx,
             docs::MFA_TRUSTED_DEVICES,

@@ -76,7 +76,7 @@ impl Adapter for MongoAdapter {
     }
 
     async fn connect(&self, cfg: &ConnectConfig) -> StoreResult<Arc<dyn AdapterConnection>> {
-        Ok(Arc::new(self.open(cfg).await?))
+        Ok(Arc::new(self.open(cfg).await.map_err(|e| e.scrub_dsn(&cfg.db.dsn))?))
     }
 
     async fn drop_namespace(&self, cfg: &ConnectConfig) -> StoreResult<()> {

@@ -211,6 +211,7 @@ impl RbacRepository for MongoRbac {
         fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "rbac.add_permission_to_role")
     )]
     async fn add_permission_to_role(&self, role: &str, permission: &str) -> StoreResult<()> {
+        crate::model::limits::check_text("permission", permission, crate::model::limits::len::NAME)?;
         crate::model::check_non_empty("permission", permission)?;
         self.update_named(
             role,
@@ -264,6 +265,7 @@ impl RbacRepository for MongoRbac {
         fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "rbac.create_role")
     )]
     async fn create_role(&self, input: RoleInput) -> StoreResult<Role> {
+        crate::model::limits::check_role(&input)?;
         crate::model::check_role_input(&input, true)?;
         let name = input.name.as_str();
         self.check_parent(input.inherits_from.as_deref()).await?;
@@ -292,6 +294,7 @@ impl RbacRepository for MongoRbac {
         fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "rbac.update_role")
     )]
     async fn update_role(&self, name: &str, input: RoleInput) -> StoreResult<Role> {
+        crate::model::limits::check_role(&input)?;
         crate::model::check_role_input(&input, false)?;
         self.require_role(name).await?;
         self.check_parent(input.inherits_from.as_deref()).await?;

@@ -11,9 +11,7 @@ use uuid::Uuid;
 use super::docs::{self, SessionDoc};
 use super::{MongoContext, as_i64, error, purge_in_batches};
 use crate::error::{StoreError, StoreResult};
-use crate::model::{
-    CreateSessionInput, Session, SessionFilter, SessionStats, Timestamp, new_id, page_bounds,
-};
+use crate::model::{CreateSessionInput, Session, SessionFilter, SessionStats, Timestamp, new_id};
 use crate::repository::SessionRepository;
 
 const ENTITY: &str = "session";
@@ -101,6 +99,7 @@ impl SessionRepository for MongoSessions {
         fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "sessions.create")
     )]
     async fn create(&self, input: CreateSessionInput) -> StoreResult<Session> {
+        crate::model::limits::check_session(&input)?;
         crate::model::check_non_empty("session_id_hash", &input.session_id_hash)?;
         self.ctx.require_user(input.user_id).await?;
         let now = crate::model::now();
@@ -145,6 +144,7 @@ impl SessionRepository for MongoSessions {
         fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "sessions.touch")
     )]
     async fn touch(&self, session_id_hash: &str, at: Timestamp) -> StoreResult<()> {
+        crate::model::limits::check_time("at", at)?;
         let res = self
             .coll()?
             .update_one(
@@ -164,9 +164,12 @@ impl SessionRepository for MongoSessions {
         fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "sessions.list")
     )]
     async fn list(&self, filter: &SessionFilter) -> StoreResult<(Vec<Session>, u64)> {
-        let (limit, offset) = page_bounds(filter.page, filter.page_size);
+        crate::model::limits::check_search(filter.search.as_deref())?;
         let f = Self::filter(filter, crate::model::now());
         let total = self.coll()?.count_documents(f.clone()).await.map_err(error::on(ENTITY))?;
+        let Some((limit, offset)) = crate::model::limits::page_window(filter.page, filter.page_size) else {
+            return Ok((Vec::new(), total));
+        };
         let rows: Vec<SessionDoc> = self
             .coll()?
             .find(f)
@@ -186,6 +189,7 @@ impl SessionRepository for MongoSessions {
         fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "sessions.revoke")
     )]
     async fn revoke(&self, session_id_hash: &str, by: &str, reason: Option<&str>) -> StoreResult<()> {
+        crate::model::limits::check_actor(by, reason)?;
         let res = self
             .coll()?
             .update_one(
@@ -210,6 +214,7 @@ impl SessionRepository for MongoSessions {
         fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "sessions.revoke_all_by_user")
     )]
     async fn revoke_all_by_user(&self, user_id: Uuid, by: &str, reason: Option<&str>) -> StoreResult<u64> {
+        crate::model::limits::check_actor(by, reason)?;
         self.revoke_where(doc! { "user_id": docs::id(user_id) }, by, reason).await
     }
 
@@ -218,6 +223,7 @@ impl SessionRepository for MongoSessions {
         fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "sessions.revoke_all")
     )]
     async fn revoke_all(&self, by: &str, reason: Option<&str>) -> StoreResult<u64> {
+        crate::model::limits::check_actor(by, reason)?;
         self.revoke_where(doc! {}, by, reason).await
     }
 
@@ -226,6 +232,7 @@ impl SessionRepository for MongoSessions {
         fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "sessions.purge_expired")
     )]
     async fn purge_expired(&self, now: Timestamp, batch_size: u64) -> StoreResult<u64> {
+        let now = crate::model::limits::clamp_time(now);
         purge_in_batches(
             &self.ctx,
             docs::SESSIONS,

@@ -41,7 +41,7 @@ use super::{MongoContext, as_i64, error};
 use crate::error::{StoreError, StoreResult};
 use crate::model::{
     CreateRefreshTokenInput, RefreshToken, Timestamp, TokenFilter, TokenStats, check_non_empty,
-    check_rotation, check_ttl, expiry, new_id, page_bounds,
+    check_rotation, check_ttl, expiry, new_id,
 };
 use crate::repository::TokenRepository;
 
@@ -324,6 +324,7 @@ impl TokenRepository for MongoTokens {
         fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "tokens.create")
     )]
     async fn create(&self, input: CreateRefreshTokenInput) -> StoreResult<Uuid> {
+        crate::model::limits::check_refresh_token(&input)?;
         check_non_empty("token_hash", &input.token_hash)?;
         check_non_empty("client_id", &input.client_id)?;
         check_ttl(input.ttl)?;
@@ -487,7 +488,10 @@ impl TokenRepository for MongoTokens {
         fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "tokens.list")
     )]
     async fn list(&self, filter: &TokenFilter) -> StoreResult<Vec<RefreshToken>> {
-        let (limit, offset) = page_bounds(filter.page, filter.page_size);
+        crate::model::limits::check_search(filter.search.as_deref())?;
+        let Some((limit, offset)) = crate::model::limits::page_window(filter.page, filter.page_size) else {
+            return Ok(Vec::new());
+        };
         let f = self.filter(filter, crate::model::now()).await?;
         let rows: Vec<TokenDoc> = self
             .coll()?
@@ -508,6 +512,7 @@ impl TokenRepository for MongoTokens {
         fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "tokens.count")
     )]
     async fn count(&self, filter: &TokenFilter) -> StoreResult<u64> {
+        crate::model::limits::check_search(filter.search.as_deref())?;
         let f = self.filter(filter, crate::model::now()).await?;
         self.coll()?.count_documents(f).await.map_err(error::on(ENTITY))
     }
@@ -556,7 +561,8 @@ impl TokenRepository for MongoTokens {
         fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "tokens.purge_expired")
     )]
     async fn purge_expired(&self, now: Timestamp, batch_size: u64) -> StoreResult<u64> {
-        let revoked_before = now - TimeDelta::days(1);
+        let now = crate::model::limits::clamp_time(now);
+        let revoked_before = crate::model::limits::clamp_time(now - TimeDelta::days(1));
         let expired = doc! { "$or": [
             { "expires_at": { "$lt": docs::ts(now) } },
             { "revoked_at": { "$ne": Bson::Null, "$lt": docs::ts(revoked_before) } },

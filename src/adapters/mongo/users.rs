@@ -241,12 +241,16 @@ impl UserRepository for MongoUsers {
         fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "users.list")
     )]
     async fn list(&self, filter: &UserFilter) -> StoreResult<Vec<User>> {
+        crate::model::limits::check_search(filter.search.as_deref())?;
+        let Some(offset) = crate::model::limits::list_offset(filter.offset) else {
+            return Ok(Vec::new());
+        };
         let docs: Vec<UserDoc> = self
             .ctx
             .coll::<UserDoc>(docs::USERS)?
             .find(Self::search_filter(filter.search.as_deref()))
             .sort(doc! { "created_at": 1, "_id": 1 })
-            .skip(filter.offset)
+            .skip(offset)
             .limit(as_i64(filter.effective_limit()))
             .await
             .map_err(error::on("user"))?
@@ -261,6 +265,7 @@ impl UserRepository for MongoUsers {
         fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "users.count")
     )]
     async fn count(&self, search: Option<&str>) -> StoreResult<u64> {
+        crate::model::limits::check_search(search)?;
         self.ctx
             .raw(docs::USERS)?
             .count_documents(Self::search_filter(search))
@@ -273,6 +278,7 @@ impl UserRepository for MongoUsers {
         fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "users.create")
     )]
     async fn create(&self, input: CreateUserInput) -> StoreResult<(User, Identity)> {
+        crate::model::limits::check_create_user(&input)?;
         let password_hash = input.password_hash.clone().filter(|h| !h.trim().is_empty());
         if let Some(hash) = &password_hash {
             crate::password::validate_password_hash(hash)?;
@@ -289,6 +295,7 @@ impl UserRepository for MongoUsers {
         fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "users.update")
     )]
     async fn update(&self, user_id: Uuid, input: UpdateUserInput) -> StoreResult<User> {
+        crate::model::limits::check_update_user(&input)?;
         let UpdateUserInput {
             name,
             given_name,
@@ -368,6 +375,8 @@ impl UserRepository for MongoUsers {
         reason: Option<&str>,
         until: Option<Timestamp>,
     ) -> StoreResult<()> {
+        crate::model::limits::check_actor(by, reason)?;
+        crate::model::limits::check_time_opt("until", until)?;
         self.set_fields(
             user_id,
             doc! {
@@ -385,6 +394,7 @@ impl UserRepository for MongoUsers {
         fields(tenant = %self.ctx.tenant_slug, backend = "mongodb", operation = "users.enable")
     )]
     async fn enable(&self, user_id: Uuid, by: &str) -> StoreResult<()> {
+        crate::model::limits::check_actor(by, None)?;
         self.set_fields(
             user_id,
             doc! {

@@ -90,6 +90,8 @@ impl ConsentRepository for SqlConsents {
         scopes: &BTreeSet<String>,
     ) -> StoreResult<Consent> {
         async move {
+            crate::model::limits::check_text("client_id", client_id, crate::model::limits::len::NAME)?;
+            crate::model::limits::check_texts("scopes", scopes, crate::model::limits::len::NAME)?;
             crate::model::check_non_empty("client_id", client_id)?;
             let ctx = self.err().parent("user", user_id);
             let now = now_db();
@@ -155,6 +157,9 @@ impl ConsentRepository for SqlConsents {
             let limit = crate::model::page_size(limit);
             let select = active_only_if(consents::Entity::find(), active_only);
             let total = select.clone().count(&self.ctx.db).await.map_err(|e| self.err().map(e))?;
+            let Some(offset) = crate::model::limits::list_offset(offset) else {
+                return Ok((Vec::new(), total));
+            };
             let rows = oldest_first(select)
                 .limit(limit)
                 .offset(offset)

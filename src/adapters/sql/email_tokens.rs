@@ -68,14 +68,15 @@ impl EmailTokenRepository for SqlEmailTokens {
         ttl: chrono::TimeDelta,
     ) -> StoreResult<Uuid> {
         async move {
+            crate::model::limits::check_text("token_hash", token_hash, crate::model::limits::len::NAME)?;
+            crate::model::limits::check_text("sent_to", sent_to, crate::model::limits::len::EMAIL)?;
             crate::model::check_non_empty("token_hash", token_hash)?;
             let (sent_to, _) = crate::model::validate_email_field("sent_to", sent_to)?;
             if ttl <= chrono::TimeDelta::zero() {
                 return Err(StoreError::invalid("ttl", "must be positive"));
             }
             let now = crate::model::now();
-            let expires_at =
-                now.checked_add_signed(ttl).ok_or_else(|| StoreError::invalid("ttl", "too large"))?;
+            let expires_at = crate::model::expiry(now, ttl)?;
             let id = new_id();
             let row = email_tokens::ActiveModel {
                 id: Set(id),
@@ -136,6 +137,7 @@ impl EmailTokenRepository for SqlEmailTokens {
 
     async fn purge_expired(&self, now: Timestamp, batch_size: u64) -> StoreResult<u64> {
         async move {
+            let now = crate::model::limits::clamp_time(now);
             let expired = Condition::all().add(email_tokens::Column::ExpiresAt.lt(to_db(now)));
             purge_in_batches::<email_tokens::Entity>(
                 &self.ctx,

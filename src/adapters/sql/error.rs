@@ -6,6 +6,11 @@
 //! - `RecordNotFound` → `NotFound`;
 //! - connection and pool failures (`Conn`, `ConnectionAcquire`, I/O, TLS, protocol, pool
 //!   timeouts, a closed pool) → `Unavailable` (retryable);
+//! - a value the engine cannot hold (PostgreSQL SQLSTATE class 22 — too long, out of range,
+//!   invalid byte sequence or NUL, bad datetime —; MySQL 1406 data too long, 1264 out of
+//!   range, 1366 incorrect string value, 1292 incorrect datetime; an encode error of the
+//!   driver) → `InvalidInput`: the model's limits refuse these values first, this is the
+//!   belt to their braces;
 //! - everything else → `Backend`, with the `DbErr` as its source.
 //!
 //! [`is_retryable_db_err`] recognises serialization failures and deadlocks that
@@ -60,6 +65,9 @@ pub(crate) fn map_db_err(ctx: &ErrCtx, err: DbErr) -> StoreError {
         }
         _ => {}
     }
+    if let Some(message) = value_refused(&err) {
+        return StoreError::invalid(ctx.entity, message);
+    }
     match &err {
         DbErr::RecordNotFound(key) => StoreError::NotFound { entity: ctx.entity, key: key.clone() },
         // An update by primary key that matched no row: the row went away meanwhile.
@@ -110,6 +118,30 @@ fn is_connection_error(e: &sea_orm::sqlx::Error) -> bool {
             | Error::PoolClosed
             | Error::WorkerCrashed
     )
+}
+
+/// Why the engine refused a value of the statement, when that is what `err` says (see the
+/// module documentation); the message names no value.
+fn value_refused(err: &DbErr) -> Option<&'static str> {
+    if let DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) = err
+        && matches!(e.deref(), sea_orm::sqlx::Error::Encode(_))
+    {
+        return Some("value cannot be stored");
+    }
+    match database_code(err)? {
+        DbCode::SqlState(state) if state.starts_with("22") => Some(match state.as_str() {
+            "22001" => "value too long",
+            "22003" => "value out of range",
+            "22007" | "22008" => "time out of range",
+            "22021" | "22P05" => "invalid character (NUL or bad byte sequence)",
+            _ => "value refused by the database",
+        }),
+        DbCode::MySql(1406) => Some("value too long"),
+        DbCode::MySql(1264) => Some("value out of range"),
+        DbCode::MySql(1366) => Some("invalid character"),
+        DbCode::MySql(1292) => Some("time out of range"),
+        _ => None,
+    }
 }
 
 /// The database error code of `err`, when it came from the server: SQLSTATE on PostgreSQL,

@@ -312,6 +312,7 @@ impl IdentityRepository for SqlIdentities {
 
     async fn upsert(&self, input: SocialIdentityInput) -> StoreResult<(Uuid, bool)> {
         async move {
+            crate::model::limits::check_social_identity(&input)?;
             let input = checked(input)?;
             let mut attempt = 0;
             loop {
@@ -330,6 +331,7 @@ impl IdentityRepository for SqlIdentities {
 
     async fn link(&self, user_id: Uuid, input: SocialIdentityInput) -> StoreResult<SocialIdentity> {
         async move {
+            crate::model::limits::check_social_identity(&input)?;
             let input = checked(input)?;
             with_retry("identities.link", || self.link_once(user_id, &input)).await
         }
@@ -353,6 +355,7 @@ impl IdentityRepository for SqlIdentities {
 
     async fn update_claims(&self, identity_id: Uuid, claims: serde_json::Value) -> StoreResult<()> {
         async move {
+            crate::model::limits::check_json("raw_claims", &claims)?;
             let claims =
                 if claims.is_null() { serde_json::Value::Object(Default::default()) } else { claims };
             with_retry("identities.update_claims", || self.update_claims_once(identity_id, &claims)).await

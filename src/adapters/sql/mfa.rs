@@ -79,6 +79,11 @@ fn totp_from_row(row: mfa_totp::Model) -> MfaTotp {
 impl MfaRepository for SqlMfa {
     async fn upsert_totp(&self, user_id: Uuid, secret_encrypted: &str) -> StoreResult<()> {
         async move {
+            crate::model::limits::check_text(
+                "secret_encrypted",
+                secret_encrypted,
+                crate::model::limits::TEXT,
+            )?;
             let ctx = self.err("mfa_totp").parent("user", user_id);
             let now = now_db();
             let row = mfa_totp::ActiveModel {
@@ -151,6 +156,7 @@ impl MfaRepository for SqlMfa {
 
     async fn set_recovery_codes(&self, user_id: Uuid, hashes: &[String]) -> StoreResult<()> {
         async move {
+            crate::model::limits::check_texts("hashes", hashes, crate::model::limits::len::NAME)?;
             if hashes.iter().any(|h| h.trim().is_empty()) {
                 return Err(StoreError::invalid("hashes", "a recovery code hash is empty"));
             }
@@ -248,6 +254,8 @@ impl MfaRepository for SqlMfa {
         expires_at: Timestamp,
     ) -> StoreResult<()> {
         async move {
+            crate::model::limits::check_text("device_hash", device_hash, crate::model::limits::len::NAME)?;
+            crate::model::limits::check_time("expires_at", expires_at)?;
             crate::model::check_non_empty("device_hash", device_hash)?;
             let ctx = self.err("mfa_trusted_device").parent("user", user_id);
             let now = now_db();
@@ -299,6 +307,7 @@ impl MfaRepository for SqlMfa {
 
     async fn purge_expired(&self, now: Timestamp, batch_size: u64) -> StoreResult<u64> {
         async move {
+            let now = crate::model::limits::clamp_time(now);
             let expired = Condition::all().add(mfa_trusted_devices::Column::ExpiresAt.lt(to_db(now)));
             purge_in_batches::<mfa_trusted_devices::Entity>(
                 &self.ctx,

@@ -106,7 +106,7 @@ impl Adapter for SqlAdapter {
     }
 
     async fn connect(&self, cfg: &ConnectConfig) -> StoreResult<Arc<dyn AdapterConnection>> {
-        let ctx = connect::open(self.backend, cfg).await?;
+        let ctx = connect::open(self.backend, cfg).await.map_err(|e| e.scrub_dsn(&cfg.db.dsn))?;
         Ok(Arc::new(SqlConnection { ctx: Arc::new(ctx) }))
     }
 

@@ -256,6 +256,7 @@ impl RbacRepository for SqlRbac {
 
     async fn add_permission_to_role(&self, role: &str, permission: &str) -> StoreResult<()> {
         async move {
+            crate::model::limits::check_text("permission", permission, crate::model::limits::len::NAME)?;
             crate::model::check_non_empty("permission", permission)?;
             self.change_permissions(role, |perms| perms.insert(permission.to_string())).await
         }
@@ -293,6 +294,7 @@ impl RbacRepository for SqlRbac {
 
     async fn create_role(&self, input: RoleInput) -> StoreResult<Role> {
         async move {
+            crate::model::limits::check_role(&input)?;
             crate::model::check_role_input(&input, true)?;
             self.require_parent(input.inherits_from.as_deref()).await?;
             let now = now_db();
@@ -319,6 +321,7 @@ impl RbacRepository for SqlRbac {
 
     async fn update_role(&self, name: &str, input: RoleInput) -> StoreResult<Role> {
         async move {
+            crate::model::limits::check_role(&input)?;
             crate::model::check_role_input(&input, false)?;
             let row = self.require_role(name).await?;
             self.require_parent(input.inherits_from.as_deref()).await?;

@@ -29,11 +29,6 @@ use crate::model::{
 };
 use crate::repository::SessionRepository;
 
-/// Page size when the filter says 0.
-const DEFAULT_PAGE_SIZE: u64 = 50;
-/// Largest page size.
-const MAX_PAGE_SIZE: u64 = 200;
-
 /// The session repository of one tenant's SQL database.
 pub(crate) struct SqlSessions {
     ctx: Arc<SqlContext>,
@@ -160,6 +155,7 @@ fn bump(map: &mut BTreeMap<String, u64>, key: Option<String>, count: i64) {
 impl SessionRepository for SqlSessions {
     async fn create(&self, input: CreateSessionInput) -> StoreResult<Session> {
         async move {
+            crate::model::limits::check_session(&input)?;
             crate::model::check_non_empty("session_id_hash", &input.session_id_hash)?;
             let now = now_db();
             let row = sessions::Model {
@@ -207,6 +203,7 @@ impl SessionRepository for SqlSessions {
 
     async fn touch(&self, session_id_hash: &str, at: Timestamp) -> StoreResult<()> {
         async move {
+            crate::model::limits::check_time("at", at)?;
             let result = self
                 .ctx
                 .write("sessions.touch", &self.err(), |db| {
@@ -227,18 +224,17 @@ impl SessionRepository for SqlSessions {
 
     async fn list(&self, filter: &SessionFilter) -> StoreResult<(Vec<Session>, u64)> {
         async move {
-            let page = std::cmp::max(filter.page, 1);
-            let page_size = if filter.page_size == 0 {
-                DEFAULT_PAGE_SIZE
-            } else {
-                std::cmp::min(filter.page_size, MAX_PAGE_SIZE)
-            };
+            crate::model::limits::check_search(filter.search.as_deref())?;
             let total = filtered(filter).count(&self.ctx.db).await.map_err(|e| self.err().map(e))?;
+            let Some((page_size, offset)) = crate::model::limits::page_window(filter.page, filter.page_size)
+            else {
+                return Ok((Vec::new(), total));
+            };
             let rows = filtered(filter)
                 .order_by_desc(sessions::Column::LastActivity)
                 .order_by_desc(sessions::Column::Id)
                 .limit(page_size)
-                .offset((page - 1).saturating_mul(page_size))
+                .offset(offset)
                 .all(&self.ctx.db)
                 .await
                 .map_err(|e| self.err().map(e))?;
@@ -250,6 +246,7 @@ impl SessionRepository for SqlSessions {
 
     async fn revoke(&self, session_id_hash: &str, by: &str, reason: Option<&str>) -> StoreResult<()> {
         async move {
+            crate::model::limits::check_actor(by, reason)?;
             let result = self
                 .ctx
                 .write("sessions.revoke", &self.err(), |db| {
@@ -273,6 +270,7 @@ impl SessionRepository for SqlSessions {
 
     async fn revoke_all_by_user(&self, user_id: Uuid, by: &str, reason: Option<&str>) -> StoreResult<u64> {
         async move {
+            crate::model::limits::check_actor(by, reason)?;
             self.revoke_where(Condition::all().add(sessions::Column::UserId.eq(user_id)), by, reason).await
         }
         .instrument(self.ctx.span("sessions.revoke_all_by_user"))
@@ -280,6 +278,7 @@ impl SessionRepository for SqlSessions {
     }
 
     async fn revoke_all(&self, by: &str, reason: Option<&str>) -> StoreResult<u64> {
+        crate::model::limits::check_actor(by, reason)?;
         async move { self.revoke_where(Condition::all(), by, reason).await }
             .instrument(self.ctx.span("sessions.revoke_all"))
             .await
@@ -287,6 +286,7 @@ impl SessionRepository for SqlSessions {
 
     async fn purge_expired(&self, now: Timestamp, batch_size: u64) -> StoreResult<u64> {
         async move {
+            let now = crate::model::limits::clamp_time(now);
             let expired = Condition::all().add(sessions::Column::ExpiresAt.lt(to_db(now)));
             purge_in_batches::<sessions::Entity>(
                 &self.ctx,

@@ -41,7 +41,7 @@ use super::users::like_contains;
 use crate::error::{StoreError, StoreResult};
 use crate::model::{
     CreateRefreshTokenInput, RefreshToken, Timestamp, TokenFilter, TokenStats, TokenStatus, check_non_empty,
-    check_rotation, check_ttl, expiry, new_id, page_bounds,
+    check_rotation, check_ttl, expiry, new_id,
 };
 use crate::repository::TokenRepository;
 
@@ -304,6 +304,7 @@ impl SqlTokens {
 impl TokenRepository for SqlTokens {
     async fn create(&self, input: CreateRefreshTokenInput) -> StoreResult<Uuid> {
         async move {
+            crate::model::limits::check_refresh_token(&input)?;
             check_non_empty("token_hash", &input.token_hash)?;
             check_non_empty("client_id", &input.client_id)?;
             check_ttl(input.ttl)?;
@@ -437,7 +438,11 @@ impl TokenRepository for SqlTokens {
 
     async fn list(&self, filter: &TokenFilter) -> StoreResult<Vec<RefreshToken>> {
         async move {
-            let (limit, offset) = page_bounds(filter.page, filter.page_size);
+            crate::model::limits::check_search(filter.search.as_deref())?;
+            let Some((limit, offset)) = crate::model::limits::page_window(filter.page, filter.page_size)
+            else {
+                return Ok(Vec::new());
+            };
             let rows = Self::filtered(filter, crate::model::now())
                 .order_by_desc(refresh_tokens::Column::IssuedAt)
                 .order_by_desc(refresh_tokens::Column::Id)
@@ -455,6 +460,7 @@ impl TokenRepository for SqlTokens {
 
     async fn count(&self, filter: &TokenFilter) -> StoreResult<u64> {
         async move {
+            crate::model::limits::check_search(filter.search.as_deref())?;
             Self::filtered(filter, crate::model::now())
                 .count(&self.ctx.db)
                 .await
@@ -512,8 +518,9 @@ impl TokenRepository for SqlTokens {
 
     async fn purge_expired(&self, now: Timestamp, batch_size: u64) -> StoreResult<u64> {
         async move {
+            let now = crate::model::limits::clamp_time(now);
             let now = now.with_timezone(&Utc);
-            let revoked_before = now - TimeDelta::days(1);
+            let revoked_before = crate::model::limits::clamp_time(now - TimeDelta::days(1));
             let expired = Condition::any()
                 .add(refresh_tokens::Column::ExpiresAt.lt(to_db(now)))
                 .add(refresh_tokens::Column::RevokedAt.lt(to_db(revoked_before)));

@@ -352,12 +352,16 @@ impl UserRepository for SqlUsers {
 
     async fn list(&self, filter: &UserFilter) -> StoreResult<Vec<User>> {
         async move {
+            crate::model::limits::check_search(filter.search.as_deref())?;
+            let Some(offset) = crate::model::limits::list_offset(filter.offset) else {
+                return Ok(Vec::new());
+            };
             let rows = users::Entity::find()
                 .filter(Self::search_condition(filter.search.as_deref()))
                 .order_by_asc(users::Column::CreatedAt)
                 .order_by_asc(users::Column::Id)
                 .limit(filter.effective_limit())
-                .offset(filter.offset)
+                .offset(offset)
                 .all(&self.ctx.db)
                 .await
                 .map_err(|e| self.err().map(e))?;
@@ -369,6 +373,7 @@ impl UserRepository for SqlUsers {
 
     async fn count(&self, search: Option<&str>) -> StoreResult<u64> {
         async move {
+            crate::model::limits::check_search(search)?;
             users::Entity::find()
                 .filter(Self::search_condition(search))
                 .count(&self.ctx.db)
@@ -381,6 +386,7 @@ impl UserRepository for SqlUsers {
 
     async fn create(&self, input: CreateUserInput) -> StoreResult<(User, Identity)> {
         async move {
+            crate::model::limits::check_create_user(&input)?;
             let password_hash = input.password_hash.clone().filter(|h| !h.trim().is_empty());
             if let Some(hash) = &password_hash {
                 crate::password::validate_password_hash(hash)?;
@@ -406,6 +412,7 @@ impl UserRepository for SqlUsers {
 
     async fn update(&self, user_id: Uuid, input: UpdateUserInput) -> StoreResult<User> {
         async move {
+            crate::model::limits::check_update_user(&input)?;
             if let Some(v) = &input.metadata {
                 json_object("metadata", v.clone())?;
             }
@@ -443,6 +450,8 @@ impl UserRepository for SqlUsers {
         until: Option<Timestamp>,
     ) -> StoreResult<()> {
         async move {
+            crate::model::limits::check_actor(by, reason)?;
+            crate::model::limits::check_time_opt("until", until)?;
             let columns = [
                 (users::Column::DisabledAt, Some(now_db()).into()),
                 (users::Column::DisabledUntil, to_db_opt(until).into()),
@@ -457,6 +466,7 @@ impl UserRepository for SqlUsers {
 
     async fn enable(&self, user_id: Uuid, by: &str) -> StoreResult<()> {
         async move {
+            crate::model::limits::check_actor(by, None)?;
             let none_ts: Option<sea_orm::prelude::DateTimeWithTimeZone> = None;
             let none_str: Option<String> = None;
             let columns = [

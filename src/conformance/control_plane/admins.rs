@@ -192,3 +192,30 @@ pub async fn admin_refresh_tokens_purge_expired(cp: &ControlPlane) {
     assert_eq!(left, ["newnewnewnewnewn"]);
     assert_eq!(tokens.purge_expired(t).await.expect("purge again"), 0);
 }
+
+/// Admin lists with offsets and limits near `u64::MAX` are empty pages (never a panic), and
+/// admin-token purges and creations at chrono's extreme times are `Ok` or `InvalidInput`,
+/// never a panic or `Backend`.
+pub async fn admins_extreme_offsets_and_times_never_panic(cp: &ControlPlane) {
+    let a = admin(cp, "a@example.com", AdminType::Global).await;
+    for n in [u64::MAX, u64::MAX / 2, i64::MAX as u64 + 1] {
+        for limit in [0, 1, u64::MAX] {
+            let page = cp.admins().list(&AdminFilter { offset: n, limit, ..Default::default() }).await;
+            assert!(page.expect("list").is_empty(), "offset {n}, limit {limit}");
+        }
+    }
+    let all = cp.admins().list(&AdminFilter { limit: u64::MAX, ..Default::default() }).await.expect("list");
+    assert_eq!(all.len(), 1);
+    let tokens = cp.admin_refresh_tokens();
+    for (i, t) in [crate::model::Timestamp::MAX_UTC, crate::model::Timestamp::MIN_UTC].into_iter().enumerate()
+    {
+        match tokens.purge_expired(t).await {
+            Ok(_) | Err(StoreError::InvalidInput { .. }) => {}
+            Err(other) => panic!("purge at {t:?}: {other:?}"),
+        }
+        match tokens.create(a.id, &format!("extreme-{i}-0000000000"), t).await {
+            Ok(_) | Err(StoreError::InvalidInput { .. }) => {}
+            Err(other) => panic!("token expiring {t:?}: {other:?}"),
+        }
+    }
+}

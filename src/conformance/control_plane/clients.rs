@@ -121,6 +121,84 @@ pub async fn clients_bad_client_id_or_redirect_uri_is_invalid_input(cp: &Control
     assert!(clients.list("").await.expect("list").is_empty());
 }
 
+/// Redirect URIs refused by RFC 8252 and the OAuth 2.0 Security BCP.
+pub const REFUSED_REDIRECT_URIS: &[&str] = &[
+    "javascript:alert(1)",
+    "JavaScript://example.com/%0Aalert(1)",
+    "data:text/html,<script>alert(1)</script>",
+    "file:///etc/passwd",
+    "vbscript:msgbox(1)",
+    "https://app.example.com/cb#frag",
+    "com.example.app:/cb#x",
+    "https://user:pw@app.example.com/cb",
+    "https://user@app.example.com/cb",
+    "https://@app.example.com/cb",
+    "/relative/cb",
+    "//app.example.com/cb",
+    "app.example.com/cb",
+    "https://app.example.com/c b",
+    " https://app.example.com/cb",
+    "https://app.example.com/cb\n",
+    "https://app.example.com/\u{0}cb",
+    "http://app.example.com/cb",
+    "http://localhost.evil.example/cb",
+    "http://127.0.0.1.nip.io/cb",
+    "http://[::2]/cb",
+    "ftp://files.example.com/",
+    "myapp:/cb",
+    "com..example:/cb",
+    "com.example.app:",
+    "https:///cb",
+    "",
+];
+
+/// Redirect URIs RFC 8252 and the OAuth 2.0 Security BCP accept.
+pub const ACCEPTED_REDIRECT_URIS: &[&str] = &[
+    "https://app.example.com/cb",
+    "https://app.example.com:8443/cb?x=1",
+    "http://127.0.0.1/cb",
+    "http://127.0.0.1:51004/oauth2redirect",
+    "http://[::1]:8080/cb",
+    "http://localhost/cb",
+    "http://LOCALHOST:3000/cb",
+    "com.example.app:/oauth2redirect",
+    "com.example.app:/oauth2redirect/example-provider",
+    "com.example.app://callback",
+    "io.hellojohn.mobile-app:/cb",
+];
+
+/// Every refused redirect URI (and post-logout URI) is `InvalidInput` and nothing is stored;
+/// every accepted one — https, loopback http on any port, private-use schemes of native apps
+/// (`com.example.app:/oauth2redirect`) — is stored as given.
+pub async fn clients_redirect_uris_follow_rfc_8252_and_the_security_bcp(cp: &ControlPlane) {
+    make_tenant(cp, "acme").await;
+    let clients = cp.clients("acme");
+    for uri in REFUSED_REDIRECT_URIS {
+        for post_logout in [false, true] {
+            let mut c = ClientInput::new("native-app", "x");
+            if post_logout {
+                c.post_logout_uris = vec![(*uri).into()];
+            } else {
+                c.redirect_uris = vec![(*uri).into()];
+            }
+            let err = clients.create(c).await.expect_err(uri);
+            assert!(matches!(err, StoreError::InvalidInput { .. }), "{uri:?}: {err}");
+        }
+    }
+    assert!(clients.list("").await.expect("list").is_empty(), "no refused client was stored");
+    for (i, uri) in ACCEPTED_REDIRECT_URIS.iter().enumerate() {
+        let mut c = ClientInput::new(format!("native-{i}"), "x");
+        c.redirect_uris = vec![(*uri).into()];
+        c.post_logout_uris = vec![(*uri).into()];
+        clients.create(c).await.unwrap_or_else(|e| panic!("{uri:?}: {e}"));
+        let stored = clients.get(&format!("native-{i}")).await.expect("get");
+        assert_eq!(
+            (stored.redirect_uris, stored.post_logout_uris),
+            (vec![uri.to_string()], vec![uri.to_string()])
+        );
+    }
+}
+
 /// A client may only list scopes that exist in its tenant.
 pub async fn clients_unknown_scope_is_invalid_input(cp: &ControlPlane) {
     make_tenant(cp, "acme").await;

@@ -4,6 +4,7 @@
 mod consents;
 mod email_tokens;
 mod identities;
+mod limits;
 mod mfa;
 mod rbac;
 mod sessions;
@@ -15,6 +16,7 @@ mod users;
 pub use consents::*;
 pub use email_tokens::*;
 pub use identities::*;
+pub use limits::*;
 pub use mfa::*;
 pub use rbac::*;
 pub use sessions::*;
@@ -138,6 +140,12 @@ macro_rules! data_plane_cases {
             email_tokens_consume_of_other_kind_or_unknown_hash_is_not_found,
             email_tokens_create_rejects_unknown_user_known_hash_and_bad_input,
             email_tokens_purge_deletes_exactly_the_expired_whatever_the_offset,
+            // limits
+            limits_lists_past_the_last_possible_row_are_empty,
+            limits_purges_at_extreme_times_are_ok_and_never_backend,
+            limits_stored_times_outside_the_storable_range_are_invalid_input,
+            limits_overlong_and_nul_strings_are_invalid_input_on_every_write,
+            limits_lookups_by_hostile_keys_are_not_found_or_invalid_never_backend,
         }
     };
 }
