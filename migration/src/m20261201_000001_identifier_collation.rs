@@ -1,5 +1,7 @@
 //! MySQL/MariaDB only: every identifier column of the data plane — a value compared for
-//! equality or uniqueness — gets the binary collation `utf8mb4_bin`.
+//! equality or uniqueness — gets a binary NO PAD collation (`utf8mb4_nopad_bin` on MariaDB,
+//! `utf8mb4_0900_bin` on MySQL 8; `utf8mb4_bin` where neither exists), so that it compares
+//! bytes, trailing spaces included, like PostgreSQL and SQLite.
 //!
 //! The database default (`utf8mb4_general_ci`) compares case- and accent-insensitively, so
 //! `jose@example.com` and `josé@example.com` were one account through `email_normalized`.
@@ -47,6 +49,7 @@ impl MigrationTrait for Migration {
             return Ok(());
         }
         let db = manager.get_connection();
+        let target = exact_collation(db).await?;
         for (table, column) in IDENTIFIER_COLUMNS {
             let found = db
                 .query_one_raw(Statement::from_sql_and_values(
@@ -63,7 +66,7 @@ impl MigrationTrait for Migration {
             let column_type: String = found.try_get("", "column_type")?;
             let nullable: String = found.try_get("", "is_nullable")?;
             let collation: Option<String> = found.try_get("", "collation_name")?;
-            if collation.as_deref() == Some("utf8mb4_bin") {
+            if collation.as_deref() == Some(target.as_str()) {
                 continue;
             }
             // `column_type` is what the server reports (`varchar(320)`), never caller input;
@@ -71,7 +74,7 @@ impl MigrationTrait for Migration {
             let null = if nullable == "YES" { "NULL" } else { "NOT NULL" };
             db.execute_unprepared(&format!(
                 "ALTER TABLE `{table}` MODIFY `{column}` {column_type} \
-                 CHARACTER SET utf8mb4 COLLATE utf8mb4_bin {null}"
+                 CHARACTER SET utf8mb4 COLLATE {target} {null}"
             ))
             .await?;
         }
@@ -79,6 +82,27 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
+        // A no-op: see the module doc.
         Ok(())
     }
+}
+
+/// The binary collation that also compares trailing spaces: `utf8mb4_bin` is a PAD SPACE
+/// collation (`'a' = 'a '`), so an identity `alice ` would sign in as `alice`. MariaDB
+/// (10.2+) has `utf8mb4_nopad_bin`, MySQL 8 `utf8mb4_0900_bin`; a server with neither
+/// (MySQL 5.7) keeps `utf8mb4_bin`.
+async fn exact_collation(db: &SchemaManagerConnection<'_>) -> Result<String, DbErr> {
+    for name in ["utf8mb4_nopad_bin", "utf8mb4_0900_bin"] {
+        let found = db
+            .query_one_raw(Statement::from_sql_and_values(
+                DbBackend::MySql,
+                "SELECT 1 AS found FROM information_schema.COLLATIONS WHERE COLLATION_NAME = ?",
+                [name.into()],
+            ))
+            .await?;
+        if found.is_some() {
+            return Ok(name.to_string());
+        }
+    }
+    Ok("utf8mb4_bin".to_string())
 }

@@ -155,11 +155,12 @@ pub async fn identities_existing_identity_logs_in_whatever_the_verification_flag
     assert_eq!(store.users().count(None).await.expect("count"), 1);
 }
 
-/// Provider user ids are compared byte for byte: ids differing only in letter case or in an
-/// accent (or its NFC/NFD spelling) are distinct identities of distinct users.
+/// Provider user ids are compared byte for byte: ids differing only in letter case, in an
+/// accent (or its NFC/NFD spelling) or in trailing spaces (MariaDB's PAD SPACE collations
+/// would make `alice ` sign in as `alice`) are distinct identities of distinct users.
 pub async fn identities_provider_user_ids_differing_in_case_or_accents_are_distinct(store: &DataPlane) {
     let ids = store.identities();
-    let spellings = ["jose", "JOSE", "jos\u{e9}", "jose\u{301}"];
+    let spellings = ["jose", "JOSE", "jos\u{e9}", "jose\u{301}", "jose ", "jose  "];
     let mut users = BTreeSet::new();
     for (i, pid) in spellings.iter().enumerate() {
         let (user, created) =
