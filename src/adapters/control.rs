@@ -20,6 +20,8 @@ pub(crate) use super::fs::tenant::system_scope;
 pub(crate) use super::fs::tenant::{check_tenant_input, seal_settings};
 
 /// The stored scopes of a tenant plus any system scope they lack, sorted by name.
+use crate::model::limits::{CONTROL_DESCRIPTION, CONTROL_NAME, check_text, check_text_opt, check_texts};
+
 pub(crate) fn scopes_with_system(tenant: &Tenant, mut scopes: Vec<Scope>) -> Vec<Scope> {
     for name in SYSTEM_SCOPES {
         if !scopes.iter().any(|s| s.name == name) {
@@ -159,6 +161,15 @@ pub(crate) fn check_client_input(
     validate_client_id(&input.client_id)?;
     if input.name.trim().is_empty() {
         return Err(StoreError::invalid("name", "a client needs a name"));
+    }
+    check_text("name", &input.name, CONTROL_NAME)?;
+    check_text_opt("description", input.description.as_deref(), CONTROL_DESCRIPTION)?;
+    check_texts("allowed_origins", &input.allowed_origins, CONTROL_NAME)?;
+    check_texts("providers", &input.providers, CONTROL_NAME)?;
+    check_text_opt("reset_password_url", input.reset_password_url.as_deref(), CONTROL_DESCRIPTION)?;
+    check_text_opt("verify_email_url", input.verify_email_url.as_deref(), CONTROL_DESCRIPTION)?;
+    if let Ok(json) = serde_json::to_value(&input.claim_schema) {
+        crate::model::limits::check_json("claim_schema", &json)?;
     }
     for uri in input.redirect_uris.iter().chain(&input.post_logout_uris) {
         validate_redirect_uri(uri)?;
@@ -334,6 +345,9 @@ pub(crate) fn decrypt_client_secret(
 // ---- scopes -----------------------------------------------------------------------------
 
 fn check_depends_on(input: &ScopeInput, scopes: &[Scope]) -> StoreResult<()> {
+    check_text_opt("description", input.description.as_deref(), CONTROL_DESCRIPTION)?;
+    check_text_opt("display_name", input.display_name.as_deref(), CONTROL_NAME)?;
+    check_texts("claims", &input.claims, CONTROL_NAME)?;
     for dep in &input.depends_on {
         if dep == &input.name {
             return Err(StoreError::invalid("depends_on", "a scope cannot depend on itself"));

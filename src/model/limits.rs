@@ -94,6 +94,13 @@ pub(crate) fn check_text(field: &str, value: &str, max_chars: usize) -> StoreRes
     Ok(())
 }
 
+/// The longest name, display name or short list item of a control-plane record (tenant,
+/// client, scope), in characters.
+pub(crate) const CONTROL_NAME: usize = 1024;
+
+/// The longest description or URL of a control-plane record, in characters.
+pub(crate) const CONTROL_DESCRIPTION: usize = 8192;
+
 /// A `TEXT` column's limit for [`check_text`].
 pub(crate) const TEXT: usize = usize::MAX;
 

@@ -44,6 +44,11 @@ pub(crate) fn seal_settings(
             *s = seal_optional(secrets, slug, &fields::social_provider_secret(name), s)?;
         }
     }
+    // No NUL in any string of the settings, and no absurd size (as on the data plane): the
+    // global PostgreSQL database refuses a NUL, so the FS tree and MySQL must too.
+    if let Ok(json) = serde_json::to_value(&*settings) {
+        crate::model::limits::check_json("settings", &json)?;
+    }
     Ok(())
 }
 
@@ -262,12 +267,17 @@ impl FsControlPlane {
     }
 }
 
-/// Checks a tenant before it is written: a valid slug and a name.
+/// Checks a tenant before it is written: a valid slug and a name; no NUL and no name over
+/// [`CONTROL_NAME`](crate::model::limits::CONTROL_NAME) characters.
 pub(crate) fn check_tenant_input(tenant: &Tenant) -> StoreResult<()> {
     validate_slug(&tenant.slug)?;
     if tenant.name.trim().is_empty() {
         return Err(StoreError::invalid("name", "a tenant needs a name"));
     }
+    use crate::model::limits::{CONTROL_NAME, check_text, check_text_opt};
+    check_text("name", &tenant.name, CONTROL_NAME)?;
+    check_text_opt("display_name", tenant.display_name.as_deref(), CONTROL_NAME)?;
+    check_text_opt("language", tenant.language.as_deref(), CONTROL_NAME)?;
     Ok(())
 }
 

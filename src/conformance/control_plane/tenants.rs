@@ -264,3 +264,45 @@ pub async fn tenants_racing_creates_never_share_a_namespace(cp: &ControlPlane) {
     assert_eq!(held.len(), listed.len(), "two live tenants share a namespace: {listed:?}");
     assert_eq!(held, namespaces);
 }
+
+/// A NUL in any string of a tenant, client or scope, or a name longer than 1,024
+/// characters, is `InvalidInput` on every control plane (the global PostgreSQL database
+/// refused a NUL while the FS tree and MySQL stored it), and nothing is written.
+pub async fn tenants_clients_and_scopes_refuse_nul_and_overlong_strings(cp: &ControlPlane) {
+    fn invalid<T: std::fmt::Debug>(r: crate::StoreResult<T>, what: &str) {
+        let err = r.expect_err(what);
+        assert!(matches!(err, crate::StoreError::InvalidInput { .. }), "{what}: {err}");
+    }
+    let long = "n".repeat(1025);
+    invalid(cp.tenants().create(Tenant::new("nul-name", "Ac\0me")).await, "NUL in a tenant name");
+    invalid(cp.tenants().create(Tenant::new("long-name", long.as_str())).await, "over-long tenant name");
+    let mut t = Tenant::new("nul-display", "Acme");
+    t.display_name = Some("A\0".into());
+    invalid(cp.tenants().create(t).await, "NUL in a display name");
+    let mut t = Tenant::new("nul-settings", "Acme");
+    t.settings.logo_url = Some("https://cdn.example.com/\0.png".into());
+    invalid(cp.tenants().create(t).await, "NUL in a setting");
+    assert!(cp.tenants().list().await.expect("list").is_empty(), "nothing was created");
+
+    let created = make_tenant(cp, "acme").await;
+    let mut renamed = created.clone();
+    renamed.name = "x\0".into();
+    invalid(cp.tenants().update(renamed).await, "NUL through update");
+    let settings = TenantSettings { favicon_url: Some("\0".into()), ..Default::default() };
+    invalid(cp.tenants().update_settings("acme", settings).await, "NUL through update_settings");
+    assert_eq!(cp.tenants().get_by_slug("acme").await.expect("get"), created, "unchanged");
+
+    let clients = cp.clients("acme");
+    invalid(clients.create(ClientInput::new("nul-client", "We\0b")).await, "NUL in a client name");
+    let mut c = ClientInput::new("nul-desc", "Web");
+    c.description = Some("d\0".into());
+    invalid(clients.create(c).await, "NUL in a client description");
+    invalid(clients.create(ClientInput::new("long-client", long.as_str())).await, "over-long client name");
+    assert!(clients.list("").await.expect("clients").is_empty(), "no client was created");
+
+    let scopes = cp.scopes("acme");
+    let before = scopes.list().await.expect("scopes").len();
+    let input = crate::model::ScopeInput::new("nul-scope", "read\0all");
+    invalid(scopes.create(input).await, "NUL in a scope description");
+    assert_eq!(scopes.list().await.expect("scopes").len(), before, "no scope was created");
+}
