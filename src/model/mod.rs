@@ -69,9 +69,14 @@ pub(crate) fn page_size(limit: u64) -> u64 {
     if limit == 0 { DEFAULT_PAGE_SIZE } else { limit.min(MAX_PAGE_SIZE) }
 }
 
-/// Effective purge batch: 0 means [`DEFAULT_PURGE_BATCH`].
+/// Largest rows a `purge_expired` deletes per batch, on every backend (larger are capped:
+/// drivers bind a limit as a signed 64-bit integer, and one batch is one transaction).
+pub const MAX_PURGE_BATCH: u64 = 10_000;
+
+/// Effective purge batch: 0 means [`DEFAULT_PURGE_BATCH`], larger than [`MAX_PURGE_BATCH`]
+/// is capped.
 pub(crate) fn purge_batch(batch_size: u64) -> u64 {
-    if batch_size == 0 { DEFAULT_PURGE_BATCH } else { batch_size }
+    if batch_size == 0 { DEFAULT_PURGE_BATCH } else { batch_size.min(MAX_PURGE_BATCH) }
 }
 
 /// `InvalidInput` naming `field` when `value` is blank.

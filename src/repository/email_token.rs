@@ -27,7 +27,8 @@ pub trait EmailTokenRepository: Send + Sync {
     /// `TokenExpired` when it has expired.
     async fn consume(&self, kind: EmailTokenKind, token_hash: &str) -> StoreResult<EmailToken>;
 
-    /// Deletes tokens that expired before `now`, `batch_size` at a time (0: 1000). Returns
+    /// Deletes tokens that expired before `now`, `batch_size` at a time (0: 1000; at most
+    /// [`MAX_PURGE_BATCH`](crate::model::MAX_PURGE_BATCH), larger is capped). Returns
     /// how many. A used token stays until it expires.
     ///
     /// Errors: `Unavailable`.

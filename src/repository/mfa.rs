@@ -63,7 +63,8 @@ pub trait MfaRepository: Send + Sync {
     /// Errors: `Unavailable`; an unknown user or device is `Ok(false)`, not `NotFound`.
     async fn is_trusted_device(&self, user_id: Uuid, device_hash: &str) -> StoreResult<bool>;
 
-    /// Deletes trusted devices that expired before `now`, `batch_size` at a time (0: 1000).
+    /// Deletes trusted devices that expired before `now`, `batch_size` at a time (0: 1000; at most
+    /// [`MAX_PURGE_BATCH`](crate::model::MAX_PURGE_BATCH), larger is capped).
     /// Returns how many.
     ///
     /// Errors: `Unavailable`.

@@ -46,7 +46,8 @@ pub trait SessionRepository: Send + Sync {
     /// Errors: `Unavailable`.
     async fn revoke_all(&self, by: &str, reason: Option<&str>) -> StoreResult<u64>;
 
-    /// Deletes sessions that expired before `now`, `batch_size` at a time (0: 1000). Returns
+    /// Deletes sessions that expired before `now`, `batch_size` at a time (0: 1000; at most
+    /// [`MAX_PURGE_BATCH`](crate::model::MAX_PURGE_BATCH), larger is capped). Returns
     /// how many. A revoked session stays until it expires.
     ///
     /// Errors: `Unavailable`.

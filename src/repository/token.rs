@@ -82,17 +82,32 @@ pub trait TokenRepository: Send + Sync {
 
     /// Revokes the user's active tokens (of one client when given). Returns how many.
     ///
-    /// Errors: `Unavailable`; an unknown user gives 0, not `NotFound`.
+    /// Linearizable with rotation: a successor of a rotation that committed before this
+    /// returns is revoked too (a concurrent rotation either loses or its successor is
+    /// revoked).
+    ///
+    /// Errors: `Unavailable`; `Conflict` (SQL) when matching tokens kept being issued while it
+    /// ran; an unknown user gives 0, not `NotFound`.
     async fn revoke_all_by_user(&self, user_id: Uuid, client_id: Option<&str>) -> StoreResult<u64>;
 
     /// Revokes the client's active tokens. Returns how many.
     ///
-    /// Errors: `Unavailable`; an unknown client gives 0, not `NotFound`.
+    /// Linearizable with rotation: a successor of a rotation that committed before this
+    /// returns is revoked too (a concurrent rotation either loses or its successor is
+    /// revoked).
+    ///
+    /// Errors: `Unavailable`; `Conflict` (SQL) when matching tokens kept being issued while it
+    /// ran; an unknown client gives 0, not `NotFound`.
     async fn revoke_all_by_client(&self, client_id: &str) -> StoreResult<u64>;
 
     /// Revokes every active token of the tenant. Returns how many.
     ///
-    /// Errors: `Unavailable`.
+    /// Linearizable with rotation: a successor of a rotation that committed before this
+    /// returns is revoked too (a concurrent rotation either loses or its successor is
+    /// revoked).
+    ///
+    /// Errors: `Unavailable`; `Conflict` (SQL) when matching tokens kept being issued while it
+    /// ran.
     async fn revoke_all(&self) -> StoreResult<u64>;
 
     /// A page of tokens, newest first, each with its owner's e-mail.
@@ -111,7 +126,8 @@ pub trait TokenRepository: Send + Sync {
     /// Errors: `Unavailable`; an empty tenant gives zeros.
     async fn stats(&self) -> StoreResult<TokenStats>;
 
-    /// Deletes, `batch_size` rows at a time (`batch_size` 0: 1000), the tokens that expired
+    /// Deletes, `batch_size` rows at a time (`batch_size` 0: 1000; at most
+    /// [`MAX_PURGE_BATCH`](crate::model::MAX_PURGE_BATCH), larger is capped), the tokens that expired
     /// before `now` or were revoked more than a day before `now`, of families that are dead
     /// at `now`: a family with a token still active at `now` (neither revoked nor expired)
     /// keeps every token, so that a replay of a rotated token is still `TokenReused` and

@@ -18,7 +18,8 @@
 //! (or, on this replica, than its commit), or saw the token active in its own attempt →
 //! `Conflict`, nothing written; rotated,
 //! within the reuse interval and the successor still active → that successor; else reuse:
-//! the whole family is revoked (a transaction of its own) and the call returns
+//! the whole family is revoked (like every bulk revocation, by [`SqlTokens::revoke_settled`],
+//! which leaves no successor of a concurrently committing rotation active) and the call returns
 //! `TokenReused`. Deadlocks and busy errors run the transaction again ([`with_retry`]).
 
 use std::collections::BTreeMap;
@@ -264,7 +265,7 @@ impl SqlTokens {
         let family = Condition::all()
             .add(refresh_tokens::Column::FamilyId.eq(old.family_id))
             .add(refresh_tokens::Column::RevokedAt.is_null());
-        with_retry("tokens.rotate", || self.revoke_where_once(&family)).await?;
+        self.revoke_settled("tokens.rotate", &family).await?;
         Ok(Settled::Reused)
     }
 
@@ -283,7 +284,44 @@ impl SqlTokens {
 
     async fn revoke_active_where(&self, operation: &str, cond: Condition) -> StoreResult<u64> {
         let cond = cond.add(active_at(crate::model::now()));
-        with_retry(operation, || self.revoke_where_once(&cond)).await
+        self.revoke_settled(operation, &cond).await
+    }
+
+    /// A bulk revocation (by user, by client, all, a family on reuse) that leaves no
+    /// successor of a concurrently committing rotation active: revoking `UPDATE`s until a
+    /// fresh read finds no row matching `cond`; the count of all passes.
+    ///
+    /// Why more than one statement: under READ COMMITTED (PostgreSQL) the `UPDATE`'s
+    /// snapshot is taken when it starts; when it then waits on the lock of a token a
+    /// rotation has claimed, it re-checks that row only once the rotation commits (now
+    /// revoked: skipped) and never sees the successor the rotation inserted, which was not
+    /// in its snapshot. Every statement takes a new snapshot, so a read after the `UPDATE`
+    /// returned sees every rotation it waited on as committed, successor included. Locking
+    /// first (`SELECT … FOR UPDATE`) has the same blind spot; a second `UPDATE` alone
+    /// would miss a rotation of the successor it waited on in turn. The read runs on the
+    /// pool (not in a transaction) so MySQL's REPEATABLE READ snapshot cannot hide rows
+    /// from it; MySQL's `UPDATE` (a locking read) and SQLite (one writer at a time) need
+    /// the second pass only as a check: one cheap indexed count. A rotation whose claim
+    /// comes after that read finds its token revoked and loses. Bounded: a caller that
+    /// keeps adding matching tokens while it runs gets `Conflict`.
+    async fn revoke_settled(&self, operation: &str, cond: &Condition) -> StoreResult<u64> {
+        const MAX_PASSES: usize = 8;
+        let mut total = 0;
+        for _ in 0..MAX_PASSES {
+            total += with_retry(operation, || self.revoke_where_once(cond)).await?;
+            let left = refresh_tokens::Entity::find()
+                .filter(cond.clone())
+                .count(&self.ctx.db)
+                .await
+                .map_err(|e| self.err().map(e))?;
+            if left == 0 {
+                return Ok(total);
+            }
+        }
+        Err(StoreError::conflict(
+            "refresh_token",
+            "tokens kept being issued during the revocation; try again",
+        ))
     }
 
     async fn delete_ids_once(&self, ids: &[Uuid], expired: &Condition) -> StoreResult<u64> {

@@ -536,3 +536,99 @@ pub async fn tokens_purge_keeps_rotated_tokens_of_live_families(store: &DataPlan
     assert_eq!(tokens.purge_expired(start + TimeDelta::days(2), 0).await.expect("purge"), 2, "both gone");
     assert_eq!(tokens.count(&TokenFilter::default()).await.expect("count"), 0);
 }
+
+/// Rounds of each race below: enough to have hit the PostgreSQL READ COMMITTED gap (5% and
+/// 14% of rounds before the fix), few enough to stay quick on every engine.
+const RACE_ROUNDS: usize = 60;
+
+/// `rotate` racing `revoke_all_by_user` (two tasks released together), round after round:
+/// once both returned, no token of the user is active — the rotation either lost or its
+/// successor was revoked (a revocation that returns after a rotation committed revokes the
+/// successor; one that ran first makes the rotation lose).
+pub async fn tokens_rotation_racing_revoke_all_by_user_leaves_nothing_active(store: &DataPlane) {
+    let ana = user(store, "ana@example.com").await;
+    let active = TokenFilter { user_id: Some(ana), status: Some(TokenStatus::Active), ..Default::default() };
+    for i in 0..RACE_ROUNDS {
+        let (old, new) = (format!("race-{i}"), format!("race-{i}-next"));
+        issue(store, ana, "web", &old, TimeDelta::hours(1)).await;
+        let tokens = store.tokens();
+        let rotation = tokio::spawn(async move { tokens.rotate(&old, &new, TimeDelta::hours(1)).await });
+        let tokens = store.tokens();
+        let revocation = tokio::spawn(async move {
+            tokio::task::yield_now().await;
+            tokens.revoke_all_by_user(ana, None).await
+        });
+        let rotated = rotation.await.expect("rotation task");
+        revocation.await.expect("revocation task").expect("revoke_all_by_user");
+        if let Ok(successor) = &rotated {
+            let successor = store.tokens().get_by_id(successor.id).await.expect("successor");
+            assert!(successor.revoked_at.is_some(), "round {i}: the successor survived the revocation");
+        }
+        assert_eq!(store.tokens().count(&active).await.expect("count"), 0, "round {i}: a token is active");
+    }
+}
+
+/// A legitimate rotation of T1 racing a replay of its rotated parent T0 (reuse, which
+/// revokes the family), round after round: the replay is `TokenReused`, and once both
+/// returned no token of the family is active — the rotation lost, or its successor T2 was
+/// revoked with the family.
+pub async fn tokens_rotation_racing_a_replay_of_its_parent_leaves_the_family_revoked(store: &DataPlane) {
+    let ana = user(store, "ana@example.com").await;
+    let active = TokenFilter { user_id: Some(ana), status: Some(TokenStatus::Active), ..Default::default() };
+    for i in 0..RACE_ROUNDS {
+        let (t0, t1, t2) = (format!("r{i}-0"), format!("r{i}-1"), format!("r{i}-2"));
+        issue(store, ana, "web", &t0, TimeDelta::hours(1)).await;
+        store.tokens().rotate(&t0, &t1, TimeDelta::hours(1)).await.expect("rotate T0");
+        // The replay must start after T0's rotation committed (else it may be a concurrent
+        // loser, `Conflict`): a pause, not a timing assertion.
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        let tokens = store.tokens();
+        let rotation = tokio::spawn(async move { tokens.rotate(&t1, &t2, TimeDelta::hours(1)).await });
+        let tokens = store.tokens();
+        let replay = tokio::spawn(async move {
+            tokio::task::yield_now().await;
+            tokens.rotate(&t0, &format!("{t0}-replayed"), TimeDelta::hours(1)).await
+        });
+        let rotated = rotation.await.expect("rotation task");
+        assert_reused(replay.await.expect("replay task"), "a replay of the rotated T0");
+        if let Ok(successor) = &rotated {
+            let successor = store.tokens().get_by_id(successor.id).await.expect("successor");
+            assert!(successor.revoked_at.is_some(), "round {i}: T2 survived the family revocation");
+        }
+        assert_eq!(store.tokens().count(&active).await.expect("count"), 0, "round {i}: a token is active");
+    }
+}
+
+/// Every `purge_expired` (refresh tokens, sessions, e-mail tokens, trusted devices) takes
+/// `batch_size` `u64::MAX` (capped to `MAX_PURGE_BATCH`, no driver overflow) and deletes
+/// exactly the expired rows.
+pub async fn purge_expired_with_batch_size_u64_max_is_capped_on_every_repository(store: &DataPlane) {
+    let ana = user(store, "ana@example.com").await;
+    let t0 = now();
+    let later = t0 + TimeDelta::hours(2);
+    issue(store, ana, "web", "purge-soon", TimeDelta::hours(1)).await;
+    issue(store, ana, "web", "purge-later", TimeDelta::hours(5)).await;
+    let sessions = store.sessions();
+    sessions
+        .create(crate::model::CreateSessionInput::new(ana, "soon", t0 + TimeDelta::hours(1)))
+        .await
+        .expect("session soon");
+    sessions
+        .create(crate::model::CreateSessionInput::new(ana, "later", t0 + TimeDelta::hours(5)))
+        .await
+        .expect("session later");
+    let email = store.email_tokens();
+    let kind = crate::model::EmailTokenKind::Verification;
+    email.create(kind, ana, "e-soon", "ana@example.com", TimeDelta::hours(1)).await.expect("email soon");
+    email.create(kind, ana, "e-later", "ana@example.com", TimeDelta::hours(5)).await.expect("email later");
+    let mfa = store.mfa();
+    mfa.add_trusted_device(ana, "d-soon", t0 + TimeDelta::hours(1)).await.expect("device soon");
+    mfa.add_trusted_device(ana, "d-later", t0 + TimeDelta::hours(5)).await.expect("device later");
+
+    assert_eq!(store.tokens().purge_expired(later, u64::MAX).await.expect("tokens"), 1, "refresh tokens");
+    assert_eq!(sessions.purge_expired(later, u64::MAX).await.expect("sessions"), 1, "sessions");
+    assert_eq!(email.purge_expired(later, u64::MAX).await.expect("email tokens"), 1, "email tokens");
+    assert_eq!(mfa.purge_expired(later, u64::MAX).await.expect("mfa"), 1, "trusted devices");
+    assert!(store.tokens().get_by_hash("purge-later").await.is_ok(), "the live refresh token stays");
+    assert!(mfa.is_trusted_device(ana, "d-later").await.expect("trusted"), "the live device stays");
+}
