@@ -65,7 +65,7 @@ impl Manager {
         if let Some(user) = live.iter().find(|t| t.effective_namespace() == namespace) {
             return Some(user.slug.clone());
         }
-        let Some(default_db) = default_db else { return None };
+        let default_db = default_db?;
         let key = match namespace_key(default_db) {
             Ok(Some(key)) => key,
             Ok(None) => return None,
