@@ -148,8 +148,8 @@ async fn purge(manager_args: &super::args::StoreArgs, args: PurgeArgs) -> StoreR
             }
             PurgeOutcome::OwnDatabaseLeft => {
                 println!(
-                    "{done}{} ({}): own database {would}be left in place, record {would}be removed",
-                    t.slug, t.id
+                    "{done}{} ({}): {would}drop template namespace {} ({target}); own database elsewhere {would}be left in place; record {would}be removed",
+                    t.slug, t.id, t.namespace
                 )
             }
             PurgeOutcome::Failed(why) => {

@@ -420,8 +420,57 @@ pub async fn lifecycle_purge_drops_the_namespace_after_the_retention(fx: &Lifecy
     assert_eq!(outcome("gone"), PurgeOutcome::Dropped, "{report:?}");
     assert_eq!(outcome("own-db"), PurgeOutcome::OwnDatabaseLeft, "{report:?}");
     assert!(!namespace_exists(&gone_db).await, "the purged namespace still exists");
-    assert!(namespace_exists(&own_db).await, "a tenant's own database was dropped");
+    assert!(
+        !namespace_exists(&own_db).await,
+        "an own database that is the tenant's template namespace must be dropped with it"
+    );
     assert!(fx.manager.deleted_tenants().await.expect("tombstones").is_empty());
+}
+
+/// A tenant whose own `user_db` is its own template namespace is deleted and purged: the
+/// purge drops that namespace (the store allocated it), so a re-created slug, given the
+/// freed namespace, starts empty. A tenant that moved from the template to an own database
+/// leaves its old template namespace; the purge drops it too.
+pub async fn lifecycle_purge_leaves_no_data_for_the_next_holder_of_a_namespace(fx: &LifecycleFixture) {
+    let own_settings = |db: &DbConfig| TenantDbSettings {
+        driver: db.driver.clone(),
+        dsn: Secret::plain(db.dsn.clone()),
+        schema: db.schema.clone(),
+    };
+    let mut own = Tenant::new("own-db", "Own");
+    own.namespace = Some("own_db".into());
+    own.settings.user_db = Some(own_settings(&fx.namespace_db("own_db")));
+    fx.create_tenant(own).await;
+    let hash = seed(&fx.access("own-db").await, "old-customer@example.com").await;
+
+    // Moved: starts on the template with data, then gets an own `user_db` (on the
+    // template's server the only one allowed is its own template namespace). Its tombstone
+    // says own_db; the data written before the move is in the template namespace.
+    let moved = fx.create("moved").await;
+    let moved_hash = seed(&fx.access("moved").await, "moved-old@example.com").await;
+    let moved_db = fx.namespace_db(&moved.effective_namespace());
+    let mut settings = moved.settings.clone();
+    settings.user_db = Some(own_settings(&moved_db));
+    fx.manager.config().tenants().update_settings("moved", settings).await.expect("move to an own database");
+
+    let tenants = fx.manager.config().tenants();
+    tenants.delete("own-db").await.expect("delete own-db");
+    tenants.delete("moved").await.expect("delete moved");
+    let report = fx.manager.purge_deleted_tenants(Duration::ZERO, false).await.expect("purge");
+    assert!(report.purged.iter().all(|e| e.outcome == PurgeOutcome::OwnDatabaseLeft), "{report:?}");
+    assert!(!namespace_exists(&fx.namespace_db("own_db")).await, "own_db survived the purge");
+    assert!(!namespace_exists(&moved_db).await, "the moved tenant's template namespace survived");
+    assert!(fx.manager.deleted_tenants().await.expect("tombstones").is_empty());
+
+    let mut again = Tenant::new("own-db", "Own again");
+    again.namespace = Some("own_db".into());
+    let again = fx.create_tenant(again).await;
+    assert_eq!(again.namespace.as_deref(), Some("own_db"), "the freed namespace is given out again");
+    assert_empty(&fx.access("own-db").await, "old-customer@example.com", &hash).await;
+    let mut moved_again = Tenant::new("moved", "Moved again");
+    moved_again.namespace = moved.namespace.clone();
+    fx.create_tenant(moved_again).await;
+    assert_empty(&fx.access("moved").await, "moved-old@example.com", &moved_hash).await;
 }
 
 /// A tenant's own `user_db` on the template's server naming another tenant's namespace is
@@ -513,6 +562,7 @@ macro_rules! lifecycle_cases {
             lifecycle_crafted_slug_never_shares_a_long_slugs_namespace,
             lifecycle_recreated_slug_starts_empty,
             lifecycle_purge_drops_the_namespace_after_the_retention,
+            lifecycle_purge_leaves_no_data_for_the_next_holder_of_a_namespace,
             lifecycle_own_db_cannot_name_another_tenants_namespace,
             lifecycle_templates_that_share_a_namespace_are_refused,
         }

@@ -3,9 +3,10 @@
 
 use std::time::Duration;
 
-use super::{Manager, substitute};
+use super::{Manager, namespace_key, substitute};
 use crate::error::{StoreError, StoreResult};
-use crate::model::DeletedTenant;
+use crate::mode::DbConfig;
+use crate::model::{DeletedTenant, Tenant};
 use crate::registry::ConnectConfig;
 
 /// What a purge did (or, on a dry run, would do) with one deleted tenant.
@@ -14,11 +15,15 @@ pub enum PurgeOutcome {
     /// Its namespace (made from the default template) was dropped and its tombstone
     /// removed; on a dry run, both would be.
     Dropped,
-    /// It had its own database, which a purge never touches: left in place, tombstone
-    /// removed (on a dry run, would be).
+    /// It had its own `user_db`: its template namespace (the default template with its
+    /// namespace, which the store allocated to it: data from before it moved, or its own
+    /// database when that was this namespace) was dropped and its tombstone removed; an own
+    /// database anywhere else is never touched and is left in place. On a dry run, would be.
     OwnDatabaseLeft,
-    /// Nothing was dropped and the tombstone is kept (so its namespace stays reserved); the
-    /// message says why.
+    /// Nothing was dropped and the tombstone is kept (so its namespace stays reserved and is
+    /// never handed out again): no default template is configured, the drop failed or is not
+    /// supported, a live tenant uses the namespace, or the tombstone's namespace does not
+    /// match [`NAMESPACE_PATTERN`](crate::model::NAMESPACE_PATTERN). The message says why.
     Failed(String),
 }
 
@@ -27,7 +32,8 @@ pub enum PurgeOutcome {
 pub struct PurgeEntry {
     /// The tombstone.
     pub tenant: DeletedTenant,
-    /// Where its data is (redacted DSN, and schema), when that is known.
+    /// Its template namespace (redacted DSN, and schema), when a default template is
+    /// configured and the tombstone's namespace is valid.
     pub target: Option<String>,
     /// What happened.
     pub outcome: PurgeOutcome,
@@ -45,6 +51,36 @@ pub struct PurgeReport {
 }
 
 impl Manager {
+    /// The live tenant (its slug) whose namespace is `namespace`, or whose database (its
+    /// own `user_db`, else the template's) resolves to the same [`namespace_key`] as
+    /// `default_db` (the template with `namespace`): compared as resolved keys, not raw
+    /// strings, so that no spelling of a live tenant's namespace is dropped. A key that
+    /// cannot be computed for `default_db` counts as used (nothing is dropped).
+    fn live_user_of(
+        &self,
+        live: &[Tenant],
+        namespace: &str,
+        default_db: Option<&DbConfig>,
+    ) -> Option<String> {
+        if let Some(user) = live.iter().find(|t| t.effective_namespace() == namespace) {
+            return Some(user.slug.clone());
+        }
+        let default_db = default_db?;
+        let key = match namespace_key(default_db) {
+            Ok(Some(key)) => key,
+            Ok(None) => return None,
+            Err(e) => return Some(format!("(unknown: {e})")),
+        };
+        let template = self.inner.template()?;
+        live.iter()
+            .find(|t| {
+                let theirs = namespace_key(&substitute(template, &t.effective_namespace()));
+                let own = self.inner.own_db(t).ok().flatten().map(|db| namespace_key(&db));
+                [Some(theirs), own].into_iter().flatten().any(|k| matches!(k, Ok(Some(k)) if k == key))
+            })
+            .map(|t| t.slug.clone())
+    }
+
     /// The deleted tenants whose tombstones are kept (their namespaces not yet purged),
     /// oldest first.
     ///
@@ -54,15 +90,22 @@ impl Manager {
         self.inner.control.tenants()?.list_deleted().await
     }
 
-    /// Purges the deleted tenants deleted at least `older_than` ago: for each, the
-    /// namespace it had under the default template is dropped
+    /// Purges the deleted tenants deleted at least `older_than` ago: for each, its template
+    /// namespace (the default template with the tombstone's namespace, which the store
+    /// allocated to it) is dropped
     /// ([`Adapter::drop_namespace`](crate::registry::Adapter::drop_namespace)) and its
-    /// tombstone removed, which frees the namespace for new tenants. A tenant that had its
-    /// own `user_db` never has that database dropped: it is reported as
-    /// [`PurgeOutcome::OwnDatabaseLeft`] and only its tombstone is removed. A failure
-    /// (server down, a driver that cannot drop, a live tenant that uses the namespace) keeps
-    /// the tombstone and is reported; the purge goes on with the next one. With `dry_run`,
-    /// nothing is dropped or removed: the report says what would be.
+    /// tombstone removed, which frees the namespace for new tenants. This holds also for a
+    /// tenant that had its own `user_db` ([`PurgeOutcome::OwnDatabaseLeft`]): its template
+    /// namespace is dropped (it may hold data from before it moved, or be that own
+    /// database); an own database anywhere else is never dropped and is left in place.
+    /// When the template namespace cannot be dropped (no default template configured, the
+    /// drop failed, `NotSupported`), when a live tenant uses it (compared as resolved
+    /// [`namespace_key`]s of the live tenants' databases, not as strings), or when the
+    /// tombstone's namespace does not match
+    /// [`NAMESPACE_PATTERN`](crate::model::NAMESPACE_PATTERN) (a hand-edited file), nothing
+    /// is dropped, the tombstone is kept (the namespace is never handed out again) and the
+    /// report says why ([`PurgeOutcome::Failed`]); the purge goes on with the next one. With
+    /// `dry_run`, nothing is dropped or removed: the report says what would be.
     ///
     /// Errors: those of listing the tombstones (`NotSupported` when the control plane keeps
     /// none); per-tenant failures are in the report, not errors.
@@ -83,31 +126,36 @@ impl Manager {
                 continue;
             }
             let template = self.inner.template().cloned();
-            let target = template.as_ref().filter(|_| !tomb.own_db).map(|t| {
-                let db = substitute(t, &tomb.namespace);
-                match &db.schema {
-                    Some(schema) => format!("{} schema {schema}", db.redacted_dsn()),
-                    None => db.redacted_dsn(),
-                }
+            let valid = crate::model::is_valid_tenant_namespace(&tomb.namespace);
+            let default_db = template.as_ref().filter(|_| valid).map(|t| substitute(t, &tomb.namespace));
+            let target = default_db.as_ref().map(|db| match &db.schema {
+                Some(schema) => format!("{} schema {schema}", db.redacted_dsn()),
+                None => db.redacted_dsn(),
             });
-            let outcome = if let Some(user) = live.iter().find(|t| t.effective_namespace() == tomb.namespace)
-            {
-                PurgeOutcome::Failed(format!("live tenant {} uses namespace {}", user.slug, tomb.namespace))
-            } else if tomb.own_db {
-                PurgeOutcome::OwnDatabaseLeft
-            } else if let Some(template) = &template {
+            let outcome = if !valid {
+                PurgeOutcome::Failed(format!(
+                    "the tombstone's namespace {:?} does not match {}; refused (fix or remove the tombstone by hand)",
+                    tomb.namespace,
+                    crate::model::NAMESPACE_PATTERN
+                ))
+            } else if let Some(user) = self.live_user_of(&live, &tomb.namespace, default_db.as_ref()) {
+                PurgeOutcome::Failed(format!("live tenant {user} uses namespace {}", tomb.namespace))
+            } else if let Some(db) = default_db {
+                let done = if tomb.own_db { PurgeOutcome::OwnDatabaseLeft } else { PurgeOutcome::Dropped };
                 if dry_run {
-                    PurgeOutcome::Dropped
+                    done
                 } else {
-                    let cfg =
-                        ConnectConfig::new(tomb.slug.clone(), tomb.id, substitute(template, &tomb.namespace));
+                    let cfg = ConnectConfig::new(tomb.slug.clone(), tomb.id, db);
                     match self.inner.registry.drop_namespace(&cfg).await {
-                        Ok(()) => PurgeOutcome::Dropped,
-                        Err(e) => PurgeOutcome::Failed(e.to_string()),
+                        Ok(()) => done,
+                        Err(e) => PurgeOutcome::Failed(format!("dropping the template namespace: {e}")),
                     }
                 }
             } else {
-                PurgeOutcome::Failed("no default tenant database is configured".into())
+                PurgeOutcome::Failed(
+                    "no default tenant database is configured, so its template namespace cannot be dropped"
+                        .into(),
+                )
             };
             let outcome = match outcome {
                 done @ (PurgeOutcome::Dropped | PurgeOutcome::OwnDatabaseLeft) if !dry_run => {

@@ -411,3 +411,39 @@ async fn the_tokens_of_an_access_apply_the_tenants_reuse_interval() {
         }
     }
 }
+
+/// A tombstone hand-edited to a namespace that is no namespace (`./victim`, which the
+/// SQLite template would turn into the live tenant's file) is refused by the purge: the
+/// report says why, the tombstone is kept and the live tenant's database and data survive.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn purge_refuses_a_tombstone_whose_namespace_is_no_namespace() {
+    use hellojohn_store::manager::PurgeOutcome;
+    use hellojohn_store::model::CreateUserInput;
+    let dir = tempfile::tempdir().expect("root");
+    let data = tempfile::tempdir().expect("data");
+    let template =
+        DbConfig::new("sqlite", format!("sqlite://{}/{{tenant}}.db?mode=rwc", data.path().display()));
+    let mgr = Manager::new(ManagerConfig::from_fs_root(dir.path()).default_tenant_db(template))
+        .await
+        .expect("manager");
+    let tenants = mgr.config().tenants();
+    tenants.create(Tenant::new("victim", "V")).await.expect("victim");
+    let gone = tenants.create(Tenant::new("gone", "G")).await.expect("gone");
+    let users = mgr.for_tenant("victim").await.expect("victim access").users().expect("users");
+    users.create(CreateUserInput::new("victim@corp.com")).await.expect("seed");
+    tenants.delete("gone").await.expect("delete");
+    let tomb = dir.path().join(format!("deleted/{}.yaml", gone.id));
+    let text = std::fs::read_to_string(&tomb).expect("tombstone");
+    assert!(text.contains("namespace: gone"), "{text}");
+    std::fs::write(&tomb, text.replace("namespace: gone", "namespace: ./victim")).expect("edit");
+
+    let report = mgr.purge_deleted_tenants(Duration::ZERO, false).await.expect("purge");
+    let [entry] = report.purged.as_slice() else { panic!("{report:?}") };
+    match &entry.outcome {
+        PurgeOutcome::Failed(why) => assert!(why.contains("does not match"), "{why}"),
+        other => panic!("a tombstone naming ./victim must be refused, got {other:?}"),
+    }
+    assert!(data.path().join("victim.db").exists(), "the live tenant's database was deleted");
+    users.get_by_email("victim@corp.com").await.expect("the live tenant keeps its user");
+    assert_eq!(mgr.deleted_tenants().await.expect("tombstones").len(), 1, "the tombstone is kept");
+}
