@@ -196,11 +196,14 @@ fn normalise_path(path: &Path) -> PathBuf {
     for c in path.components() {
         match c {
             Component::CurDir => {}
-            Component::ParentDir => {
-                if !out.pop() {
-                    out.push("..");
+            // `/..` is `/`; a relative path keeps its leading `..`s.
+            Component::ParentDir => match out.components().next_back() {
+                Some(Component::Normal(_)) => {
+                    out.pop();
                 }
-            }
+                Some(Component::RootDir | Component::Prefix(_)) => {}
+                _ => out.push(".."),
+            },
             other => out.push(other.as_os_str()),
         }
     }
@@ -435,7 +438,7 @@ mod tests {
         let absolute = key("sqlite", &format!("sqlite://{}", abs.display()), None);
         assert_eq!(key("sqlite", "sqlite://x/victim.db", None), absolute);
         assert_eq!(key("sqlite", "sqlite:./x/../x/victim.db?mode=rwc", None), absolute);
-        let ups = "../".repeat(cwd.components().count().saturating_sub(1));
+        let ups = "../".repeat(cwd.components().count());
         let tmp = key("sqlite", &format!("sqlite://{ups}tmp/x/victim.db"), None);
         assert_eq!(tmp, key("sqlite", "sqlite:///tmp/x/victim.db", None));
     }
