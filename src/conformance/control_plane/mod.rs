@@ -137,6 +137,7 @@ macro_rules! control_plane_cases {
             tenants_delete_removes_clients_and_scopes,
             tenants_namespaces_are_unique_immutable_and_outlive_delete,
             tenants_racing_creates_never_share_a_namespace,
+            tenants_never_get_a_system_namespace,
             clients_create_get_list_delete,
             clients_duplicate_client_id_is_conflict,
             clients_unknown_is_not_found,
