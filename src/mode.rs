@@ -232,8 +232,7 @@ fn secret_spans(dsn: &str) -> Vec<std::ops::Range<usize>> {
 /// Names of the parameters whose value is a secret (compared lower-cased and
 /// percent-decoded). MongoDB's `authMechanismProperties` may carry an
 /// `AWS_SESSION_TOKEN:…`.
-const SECRET_KEYS: &[&str] =
-    &["password", "sslpassword", "passwd", "pass", "pwd", "authmechanismproperties"];
+const SECRET_KEYS: &[&str] = &["password", "sslpassword", "passwd", "pass", "pwd", "authmechanismproperties"];
 
 /// When `s` (lower-cased) starts with `key=` for a key of [`SECRET_KEYS`], written plainly
 /// or percent-encoded (`%70assword=`), the length of `key=` as written.
@@ -406,5 +405,25 @@ impl Capabilities {
             ("global_sync", self.global_sync),
             ("cache", self.cache),
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encoded_and_aws_secret_parameters_are_redacted() {
+        for dsn in [
+            "postgres://u@h/db?%70assword=SECRET",
+            "postgres://u@h/db?sslmode=disable&PASS%57ORD=SECRET",
+            "mongodb://h/db?authMechanism=MONGODB-AWS&authMechanismProperties=AWS_SESSION_TOKEN:SECRET",
+        ] {
+            let redacted = redact_dsn(dsn);
+            assert!(!redacted.contains("SECRET") && redacted.contains("***"), "{dsn}: {redacted}");
+            let scrubbed = scrub_dsn(&format!("error connecting to {dsn}: bad token SECRET"), dsn);
+            assert!(!scrubbed.contains("SECRET"), "{dsn}: {scrubbed}");
+        }
+        assert_eq!(redact_dsn("postgres://u@h/db?sslmode=disable"), "postgres://u@h/db?sslmode=disable");
     }
 }

@@ -478,12 +478,14 @@ pub async fn lifecycle_own_db_cannot_name_another_tenants_namespace(fx: &Lifecyc
 fn disguises(db: &DbConfig) -> Vec<DbConfig> {
     let with = |dsn: String, schema: Option<String>| DbConfig { dsn, schema, ..db.clone() };
     let join = join_query;
-    let far = db.dsn.replace("127.0.0.1", "db.elsewhere.invalid").replace("localhost", "db.elsewhere.invalid");
+    let far =
+        db.dsn.replace("127.0.0.1", "db.elsewhere.invalid").replace("localhost", "db.elsewhere.invalid");
     let schema = db.schema.clone().unwrap_or_default();
     match db.driver.as_str() {
         "sqlite" => {
             let abs = db.dsn.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
-            let ups = std::env::current_dir().map(|c| "../".repeat(c.components().count())).unwrap_or_default();
+            let ups =
+                std::env::current_dir().map(|c| "../".repeat(c.components().count())).unwrap_or_default();
             vec![with(format!("sqlite://{ups}{}", abs.trim_start_matches('/')), None)]
         }
         "postgres" => {
@@ -544,7 +546,7 @@ pub async fn lifecycle_templates_that_share_a_namespace_are_refused(fx: &Lifecyc
             Err(other) => panic!("{what}: expected InvalidInput, got {other}"),
             Ok(_) => panic!("{what}: the template was accepted"),
         }
-    }    // A parameter that overrides the database (all tenants would share `x`).
+    } // A parameter that overrides the database (all tenants would share `x`).
     if fx.template.driver == "postgres" {
         let db = DbConfig { dsn: join_query(&fx.template.dsn, "dbname=x"), ..fx.template.clone() };
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("temporary FS root: {e}"));

@@ -394,7 +394,11 @@ mod tests {
             ("postgres", "postgres://h/db?service=victim", "service"),
             ("postgres", "postgres://h/db?options[search_path]=hj_victim", "options"),
             ("postgres", "postgres://h/db?%6Fptions=-csearch_path%3Dhj_victim", "options"),
-            ("postgres", "postgres://h/db?options=-cstatement_timeout%3D0&options=-csearch_path%3Dx", "options"),
+            (
+                "postgres",
+                "postgres://h/db?options=-cstatement_timeout%3D0&options=-csearch_path%3Dx",
+                "options",
+            ),
             ("postgres", "postgres://h/db?options=-csearch-path%3Dhj_victim", "options"),
             ("postgres", "postgres://h/db?sslmode=disable&%68ost=127.0.0.1", "host"),
             ("mysql", "mysql://root@elsewhere.invalid/hj_a?socket=/run/mysqld/mysqld.sock", "socket"),
