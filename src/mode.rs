@@ -125,8 +125,9 @@ impl fmt::Debug for DbConfig {
 
 /// Replaces every password of a DSN with `***`: the password of a URL-style DSN
 /// (`scheme://user:password@host/…`) and the value of every `password=` / `pass=` / `pwd=` /
-/// `passwd=` / `sslpassword=` parameter (in a query string or a libpq keyword DSN, quoted or
-/// not).
+/// `passwd=` / `sslpassword=` / `authMechanismProperties=` parameter (in a query string or a
+/// libpq keyword DSN, quoted or not; the name matched case-insensitively and percent-decoded,
+/// so `%70assword=` counts).
 ///
 /// The userinfo is everything between `://` and the **last** `@` of the DSN, so a raw
 /// password holding `#`, `/`, `?`, `@` or `%` is redacted whole (a URL parser would take
@@ -204,14 +205,11 @@ fn secret_spans(dsn: &str) -> Vec<std::ops::Range<usize>> {
     let mut i = 0;
     while i < lower.len() {
         let boundary = i == 0 || matches!(bytes[i - 1], b'?' | b'&' | b' ' | b';' | b'\t' | b'\n');
-        let key = ["password=", "sslpassword=", "passwd=", "pass=", "pwd="]
-            .into_iter()
-            .find(|k| boundary && lower[i..].starts_with(k));
-        let Some(key) = key else {
+        let start = if boundary { secret_key_end(&lower[i..]).map(|n| i + n) } else { None };
+        let Some(start) = start else {
             i += lower[i..].chars().next().map_or(1, char::len_utf8);
             continue;
         };
-        let start = i + key.len();
         let end = value_end(dsn, start, is_url);
         if end > start {
             spans.push(start..end);
@@ -229,6 +227,23 @@ fn secret_spans(dsn: &str) -> Vec<std::ops::Range<usize>> {
         }
     }
     merged
+}
+
+/// Names of the parameters whose value is a secret (compared lower-cased and
+/// percent-decoded). MongoDB's `authMechanismProperties` may carry an
+/// `AWS_SESSION_TOKEN:…`.
+const SECRET_KEYS: &[&str] = &["password", "sslpassword", "passwd", "pass", "pwd", "authmechanismproperties"];
+
+/// When `s` (lower-cased) starts with `key=` for a key of [`SECRET_KEYS`], written plainly
+/// or percent-encoded (`%70assword=`), the length of `key=` as written.
+fn secret_key_end(s: &str) -> Option<usize> {
+    let eq = s.find('=')?;
+    let raw = &s[..eq];
+    if raw.is_empty() || raw.len() > 3 * 32 || raw.contains(['&', ';', '?', ' ', '\t', '\n']) {
+        return None;
+    }
+    let decoded = url::form_urlencoded::parse(format!("{raw}=").as_bytes()).next()?.0.to_ascii_lowercase();
+    SECRET_KEYS.contains(&decoded.trim()).then_some(eq + 1)
 }
 
 /// Where the parameter value starting at `start` ends: after its closing quote when quoted
@@ -390,5 +405,25 @@ impl Capabilities {
             ("global_sync", self.global_sync),
             ("cache", self.cache),
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encoded_and_aws_secret_parameters_are_redacted() {
+        for dsn in [
+            "postgres://u@h/db?%70assword=SECRET",
+            "postgres://u@h/db?sslmode=disable&PASS%57ORD=SECRET",
+            "mongodb://h/db?authMechanism=MONGODB-AWS&authMechanismProperties=AWS_SESSION_TOKEN:SECRET",
+        ] {
+            let redacted = redact_dsn(dsn);
+            assert!(!redacted.contains("SECRET") && redacted.contains("***"), "{dsn}: {redacted}");
+            let scrubbed = scrub_dsn(&format!("error connecting to {dsn}: bad token SECRET"), dsn);
+            assert!(!scrubbed.contains("SECRET"), "{dsn}: {scrubbed}");
+        }
+        assert_eq!(redact_dsn("postgres://u@h/db?sslmode=disable"), "postgres://u@h/db?sslmode=disable");
     }
 }

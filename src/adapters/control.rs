@@ -36,13 +36,16 @@ pub(crate) fn scopes_with_system(tenant: &Tenant, mut scopes: Vec<Scope>) -> Vec
 
 /// Gives `tenant` its namespace, or checks the one its caller chose: unique among `live`
 /// tenants (their [`Tenant::effective_namespace`]) and the `deleted` tenants not yet purged.
-/// A free [`crate::manager::namespace_name`] of the slug that fits is taken as is; otherwise a
+/// A free [`crate::manager::namespace_name`] of the slug that fits and is not a system name
+/// ([`crate::manager::is_reserved_namespace`]: `public`, `mysql`, `admin`, `pg_…`, …) is
+/// taken as is; otherwise a
 /// prefix of it plus `_` and 12 hex digits derived from the tenant id (and a counter, until
 /// one is free). Call it inside the critical section of the create, so that two creates can
 /// never both see a name free.
 ///
 /// Errors: `InvalidInput` for a chosen namespace that does not match
-/// [`crate::model::NAMESPACE_PATTERN`]; `Conflict` for a chosen one that is taken.
+/// [`crate::model::NAMESPACE_PATTERN`] or is a system name; `Conflict` for a chosen one that
+/// is taken.
 pub(crate) fn allocate_namespace<'t>(
     tenant: &mut Tenant,
     live: impl IntoIterator<Item = &'t Tenant>,
@@ -61,6 +64,12 @@ pub(crate) fn allocate_namespace<'t>(
                 format!("{chosen:?} does not match {NAMESPACE_PATTERN}"),
             ));
         }
+        if crate::manager::is_reserved_namespace(chosen) {
+            return Err(StoreError::invalid(
+                "namespace",
+                format!("{chosen:?} is a system schema or database name and is never given to a tenant"),
+            ));
+        }
         if taken.contains(chosen) {
             return Err(StoreError::conflict(
                 "tenant",
@@ -70,11 +79,17 @@ pub(crate) fn allocate_namespace<'t>(
         return Ok(());
     }
     let name = crate::manager::namespace_name(&tenant.slug);
-    if name.len() <= NAMESPACE_MAX_LEN && is_valid_tenant_namespace(&name) && !taken.contains(&name) {
+    if name.len() <= NAMESPACE_MAX_LEN
+        && is_valid_tenant_namespace(&name)
+        && !crate::manager::is_reserved_namespace(&name)
+        && !taken.contains(&name)
+    {
         tenant.namespace = Some(name);
         return Ok(());
     }
-    let prefix: String = name.chars().take(NAMESPACE_MAX_LEN - 13).collect();
+    // A suffix does not make `pg_…` acceptable (PostgreSQL reserves the prefix): add a `t`.
+    let base = if name.starts_with("pg_") { format!("t{name}") } else { name };
+    let prefix: String = base.chars().take(NAMESPACE_MAX_LEN - 13).collect();
     let id = tenant.id.simple().to_string();
     for round in 0u32.. {
         let suffix = if round == 0 {

@@ -500,6 +500,17 @@ pub async fn lifecycle_own_db_cannot_name_another_tenants_namespace(fx: &Lifecyc
         other => panic!("update to another tenant's namespace: {other:?}"),
     }
 
+    // The victim's namespace in disguise: any-address host, a query parameter that moves the
+    // connection (PostgreSQL, MySQL), a relative path (SQLite).
+    for disguised in disguises(&theirs) {
+        let mut mallory = Tenant::new("mallory", "Mallory");
+        mallory.settings.user_db = Some(own(&disguised));
+        match tenants.create(mallory).await {
+            Err(StoreError::InvalidInput { .. }) => {}
+            other => panic!("create with {:?}: {other:?}", disguised.redacted_dsn()),
+        }
+    }
+
     // Elsewhere (another server or folder): allowed once, a Conflict the second time.
     let elsewhere = elsewhere(&fx.template);
     for (slug, expect_ok) in [("far-one", true), ("far-two", false)] {
@@ -509,6 +520,39 @@ pub async fn lifecycle_own_db_cannot_name_another_tenants_namespace(fx: &Lifecyc
             (Ok(_), true) | (Err(StoreError::Conflict { .. }), false) => {}
             (other, _) => panic!("{slug} with an own database elsewhere: {other:?}"),
         }
+    }
+}
+
+/// `db` (a tenant's namespace) written so that a naive comparison misses it.
+fn disguises(db: &DbConfig) -> Vec<DbConfig> {
+    let with = |dsn: String, schema: Option<String>| DbConfig { dsn, schema, ..db.clone() };
+    let join = join_query;
+    let far =
+        db.dsn.replace("127.0.0.1", "db.elsewhere.invalid").replace("localhost", "db.elsewhere.invalid");
+    let schema = db.schema.clone().unwrap_or_default();
+    match db.driver.as_str() {
+        "sqlite" => {
+            let abs = db.dsn.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+            let ups =
+                std::env::current_dir().map(|c| "../".repeat(c.components().count())).unwrap_or_default();
+            vec![with(format!("sqlite://{ups}{}", abs.trim_start_matches('/')), None)]
+        }
+        "postgres" => {
+            let (base, database) = db.dsn.rsplit_once('/').unwrap_or((&db.dsn, ""));
+            vec![
+                with(db.dsn.replace("127.0.0.1", "0.0.0.0"), db.schema.clone()),
+                with(join(&far, "host=127.0.0.1"), db.schema.clone()),
+                with(format!("{base}/other?dbname={database}"), db.schema.clone()),
+                with(join(&db.dsn, &format!("options[search_path]={schema}")), None),
+                with(join(&db.dsn, &format!("%6Fptions=-csearch_path%3D{schema}")), None),
+                with(join(&db.dsn, &format!("options=-csearch-path%3D{schema}")), None),
+            ]
+        }
+        "mysql" => vec![
+            with(db.dsn.replace("127.0.0.1", "0.0.0.0"), None),
+            with(join(&far, "socket=/run/mysqld/mysqld.sock"), None),
+        ],
+        _ => vec![with(db.dsn.replace("127.0.0.1", "0.0.0.0"), None)],
     }
 }
 
@@ -551,7 +595,20 @@ pub async fn lifecycle_templates_that_share_a_namespace_are_refused(fx: &Lifecyc
             Err(other) => panic!("{what}: expected InvalidInput, got {other}"),
             Ok(_) => panic!("{what}: the template was accepted"),
         }
+    } // A parameter that overrides the database (all tenants would share `x`).
+    if fx.template.driver == "postgres" {
+        let db = DbConfig { dsn: join_query(&fx.template.dsn, "dbname=x"), ..fx.template.clone() };
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("temporary FS root: {e}"));
+        match Manager::new(ManagerConfig::from_fs_root(dir.path()).default_tenant_db(db)).await {
+            Err(StoreError::InvalidInput { message, .. }) => assert!(message.contains("dbname"), "{message}"),
+            Err(other) => panic!("?dbname=: expected InvalidInput, got {other}"),
+            Ok(_) => panic!("?dbname=: the template was accepted"),
+        }
     }
+}
+
+fn join_query(dsn: &str, param: &str) -> String {
+    format!("{dsn}{}{param}", if dsn.contains('?') { '&' } else { '?' })
 }
 
 /// The one list of lifecycle cases.

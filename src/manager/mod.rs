@@ -25,8 +25,8 @@ pub use access::ConfigAccess;
 pub use config::ManagerConfig;
 pub use purge::{PurgeEntry, PurgeOutcome, PurgeReport};
 pub use resolve::{
-    MAX_NAMESPACE_LEN, NamespaceKey, TENANT_PLACEHOLDER, check_default_template, namespace_key,
-    namespace_name, substitute,
+    MAX_NAMESPACE_LEN, NamespaceKey, RESERVED_NAMESPACES, TENANT_PLACEHOLDER, check_default_template,
+    is_reserved_namespace, namespace_key, namespace_name, substitute,
 };
 use tenant::DataPlaneState;
 pub use tenant::TenantDataAccess;

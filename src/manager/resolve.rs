@@ -31,6 +31,29 @@ pub fn namespace_name(slug: &str) -> String {
     slug.replace('-', "_")
 }
 
+/// Names of system schemas and databases (PostgreSQL, MySQL/MariaDB, MongoDB): never
+/// allocated to a tenant and never dropped by a purge. Every name starting with `pg_` is
+/// reserved too (see [`is_reserved_namespace`]).
+pub const RESERVED_NAMESPACES: &[&str] =
+    &["public", "information_schema", "mysql", "performance_schema", "sys", "admin", "local", "config"];
+
+/// Whether `name` is a system namespace: one of [`RESERVED_NAMESPACES`] or starting with
+/// `pg_` (case-insensitive).
+pub fn is_reserved_namespace(name: &str) -> bool {
+    let name = name.trim().to_ascii_lowercase();
+    RESERVED_NAMESPACES.contains(&name.as_str()) || name.starts_with("pg_")
+}
+
+/// Query-string parameters that choose where a connection goes (server, database, user or
+/// search path) behind the URL's back; a DSN carrying one is refused.
+fn target_params(engine: &str) -> &'static [&'static str] {
+    match engine {
+        "postgres" => &["host", "hostaddr", "port", "dbname", "user", "options", "service"],
+        "mysql" => &["socket"],
+        _ => &[],
+    }
+}
+
 /// Where a [`DbConfig`] puts a tenant's tables: the server (engine, host and port, or a
 /// SQLite folder) and the namespace on it (PostgreSQL `database.schema`, a MySQL or MongoDB
 /// database, a SQLite file name). Two configs with the same key share tables.
@@ -38,7 +61,7 @@ pub fn namespace_name(slug: &str) -> String {
 pub struct NamespaceKey {
     /// The server identity: `postgres://host:port`, `mysql://host:port`,
     /// `mongodb://host:port,…`, or `sqlite:<folder>` (lexically normalised). Loopback names
-    /// (`localhost`, `127.x.y.z`, `::1`) are folded into `localhost`; other aliases of one
+    /// (`localhost`, `127.x.y.z`, `::1`, and `0.0.0.0`, `::`) are folded into `localhost`; other aliases of one
     /// server (another DNS name, another address) are not recognised.
     pub server: String,
     /// The namespace on that server.
@@ -78,10 +101,37 @@ fn split_dsn(dsn: &str) -> Option<DsnParts<'_>> {
     Some(DsnParts { hosts: authority, path, query })
 }
 
-fn query_param<'q>(query: &'q str, key: &str) -> Option<&'q str> {
-    query
-        .split('&')
-        .find_map(|kv| kv.split_once('=').filter(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v))
+/// The name of each parameter of a query string: percent-decoded (`+` as a space),
+/// lower-cased, without a `[sub]` part (`options[search_path]` is `options`).
+fn query_keys(query: &str) -> impl Iterator<Item = String> + '_ {
+    query.split(['&', ';']).filter(|kv| !kv.is_empty()).map(|kv| {
+        let key = kv.split_once('=').map_or(kv, |(k, _)| k);
+        let key = percent_decode(&key.replace('+', " ")).trim().to_ascii_lowercase();
+        match key.find('[') {
+            Some(i) => key[..i].trim().to_string(),
+            None => key,
+        }
+    })
+}
+
+/// Refuses a DSN whose query string carries a parameter of [`target_params`].
+fn refuse_target_params(db: &DbConfig, engine: &str, query: &str) -> StoreResult<()> {
+    let forbidden = target_params(engine);
+    for key in query_keys(query) {
+        if forbidden.contains(&key.as_str()) {
+            return Err(StoreError::invalid(
+                "dsn",
+                format!(
+                    "{} carries the query parameter `{key}`, which chooses the server, database, user \
+                     or search path behind the URL's back (so the namespace would not be the one the \
+                     URL names); put the host, port, database and user in the URL and the schema in \
+                     the schema field",
+                    db.redacted_dsn()
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn fold_host(host: &str, default_port: u16) -> String {
@@ -97,9 +147,12 @@ fn fold_host(host: &str, default_port: u16) -> String {
             _ => (host.clone(), None),
         }
     };
+    // `0.0.0.0` and `::` reach the local server too.
     let loopback = name.is_empty()
         || name == "localhost"
         || name == "::1"
+        || name == "::"
+        || name == "0.0.0.0"
         || name.starts_with("127.")
         || name.starts_with('/');
     let name = if loopback { "localhost".to_string() } else { name };
@@ -143,32 +196,45 @@ fn normalise_path(path: &Path) -> PathBuf {
     for c in path.components() {
         match c {
             Component::CurDir => {}
-            Component::ParentDir => {
-                if !out.pop() {
-                    out.push("..");
+            // `/..` is `/`; a relative path keeps its leading `..`s.
+            Component::ParentDir => match out.components().next_back() {
+                Some(Component::Normal(_)) => {
+                    out.pop();
                 }
-            }
+                Some(Component::RootDir | Component::Prefix(_)) => {}
+                _ => out.push(".."),
+            },
             other => out.push(other.as_os_str()),
         }
     }
     out
 }
 
-/// The SQLite file of a DSN (`None` for an in-memory database).
+/// The SQLite file of a DSN (`None` for an in-memory database), made absolute against the
+/// process's current directory ([`std::env::current_dir`], the directory SQLite resolves a
+/// relative path against) and then lexically normalised, so a relative and an absolute
+/// spelling of one file give one key.
 fn sqlite_file(dsn: &str) -> Option<PathBuf> {
     let rest = dsn.strip_prefix("sqlite://").or_else(|| dsn.strip_prefix("sqlite:"))?;
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
     if path.is_empty() || path == ":memory:" || query.split('&').any(|kv| kv == "mode=memory") {
         return None;
     }
-    Some(normalise_path(Path::new(&percent_decode(path))))
+    let path = PathBuf::from(percent_decode(path));
+    let path = match std::env::current_dir() {
+        Ok(cwd) if path.is_relative() => cwd.join(path),
+        _ => path,
+    };
+    Some(normalise_path(&path))
 }
 
 /// Which namespace `db` names: see [`NamespaceKey`]. `None` for a driver this module does
 /// not know (a service's own adapter) and for a SQLite in-memory database.
 ///
-/// Errors: `InvalidInput` when a PostgreSQL DSN sets the `search_path` through its
-/// `options` (the schema would not be the one the key names).
+/// Errors: `InvalidInput` (field `dsn`) when the DSN's query string carries a parameter that
+/// chooses the server, database, user or search path (PostgreSQL `host`, `hostaddr`, `port`,
+/// `dbname`, `user`, `options`, `service`; MySQL `socket`), matched case-insensitively after percent-decoding
+/// and with a `[sub]` part ignored: the driver would connect elsewhere than the key says.
 pub fn namespace_key(db: &DbConfig) -> StoreResult<Option<NamespaceKey>> {
     let Some(engine) = engine_of(&db.driver) else { return Ok(None) };
     let dsn = db.dsn.trim();
@@ -181,25 +247,11 @@ pub fn namespace_key(db: &DbConfig) -> StoreResult<Option<NamespaceKey>> {
     let Some(parts) = split_dsn(dsn) else {
         return Err(StoreError::invalid("dsn", format!("{} is not a URL", db.redacted_dsn())));
     };
+    refuse_target_params(db, engine, parts.query)?;
     Ok(Some(match engine {
         "postgres" => {
-            if query_param(parts.query, "options").is_some_and(|o| decode(o).contains("search_path")) {
-                return Err(StoreError::invalid(
-                    "dsn",
-                    format!(
-                        "{} sets the search_path in its options; give the schema instead",
-                        db.redacted_dsn()
-                    ),
-                ));
-            }
-            let hosts = match query_param(parts.query, "host") {
-                Some(h) if parts.hosts.is_empty() => h,
-                _ => parts.hosts,
-            };
-            let database = match (decode(parts.path), query_param(parts.query, "dbname")) {
-                (p, Some(q)) if p.is_empty() => decode(q),
-                (p, _) => p,
-            };
+            let hosts = parts.hosts;
+            let database = decode(parts.path);
             let schema = db.schema.as_deref().map(str::trim).filter(|s| !s.is_empty()).unwrap_or("public");
             NamespaceKey {
                 server: server_of("postgres", hosts, 5432),
@@ -329,6 +381,79 @@ mod tests {
     fn search_path_in_options_is_refused() {
         let db = DbConfig::new("postgres", "postgres://h/db?options=-c%20search_path%3Dhj_victim");
         assert!(matches!(namespace_key(&db), Err(StoreError::InvalidInput { .. })));
+    }
+
+    #[test]
+    fn query_parameters_that_choose_the_target_are_refused() {
+        let refused = [
+            ("postgres", "postgres://elsewhere.invalid/db?host=127.0.0.1", "host"),
+            ("postgres", "postgres://h/db?hostaddr=127.0.0.1", "hostaddr"),
+            ("postgres", "postgres://127.0.0.1:1/db?port=5432", "port"),
+            ("postgres", "postgres://h/other?dbname=victim", "dbname"),
+            ("postgres", "postgres://h/db?USER=victim", "user"),
+            ("postgres", "postgres://h/db?service=victim", "service"),
+            ("postgres", "postgres://h/db?options[search_path]=hj_victim", "options"),
+            ("postgres", "postgres://h/db?%6Fptions=-csearch_path%3Dhj_victim", "options"),
+            (
+                "postgres",
+                "postgres://h/db?options=-cstatement_timeout%3D0&options=-csearch_path%3Dx",
+                "options",
+            ),
+            ("postgres", "postgres://h/db?options=-csearch-path%3Dhj_victim", "options"),
+            ("postgres", "postgres://h/db?sslmode=disable&%68ost=127.0.0.1", "host"),
+            ("mysql", "mysql://root@elsewhere.invalid/hj_a?socket=/run/mysqld/mysqld.sock", "socket"),
+            ("mariadb", "mysql://root@h/hj_a?SoCkEt%5Bx%5D=/tmp/s", "socket"),
+        ];
+        for (driver, dsn, param) in refused {
+            let db = DbConfig::new(driver, format!("{dsn}&password=SECRET"));
+            match namespace_key(&db) {
+                Err(StoreError::InvalidInput { field, message }) => {
+                    assert_eq!(field, "dsn", "{dsn}");
+                    assert!(message.contains(&format!("`{param}`")), "{dsn}: {message}");
+                    assert!(!message.contains("SECRET"), "{dsn}: {message}");
+                }
+                other => panic!("{dsn}: {other:?}"),
+            }
+        }
+        // Other parameters stay allowed.
+        key("postgres", "postgres://h/db?sslmode=disable&application_name=x", None);
+        key("mysql", "mysql://root@h/hj_a?ssl-mode=disabled", None);
+    }
+
+    #[test]
+    fn a_template_with_a_dbname_parameter_is_refused() {
+        let db = DbConfig::new("postgres", "postgres://h/hj_{tenant}?dbname=shared");
+        assert!(matches!(check_default_template(&db), Err(StoreError::InvalidInput { .. })));
+    }
+
+    #[test]
+    fn any_address_hosts_fold_with_loopback() {
+        let local = key("postgres", "postgres://127.0.0.1/test", Some("hj_a"));
+        assert_eq!(key("postgres", "postgres://0.0.0.0:5432/test", Some("hj_a")), local);
+        assert_eq!(key("postgres", "postgres://[::]/test", Some("hj_a")), local);
+        let mongo = key("mongodb", "mongodb://127.0.0.1/hj_a", None);
+        assert_eq!(key("mongodb", "mongodb://0.0.0.0:27017/hj_a", None), mongo);
+    }
+
+    #[test]
+    fn sqlite_relative_and_absolute_paths_of_one_file_are_one_key() {
+        let cwd = std::env::current_dir().expect("cwd");
+        let abs = cwd.join("x").join("victim.db");
+        let absolute = key("sqlite", &format!("sqlite://{}", abs.display()), None);
+        assert_eq!(key("sqlite", "sqlite://x/victim.db", None), absolute);
+        assert_eq!(key("sqlite", "sqlite:./x/../x/victim.db?mode=rwc", None), absolute);
+        let ups = "../".repeat(cwd.components().count());
+        let tmp = key("sqlite", &format!("sqlite://{ups}tmp/x/victim.db"), None);
+        assert_eq!(tmp, key("sqlite", "sqlite:///tmp/x/victim.db", None));
+    }
+
+    #[test]
+    fn reserved_namespaces() {
+        for name in ["public", "MySQL", "information_schema", "performance_schema", "sys", "admin", "local"] {
+            assert!(is_reserved_namespace(name), "{name}");
+        }
+        assert!(is_reserved_namespace("config") && is_reserved_namespace("pg_catalog"));
+        assert!(!is_reserved_namespace("acme") && !is_reserved_namespace("tpg_x"));
     }
 
     #[test]

@@ -58,6 +58,8 @@ fn dsns(password: &str) -> Vec<(&'static str, String)> {
         ("postgres", format!("postgres://hj:{password}@127.0.0.1:1/hj")),
         ("postgres", format!("postgresql://hj:{password}@127.0.0.1:1/hj?sslmode=disable#frag")),
         ("postgres", format!("postgres://hj@127.0.0.1:1/hj?application_name=x&password={password}")),
+        ("postgres", format!("postgres://hj@127.0.0.1:1/hj?application_name=x&%70assword={password}")),
+        ("postgres", format!("postgres://hj@127.0.0.1:1/hj?PassWord={password}")),
         ("postgres", format!("host=127.0.0.1 port=1 user=hj password={password} dbname=hj")),
         ("postgres", format!("host=127.0.0.1 user=hj password='{password} q' dbname=hj")),
         ("postgres", format!("postgres://hj:{password}@127.0.0.1:notaport/hj")),
@@ -68,6 +70,12 @@ fn dsns(password: &str) -> Vec<(&'static str, String)> {
         ("sqlite", format!("sqlite://hj:{password}@/nonexistent/dir/x.db")),
         ("mongodb", format!("mongodb://hj:{password}@127.0.0.1:1/hj?directConnection=true")),
         ("mongodb", format!("mongodb://hj:{password}@127.0.0.1:notaport/hj")),
+        (
+            "mongodb",
+            format!(
+                "mongodb://127.0.0.1:1/hj?authMechanism=MONGODB-AWS&authMechanismProperties=AWS_SESSION_TOKEN:{password}"
+            ),
+        ),
         ("mongodb", format!("mongodb+srv://hj:{password}@/hj")),
     ]
 }

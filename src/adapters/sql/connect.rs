@@ -196,13 +196,10 @@ async fn open_postgres(dsn: &str, cfg: &ConnectConfig) -> StoreResult<DatabaseCo
     result
 }
 
-/// Names no purge may drop, whatever a configuration says.
-const SYSTEM_NAMESPACES: &[&str] =
-    &["public", "information_schema", "pg_catalog", "pg_toast", "mysql", "performance_schema", "sys"];
-
 fn check_droppable(field: &str, name: &str) -> StoreResult<()> {
     check_namespace(field, name)?;
-    if SYSTEM_NAMESPACES.contains(&name) || name.starts_with("pg_") {
+    // Names no purge may drop, whatever a configuration says.
+    if crate::manager::is_reserved_namespace(name) {
         return Err(StoreError::invalid(
             field,
             format!("{name:?} is a system namespace and is never dropped"),

@@ -138,6 +138,7 @@ macro_rules! control_plane_cases {
             tenants_namespaces_are_unique_immutable_and_outlive_delete,
             tenants_racing_creates_never_share_a_namespace,
             tenants_clients_and_scopes_refuse_nul_and_overlong_strings,
+            tenants_never_get_a_system_namespace,
             clients_create_get_list_delete,
             clients_duplicate_client_id_is_conflict,
             clients_unknown_is_not_found,

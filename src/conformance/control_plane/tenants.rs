@@ -235,6 +235,35 @@ pub async fn tenants_namespaces_are_unique_immutable_and_outlive_delete(cp: &Con
     cp.tenants().create(reuse).await.expect("a forgotten namespace is free again");
 }
 
+/// A slug that maps to a system schema or database name (`mysql`, `public`, `pg-…`, …) gets
+/// another, valid namespace; a caller choosing one is `InvalidInput`.
+pub async fn tenants_never_get_a_system_namespace(cp: &ControlPlane) {
+    use crate::StoreError;
+    let slugs = [
+        "mysql",
+        "performance-schema",
+        "public",
+        "information-schema",
+        "admin",
+        "local",
+        "config",
+        "sys",
+        "pg-catalog",
+    ];
+    for slug in slugs {
+        let t = cp.tenants().create(Tenant::new(slug, slug)).await.unwrap_or_else(|e| panic!("{slug}: {e}"));
+        let ns = t.effective_namespace();
+        assert!(!crate::manager::is_reserved_namespace(&ns), "{slug} got the system namespace {ns:?}");
+        assert!(crate::model::is_valid_tenant_namespace(&ns), "{slug}: {ns:?}");
+    }
+    for name in ["mysql", "public", "pg_toast"] {
+        let mut chosen = Tenant::new(format!("chooses-{}", name.replace('_', "-")), "Chooser");
+        chosen.namespace = Some(name.into());
+        let err = cp.tenants().create(chosen).await.expect_err("a system namespace was accepted");
+        assert!(matches!(err, StoreError::InvalidInput { .. }), "{name}: {err}");
+    }
+}
+
 /// Racing creates that want one namespace — a slug that maps to it and a tenant that
 /// chooses it — never both get it: each create that succeeds holds a namespace no other
 /// tenant holds.
