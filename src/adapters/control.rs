@@ -51,6 +51,14 @@ pub(crate) fn allocate_namespace<'t>(
     live: impl IntoIterator<Item = &'t Tenant>,
     deleted: &[DeletedTenant],
 ) -> StoreResult<()> {
+    // A deleted tenant's id stays taken until its purge: caches (Redis keys under
+    // `hj:t:{id}:`) and audit trails are keyed by it, so a new tenant may not reuse it.
+    if deleted.iter().any(|d| d.id == tenant.id) {
+        return Err(StoreError::conflict(
+            "tenant",
+            format!("id {} belongs to a deleted tenant not yet purged", tenant.id),
+        ));
+    }
     let taken: std::collections::BTreeSet<String> = live
         .into_iter()
         .filter(|t| t.id != tenant.id)

@@ -29,7 +29,8 @@ pub trait TenantRepository: Send + Sync {
     /// tenants and no live and not-yet-purged deleted tenant ever hold the same one.
     ///
     /// Errors: `InvalidInput` for a bad slug, settings or namespace; `Conflict` on an
-    /// existing slug or id, or a caller-chosen namespace that is taken; `Crypto` when a
+    /// existing slug or id (the id of a deleted tenant not yet purged included), or a
+    /// caller-chosen namespace that is taken; `Crypto` when a
     /// secret must be written and no key is configured.
     async fn create(&self, tenant: Tenant) -> StoreResult<Tenant>;
 

@@ -227,6 +227,11 @@ pub async fn tenants_namespaces_are_unique_immutable_and_outlive_delete(cp: &Con
     let again = make_tenant(cp, "acme").await;
     assert_ne!(again.id, acme.id);
     assert_ne!(again.namespace.as_deref(), Some("acme"), "a tombstoned namespace was given again");
+    // The deleted tenant's id stays taken too (caches are keyed by it) until the purge.
+    let mut same_id = Tenant::new("other", "Other");
+    same_id.id = acme.id;
+    let err = cp.tenants().create(same_id).await.expect_err("a tombstoned id");
+    assert!(matches!(err, crate::StoreError::Conflict { .. }), "{err}");
     cp.tenants().forget_deleted(acme.id).await.expect("forget");
     assert!(cp.tenants().forget_deleted(acme.id).await.expect_err("twice").is_not_found());
     assert!(cp.tenants().list_deleted().await.expect("tombstones").iter().all(|d| d.id != acme.id));
