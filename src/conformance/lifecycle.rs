@@ -500,8 +500,9 @@ pub async fn lifecycle_own_db_cannot_name_another_tenants_namespace(fx: &Lifecyc
         other => panic!("update to another tenant's namespace: {other:?}"),
     }
 
-    // The victim's namespace in disguise: any-address host, a query parameter that moves the
-    // connection (PostgreSQL, MySQL), a relative path (SQLite).
+    // The victim's namespace in disguise: any-address host, a port with leading zeros, a
+    // percent-encoded socket path, a host list with one more host, a query parameter that
+    // moves the connection (PostgreSQL, MySQL), a relative path (SQLite).
     for disguised in disguises(&theirs) {
         let mut mallory = Tenant::new("mallory", "Mallory");
         mallory.settings.user_db = Some(own(&disguised));
@@ -541,6 +542,8 @@ fn disguises(db: &DbConfig) -> Vec<DbConfig> {
             let (base, database) = db.dsn.rsplit_once('/').unwrap_or((&db.dsn, ""));
             vec![
                 with(db.dsn.replace("127.0.0.1", "0.0.0.0"), db.schema.clone()),
+                with(db.dsn.replace(":5432", ":05432"), db.schema.clone()),
+                with(db.dsn.replace("127.0.0.1:5432", "%2Fvar%2Frun%2Fpostgresql"), db.schema.clone()),
                 with(join(&far, "host=127.0.0.1"), db.schema.clone()),
                 with(format!("{base}/other?dbname={database}"), db.schema.clone()),
                 with(join(&db.dsn, &format!("options[search_path]={schema}")), None),
@@ -550,9 +553,14 @@ fn disguises(db: &DbConfig) -> Vec<DbConfig> {
         }
         "mysql" => vec![
             with(db.dsn.replace("127.0.0.1", "0.0.0.0"), None),
+            with(db.dsn.replace(":3306", ":03306"), None),
             with(join(&far, "socket=/run/mysqld/mysqld.sock"), None),
         ],
-        _ => vec![with(db.dsn.replace("127.0.0.1", "0.0.0.0"), None)],
+        _ => vec![
+            with(db.dsn.replace("127.0.0.1", "0.0.0.0"), None),
+            with(db.dsn.replace(":27017", ":027017"), None),
+            with(db.dsn.replace("127.0.0.1:27017", "127.0.0.1:27017,127.0.0.1:1"), None),
+        ],
     }
 }
 

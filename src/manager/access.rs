@@ -86,7 +86,9 @@ impl InvalidatingTenants {
                 continue;
             }
             let Ok(Some(theirs)) = self.inner.own_db(&other) else { continue };
-            if namespace_key(&theirs).ok().flatten().as_ref() == Some(&key) {
+            if namespace_key(&theirs).ok().flatten().is_some_and(|k| {
+                k.namespace == key.namespace && super::resolve::same_server(&k.server, &key.server)
+            }) {
                 return Err(StoreError::conflict(
                     "tenant",
                     format!(

@@ -386,7 +386,7 @@ impl Inner {
         ) else {
             return Ok(());
         };
-        if own_key.server != default_key.server || own_key == default_key {
+        if !resolve::same_server(&own_key.server, &default_key.server) || own_key == default_key {
             return Ok(());
         }
         let template_form = match pattern.namespace.split_once(TENANT_PLACEHOLDER) {

@@ -81,6 +81,7 @@ fn engine_of(driver: &str) -> Option<&'static str> {
 /// The parts of a URL-like DSN: authority (without user info), path (without the leading
 /// `/`), query.
 struct DsnParts<'a> {
+    user: &'a str,
     hosts: &'a str,
     path: &'a str,
     query: &'a str,
@@ -98,7 +99,9 @@ fn split_dsn(dsn: &str) -> Option<DsnParts<'_>> {
         Some(i) => (&before_query[path_start..path_start + i], &before_query[path_start + i + 1..]),
         None => (&before_query[path_start..], ""),
     };
-    Some(DsnParts { hosts: authority, path, query })
+    let user =
+        path_start.checked_sub(1).map_or("", |end| before_query[..end].split(':').next().unwrap_or(""));
+    Some(DsnParts { user, hosts: authority, path, query })
 }
 
 /// The name of each parameter of a query string: percent-decoded (`+` as a space),
@@ -135,7 +138,8 @@ fn refuse_target_params(db: &DbConfig, engine: &str, query: &str) -> StoreResult
 }
 
 fn fold_host(host: &str, default_port: u16) -> String {
-    let host = host.trim().to_ascii_lowercase();
+    // Drivers percent-decode the host (`%2Fvar%2Frun%2Fpostgresql` is a Unix socket).
+    let host = percent_decode(host.trim()).to_ascii_lowercase();
     let (name, port) = if let Some(rest) = host.strip_prefix('[') {
         match rest.split_once(']') {
             Some((name, tail)) => (name.to_string(), tail.strip_prefix(':').map(str::to_string)),
@@ -156,8 +160,25 @@ fn fold_host(host: &str, default_port: u16) -> String {
         || name.starts_with("127.")
         || name.starts_with('/');
     let name = if loopback { "localhost".to_string() } else { name };
-    let port = port.filter(|p| !p.is_empty()).unwrap_or_else(|| default_port.to_string());
+    // Drivers read the port as a number: `05432` is 5432.
+    let port = port
+        .filter(|p| !p.is_empty())
+        .map(|p| p.parse::<u16>().map_or(p, |n| n.to_string()))
+        .unwrap_or_else(|| default_port.to_string());
     format!("{name}:{port}")
+}
+
+/// Whether two [`NamespaceKey::server`]s can reach one server: the same engine and at least
+/// one host in common (a driver given a host list uses whichever host it reaches).
+pub fn same_server(a: &str, b: &str) -> bool {
+    let split = |s: &str| -> Option<(String, Vec<String>)> {
+        let (scheme, hosts) = s.split_once("://")?;
+        Some((scheme.to_string(), hosts.split(',').map(str::to_string).collect()))
+    };
+    match (split(a), split(b)) {
+        (Some((sa, ha)), Some((sb, hb))) => sa == sb && ha.iter().any(|h| hb.contains(h)),
+        _ => a == b,
+    }
 }
 
 fn server_of(scheme: &str, hosts: &str, default_port: u16) -> String {
@@ -251,7 +272,17 @@ pub fn namespace_key(db: &DbConfig) -> StoreResult<Option<NamespaceKey>> {
     Ok(Some(match engine {
         "postgres" => {
             let hosts = parts.hosts;
-            let database = decode(parts.path);
+            // No database in the path: PostgreSQL takes the one named after the user.
+            let database = match decode(parts.path) {
+                path if path.is_empty() && !parts.user.is_empty() => decode(parts.user),
+                path if path.is_empty() => {
+                    return Err(StoreError::invalid(
+                        "dsn",
+                        format!("{} names no database and no user; name the database", db.redacted_dsn()),
+                    ));
+                }
+                path => path,
+            };
             let schema = db.schema.as_deref().map(str::trim).filter(|s| !s.is_empty()).unwrap_or("public");
             NamespaceKey {
                 server: server_of("postgres", hosts, 5432),
@@ -494,5 +525,20 @@ mod tests {
         assert_eq!(substitute(&pg, "acme_eu").schema.as_deref(), Some("hj_acme_eu"));
         let long = "x".repeat(NAMESPACE_MAX_LEN);
         assert_eq!(substitute(&pg, &long).schema.map(|s| s.len()), Some(3 + NAMESPACE_MAX_LEN));
+    }
+
+    #[test]
+    fn ports_sockets_host_lists_and_default_databases_resolve_as_the_drivers_do() {
+        let pg = |dsn: &str| key("postgres", dsn, Some("hj_v"));
+        let base = pg("postgres://postgres@127.0.0.1:5432/test");
+        assert_eq!(pg("postgres://postgres@127.0.0.1:05432/test"), base, "leading zeros");
+        assert_eq!(pg("postgres://postgres@%2Fvar%2Frun%2Fpostgresql/test"), base, "encoded socket");
+        let named = pg("postgres://postgres@127.0.0.1:5432/postgres");
+        assert_eq!(pg("postgres://postgres@127.0.0.1:5432"), named, "no database: the user's");
+        assert!(namespace_key(&DbConfig::new("postgres", "postgres://127.0.0.1:5432")).is_err());
+        let mongo = key("mongodb", "mongodb://127.0.0.1:27017/hj_v", None);
+        let listed = key("mongodb", "mongodb://127.0.0.1:027017,127.0.0.1:1/hj_v", None);
+        assert!(same_server(&mongo.server, &listed.server), "a host list shares a host");
+        assert!(!same_server(&mongo.server, &key("mongodb", "mongodb://10.9.9.9:27017/hj_v", None).server));
     }
 }

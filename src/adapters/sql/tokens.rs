@@ -302,10 +302,22 @@ impl SqlTokens {
     /// pool (not in a transaction) so MySQL's REPEATABLE READ snapshot cannot hide rows
     /// from it; MySQL's `UPDATE` (a locking read) and SQLite (one writer at a time) need
     /// the second pass only as a check: one cheap indexed count. A rotation whose claim
-    /// comes after that read finds its token revoked and loses. Bounded: a caller that
-    /// keeps adding matching tokens while it runs gets `Conflict`.
+    /// comes after that read finds its token revoked and loses. Tokens that new logins
+    /// issue after the call began are left alone. Bounded: rotations that keep adding
+    /// successors through every pass give `Conflict`.
     async fn revoke_settled(&self, operation: &str, cond: &Condition) -> StoreResult<u64> {
         const MAX_PASSES: usize = 8;
+        // Tokens a new login issues after this call began are not its business (else a steady
+        // stream of logins to a busy client would keep every pass busy): a pass takes the
+        // tokens issued before the start, and the successors of rotations (`rotated_from`
+        // set), which is what a concurrent rotation of an older token leaves.
+        let start = to_db(crate::model::now());
+        let cond = cond.clone().add(
+            Condition::any()
+                .add(refresh_tokens::Column::IssuedAt.lte(start))
+                .add(refresh_tokens::Column::RotatedFrom.is_not_null()),
+        );
+        let cond = &cond;
         let mut total = 0;
         for _ in 0..MAX_PASSES {
             total += with_retry(operation, || self.revoke_where_once(cond)).await?;

@@ -79,6 +79,7 @@ macro_rules! data_plane_cases {
             tokens_purge_deletes_exactly_the_expired_whatever_the_offset,
             tokens_purge_keeps_rotated_tokens_of_live_families,
             tokens_rotation_racing_revoke_all_by_user_leaves_nothing_active,
+            tokens_revoke_all_by_client_succeeds_while_logins_continue,
             tokens_rotation_racing_a_replay_of_its_parent_leaves_the_family_revoked,
             purge_expired_with_batch_size_u64_max_is_capped_on_every_repository,
             // mfa

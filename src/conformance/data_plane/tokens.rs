@@ -632,3 +632,39 @@ pub async fn purge_expired_with_batch_size_u64_max_is_capped_on_every_repository
     assert!(store.tokens().get_by_hash("purge-later").await.is_ok(), "the live refresh token stays");
     assert!(mfa.is_trusted_device(ana, "d-later").await.expect("trusted"), "the live device stays");
 }
+
+/// Bulk revocations of a busy client are not starved by new logins: while three tasks keep
+/// issuing tokens for the client, each `revoke_all_by_client` succeeds (tokens issued after
+/// the call began are not its business), and every token issued before it began is revoked.
+pub async fn tokens_revoke_all_by_client_succeeds_while_logins_continue(store: &DataPlane) {
+    let ana = user(store, "ana@example.com").await;
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut logins = Vec::new();
+    for task in 0..3 {
+        let tokens = store.tokens();
+        let done = done.clone();
+        logins.push(tokio::spawn(async move {
+            let mut n = 0u32;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) && n < 400 {
+                let input = CreateRefreshTokenInput {
+                    user_id: ana,
+                    client_id: "web".into(),
+                    token_hash: format!("busy-{task}-{n}"),
+                    ttl: TimeDelta::hours(1),
+                };
+                tokens.create(input).await.expect("login");
+                n += 1;
+            }
+        }));
+    }
+    for round in 0..10 {
+        let before = issue(store, ana, "web", &format!("before-{round}"), TimeDelta::hours(1)).await;
+        store.tokens().revoke_all_by_client("web").await.unwrap_or_else(|e| panic!("round {round}: {e}"));
+        let token = store.tokens().get_by_id(before).await.expect("token issued before");
+        assert!(token.revoked_at.is_some(), "round {round}: a token issued before the call survived");
+    }
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    for login in logins {
+        login.await.expect("login task");
+    }
+}
