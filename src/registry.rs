@@ -1,5 +1,6 @@
 //! Adapters by driver name. Built-in adapters are registered per cargo feature; a service
-//! can register its own. Nothing here holds a connection: the pool does.
+//! can register its own. An adapter opens one [`ServerPool`] per database server; the
+//! manager's pool keeps them, and binds each tenant to its namespace on one.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -24,7 +25,7 @@ pub struct ConnectConfig {
     pub tenant_id: Uuid,
     /// The resolved database (no `{tenant}` left in it, DSN in plain text).
     pub db: DbConfig,
-    /// Largest number of connections of this tenant's pool.
+    /// Largest number of connections of the server's pool.
     pub max_connections: u32,
     /// How long a call waits for a connection before `Unavailable`.
     pub acquire_timeout: Duration,
@@ -44,9 +45,88 @@ impl ConnectConfig {
             migrate: true,
         }
     }
+
+    /// The settings of the pool of the server this tenant's database is on.
+    pub fn server(&self, location: &Location) -> ServerConfig {
+        ServerConfig {
+            driver: self.db.driver.clone(),
+            dsn: location.server.clone(),
+            max_connections: self.max_connections,
+            acquire_timeout: self.acquire_timeout,
+        }
+    }
 }
 
-/// A database driver: knows how to open a tenant's data plane.
+/// Where a tenant's database is: the server whose pool it shares and its namespace there.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Location {
+    /// The DSN of the server with the namespace part set aside (plain text: keep it out of
+    /// logs). Tenants with equal `server`s share one pool.
+    pub server: String,
+    /// The tenant's namespace on that server: a PostgreSQL schema, a MySQL/MariaDB or
+    /// MongoDB database; `None` when the connection itself is the namespace (a SQLite file, a
+    /// PostgreSQL database without a schema).
+    pub namespace: Option<String>,
+}
+
+impl std::fmt::Debug for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Location")
+            .field("server", &crate::mode::redact_dsn(&self.server))
+            .field("namespace", &self.namespace)
+            .finish()
+    }
+}
+
+/// The settings of one server's pool.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// Driver name.
+    pub driver: String,
+    /// [`Location::server`].
+    pub dsn: String,
+    /// Largest number of connections to the server.
+    pub max_connections: u32,
+    /// How long a call waits for a connection before `Unavailable`.
+    pub acquire_timeout: Duration,
+}
+
+impl std::fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("driver", &self.driver)
+            .field("dsn", &crate::mode::redact_dsn(&self.dsn))
+            .field("max_connections", &self.max_connections)
+            .field("acquire_timeout", &self.acquire_timeout)
+            .finish()
+    }
+}
+
+/// The tenant a [`ServerPool::bind`] serves.
+#[derive(Debug, Clone)]
+pub struct TenantRef {
+    /// Slug (logs).
+    pub slug: String,
+    /// Id (filled into the records that carry it).
+    pub id: Uuid,
+}
+
+/// Figures of one server's pool.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ServerPoolFigures {
+    /// Most connections the pool opens.
+    pub max_size: u32,
+    /// Connections open now.
+    pub size: u32,
+    /// Of those, in use by a call.
+    pub in_use: u32,
+    /// Of those, idle.
+    pub idle: u32,
+    /// Calls waiting for a connection (calls in flight that hold none).
+    pub waiting: u64,
+}
+
+/// A database driver: knows where a tenant's database is and how to open a server's pool.
 #[async_trait]
 pub trait Adapter: Send + Sync {
     /// The driver name it is registered under.
@@ -57,11 +137,35 @@ pub trait Adapter: Send + Sync {
         &[]
     }
 
-    /// Opens (and, when asked, migrates) the tenant's namespace.
+    /// Splits a resolved database into its server and namespace. Pure.
     ///
-    /// Errors: `Unavailable` when the server cannot be reached; `InvalidInput` for a
-    /// malformed DSN or schema.
-    async fn connect(&self, cfg: &ConnectConfig) -> StoreResult<Arc<dyn AdapterConnection>>;
+    /// Errors: `InvalidInput` for a malformed DSN, schema or namespace name.
+    fn locate(&self, db: &DbConfig) -> StoreResult<Location>;
+
+    /// Opens the pool of a server. Opens no connection where the driver allows (connections
+    /// are made on first use, up to `max_connections`).
+    ///
+    /// Errors: `InvalidInput` for a malformed DSN; `Unavailable` when the driver must reach
+    /// the server to open it and cannot.
+    async fn open_server(&self, server: &ServerConfig) -> StoreResult<Arc<dyn ServerPool>>;
+
+    /// Opens one tenant's data plane on a pool of its own (and, with `cfg.migrate`, creates
+    /// and migrates its namespace). The manager shares pools between tenants instead; this is
+    /// for a single tenant (tests, tools). Closing the connection closes its pool.
+    ///
+    /// Errors: those of [`locate`](Self::locate), [`open_server`](Self::open_server) and
+    /// [`ServerPool::provision`].
+    async fn connect(&self, cfg: &ConnectConfig) -> StoreResult<Arc<dyn AdapterConnection>> {
+        let location = self.locate(&cfg.db)?;
+        let server = self.open_server(&cfg.server(&location)).await?;
+        if cfg.migrate
+            && let Err(e) = server.provision(location.namespace.as_deref()).await
+        {
+            server.close().await;
+            return Err(e);
+        }
+        server.bind(&TenantRef { slug: cfg.tenant_slug.clone(), id: cfg.tenant_id }, location.namespace.as_deref(), true)
+    }
 
     /// Drops the namespace `cfg` names — a PostgreSQL schema (`DROP SCHEMA … CASCADE`), a
     /// MySQL/MariaDB database, a SQLite file with its `-wal`/`-shm`/`-journal` files, a
@@ -70,17 +174,61 @@ pub trait Adapter: Send + Sync {
     /// from the default template (never a tenant's own database); close every connection to
     /// it first.
     ///
-    /// Errors: `NotSupported` (the default, and for a namespace the adapter cannot drop,
-    /// such as a PostgreSQL database without a schema); `InvalidInput` for a name that does
-    /// not validate or is a system namespace; `Unavailable` when the server cannot be
-    /// reached.
+    /// Errors: `NotSupported` (for a namespace the adapter cannot drop, such as a PostgreSQL
+    /// database without a schema); `InvalidInput` for a name that does not validate or is a
+    /// system namespace; `Unavailable` when the server cannot be reached.
     async fn drop_namespace(&self, cfg: &ConnectConfig) -> StoreResult<()> {
-        let _ = cfg;
-        Err(StoreError::NotSupported {
-            operation: "drop a namespace".into(),
-            backend: self.name().to_string(),
-        })
+        let location = self.locate(&cfg.db)?;
+        let server = self.open_server(&cfg.server(&location)).await?;
+        let result = server.drop_namespace(location.namespace.as_deref()).await;
+        server.close().await;
+        result
     }
+}
+
+/// The connection pool of one database server, shared by the tenants whose namespaces live
+/// there. Statements name the tenant's namespace themselves; no connection carries it.
+#[async_trait]
+pub trait ServerPool: Send + Sync {
+    /// Driver name.
+    fn driver(&self) -> &str;
+
+    /// One tenant's data plane on this pool: its repositories name `namespace` and no other.
+    /// No I/O. With `owns_pool`, closing the returned connection closes the pool too.
+    ///
+    /// Errors: `InvalidInput` for a namespace name that does not validate.
+    fn bind(
+        &self,
+        tenant: &TenantRef,
+        namespace: Option<&str>,
+        owns_pool: bool,
+    ) -> StoreResult<Arc<dyn AdapterConnection>>;
+
+    /// Creates `namespace` if needed and applies pending migrations, under a lock on the
+    /// server so that replicas provisioning one namespace at once migrate it once.
+    ///
+    /// Errors: `Unavailable` when the server cannot be reached; `InvalidInput` for a bad name;
+    /// `Backend` when a migration fails.
+    async fn provision(&self, namespace: Option<&str>) -> StoreResult<()>;
+
+    /// Drops `namespace` (see [`Adapter::drop_namespace`]).
+    ///
+    /// Errors: as [`Adapter::drop_namespace`].
+    async fn drop_namespace(&self, namespace: Option<&str>) -> StoreResult<()> {
+        let _ = namespace;
+        Err(StoreError::NotSupported { operation: "drop a namespace".into(), backend: self.driver().to_string() })
+    }
+
+    /// Checks the server answers.
+    ///
+    /// Errors: `Unavailable`.
+    async fn ping(&self) -> StoreResult<()>;
+
+    /// Closes every connection; later calls through its tenants return `Unavailable`.
+    async fn close(&self);
+
+    /// Connections open, in use, idle, and calls waiting.
+    fn figures(&self) -> ServerPoolFigures;
 }
 
 /// An open data plane of one tenant. Accessors return the repositories the connection
@@ -95,7 +243,8 @@ pub trait AdapterConnection: Send + Sync {
     /// Errors: `Unavailable`.
     async fn ping(&self) -> StoreResult<()>;
 
-    /// Closes the connection pool. Later calls return `Unavailable`.
+    /// Closes this tenant's data plane (and the pool, when it owns one). Later calls return
+    /// `Unavailable`.
     async fn close(&self) -> StoreResult<()>;
 
     /// Users.
@@ -198,6 +347,20 @@ impl Registry {
     /// Errors: those of [`Registry::get`] and of the adapter's `connect`.
     pub async fn connect(&self, cfg: &ConnectConfig) -> StoreResult<Arc<dyn AdapterConnection>> {
         self.get(&cfg.db.driver)?.connect(cfg).await.map_err(|e| e.scrub_dsn(&cfg.db.dsn))
+    }
+
+    /// Opens the pool of `server` through the adapter for its driver.
+    ///
+    /// Errors: those of [`Registry::get`] and of the adapter's `open_server`.
+    pub async fn open_server(&self, server: &ServerConfig) -> StoreResult<Arc<dyn ServerPool>> {
+        self.get(&server.driver)?.open_server(server).await.map_err(|e| e.scrub_dsn(&server.dsn))
+    }
+
+    /// Where `db` puts a tenant, through the adapter for its driver.
+    ///
+    /// Errors: those of [`Registry::get`] and of the adapter's `locate`.
+    pub fn locate(&self, db: &DbConfig) -> StoreResult<Location> {
+        self.get(&db.driver)?.locate(db).map_err(|e| e.scrub_dsn(&db.dsn))
     }
 
     /// Drops the namespace `cfg` names through the adapter for `cfg.db.driver` (see

@@ -1,0 +1,303 @@
+//! Naming the tenant's namespace in every statement.
+//!
+//! Tenants of one server share its connection pool, so no connection carries a tenant's
+//! namespace as session state (`search_path`, `USE`). Instead every statement a repository
+//! sends passes through [`qualify`], which prefixes each table reference — the name after
+//! `FROM`, `JOIN`, `INTO`, `UPDATE` (and every further item of a comma-separated `FROM`
+//! list) — with the tenant's schema (PostgreSQL) or database (MySQL/MariaDB). Column
+//! qualifiers (`"users"."id"`) are left alone: both engines match them against the `FROM`
+//! item of that name, whatever its schema.
+//!
+//! The rewrite fails closed: a table reference that already names a namespace (`"a"."b"`
+//! after `FROM`) is refused, so a statement can only ever reach the namespace of the
+//! connection that sends it. String literals and quoted identifiers are skipped whole, so a
+//! value inside a statement (values are bound parameters anyway) cannot move it.
+
+use std::fmt::Write as _;
+
+/// How an engine quotes identifiers and strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    /// `"ident"`, `'string'` with `''`.
+    Postgres,
+    /// `` `ident` ``, `'string'` with `''` or `\'`.
+    MySql,
+}
+
+impl Dialect {
+    fn quote(self) -> char {
+        match self {
+            Dialect::Postgres => '"',
+            Dialect::MySql => '`',
+        }
+    }
+}
+
+/// Why a statement was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Refused(pub String);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tok<'a> {
+    /// A bare word (keyword or unquoted identifier).
+    Word(&'a str),
+    /// A quoted identifier, with its quotes.
+    Quoted(&'a str),
+    /// Any other single character (punctuation, operators).
+    Punct(char),
+    /// A string literal, a number, a parameter: passed through.
+    Other,
+}
+
+struct Lexer<'a> {
+    sql: &'a str,
+    pos: usize,
+    dialect: Dialect,
+}
+
+impl<'a> Lexer<'a> {
+    /// The next token and its byte range, skipping whitespace.
+    fn next(&mut self) -> Option<(Tok<'a>, usize, usize)> {
+        let bytes = self.sql.as_bytes();
+        while self.pos < bytes.len() && bytes[self.pos].is_ascii_whitespace() {
+            self.pos += 1;
+        }
+        let start = self.pos;
+        let c = *bytes.get(start)?;
+        let q = self.dialect.quote() as u8;
+        let tok = if c == q {
+            // Quoted identifier; a doubled quote is an escaped quote.
+            let mut i = start + 1;
+            loop {
+                match bytes.get(i) {
+                    None => break,
+                    Some(&b) if b == q => {
+                        if bytes.get(i + 1) == Some(&q) {
+                            i += 2;
+                        } else {
+                            i += 1;
+                            break;
+                        }
+                    }
+                    Some(_) => i += 1,
+                }
+            }
+            self.pos = i;
+            Tok::Quoted(&self.sql[start..i])
+        } else if c == b'\'' {
+            let mut i = start + 1;
+            loop {
+                match bytes.get(i) {
+                    None => break,
+                    Some(b'\\') if self.dialect == Dialect::MySql => i += 2,
+                    Some(b'\'') => {
+                        if bytes.get(i + 1) == Some(&b'\'') {
+                            i += 2;
+                        } else {
+                            i += 1;
+                            break;
+                        }
+                    }
+                    Some(_) => i += 1,
+                }
+            }
+            self.pos = i.min(bytes.len());
+            Tok::Other
+        } else if c.is_ascii_alphabetic() || c == b'_' {
+            let mut i = start + 1;
+            while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_' || bytes[i] == b'$') {
+                i += 1;
+            }
+            self.pos = i;
+            Tok::Word(&self.sql[start..i])
+        } else if c.is_ascii_digit() || c == b'$' || c == b'?' {
+            let mut i = start + 1;
+            while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'.' || bytes[i] == b'_') {
+                i += 1;
+            }
+            self.pos = i;
+            Tok::Other
+        } else {
+            // One character (UTF-8 aware).
+            let ch = self.sql[start..].chars().next()?;
+            self.pos = start + ch.len_utf8();
+            Tok::Punct(ch)
+        };
+        Some((tok, start, self.pos))
+    }
+}
+
+fn is_kw(tok: Tok<'_>, kw: &str) -> bool {
+    matches!(tok, Tok::Word(w) if w.eq_ignore_ascii_case(kw))
+}
+
+/// `sql` with every table reference prefixed by `namespace` (see the module documentation).
+///
+/// Errors: [`Refused`] for a table reference that already names a namespace.
+pub(crate) fn qualify(sql: &str, namespace: &str, dialect: Dialect) -> Result<String, Refused> {
+    let q = dialect.quote();
+    let mut prefix = String::with_capacity(namespace.len() + 3);
+    prefix.push(q);
+    for c in namespace.chars() {
+        if c == q {
+            prefix.push(q);
+        }
+        prefix.push(c);
+    }
+    prefix.push(q);
+    prefix.push('.');
+
+    let mut out = String::with_capacity(sql.len() + 4 * (prefix.len()));
+    let mut lexer = Lexer { sql, pos: 0, dialect };
+    let mut copied = 0;
+    // The token before the current one.
+    let mut prev: Option<Tok<'_>> = None;
+    // Inside a FROM list at this parenthesis depth (a comma there introduces another table).
+    let mut depth: i32 = 0;
+    let mut from_list_depth: Option<i32> = None;
+    let mut expect_table = false;
+    while let Some((tok, start, end)) = lexer.next() {
+        match tok {
+            Tok::Punct('(') => depth += 1,
+            Tok::Punct(')') => {
+                if from_list_depth == Some(depth) {
+                    from_list_depth = None;
+                }
+                depth -= 1;
+            }
+            _ => {}
+        }
+        if expect_table {
+            expect_table = false;
+            if let Tok::Word(_) | Tok::Quoted(_) = tok {
+                // Already qualified (`x.y`)? Look at the next character.
+                let rest = sql[end..].trim_start();
+                if rest.starts_with('.') {
+                    return Err(Refused(format!(
+                        "statement names a namespace of its own ({}): {}",
+                        &sql[start..end],
+                        truncate(sql)
+                    )));
+                }
+                out.push_str(&sql[copied..start]);
+                out.push_str(&prefix);
+                match tok {
+                    // A bare name: quoted, so that prefix and name form one reference.
+                    Tok::Word(w) if dialect == Dialect::Postgres => {
+                        // PostgreSQL folds an unquoted name to lower case.
+                        let _ = write!(out, "{q}{}{q}", w.to_ascii_lowercase());
+                    }
+                    Tok::Word(w) => {
+                        let _ = write!(out, "{q}{w}{q}");
+                    }
+                    _ => out.push_str(&sql[start..end]),
+                }
+                copied = end;
+                prev = Some(tok);
+                continue;
+            }
+        }
+        let table_next = match tok {
+            t if is_kw(t, "FROM") => {
+                from_list_depth = Some(depth);
+                true
+            }
+            t if is_kw(t, "JOIN") || is_kw(t, "INTO") => true,
+            // `ON DUPLICATE KEY UPDATE col = …` names a column.
+            t if is_kw(t, "UPDATE") => !prev.is_some_and(|p| is_kw(p, "KEY") || is_kw(p, "DO") || is_kw(p, "FOR")),
+            Tok::Punct(',') => from_list_depth == Some(depth),
+            _ => false,
+        };
+        if let Tok::Word(w) = tok
+            && from_list_depth == Some(depth)
+            && ["WHERE", "GROUP", "ORDER", "LIMIT", "HAVING", "FOR", "LOCK", "UNION", "ON", "USING", "SET", "VALUES", "RETURNING", "OFFSET", "WINDOW"]
+                .iter()
+                .any(|k| w.eq_ignore_ascii_case(k))
+        {
+            from_list_depth = None;
+        }
+        expect_table = table_next;
+        prev = Some(tok);
+    }
+    out.push_str(&sql[copied..]);
+    Ok(out)
+}
+
+fn truncate(sql: &str) -> String {
+    let mut end = sql.len().min(200);
+    while !sql.is_char_boundary(end) {
+        end -= 1;
+    }
+    sql[..end].to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pg(sql: &str) -> String {
+        qualify(sql, "acme", Dialect::Postgres).unwrap()
+    }
+
+    #[test]
+    fn select_with_join_and_column_qualifiers() {
+        assert_eq!(
+            pg(r#"SELECT "users"."id" FROM "users" INNER JOIN "identities" ON "users"."id" = "identities"."user_id" WHERE "users"."email" = $1"#),
+            r#"SELECT "users"."id" FROM "acme"."users" INNER JOIN "acme"."identities" ON "users"."id" = "identities"."user_id" WHERE "users"."email" = $1"#
+        );
+    }
+
+    #[test]
+    fn insert_update_delete() {
+        assert_eq!(pg(r#"INSERT INTO "users" ("id") VALUES ($1)"#), r#"INSERT INTO "acme"."users" ("id") VALUES ($1)"#);
+        assert_eq!(pg(r#"UPDATE "users" SET "a" = $1"#), r#"UPDATE "acme"."users" SET "a" = $1"#);
+        assert_eq!(pg(r#"DELETE FROM "users" WHERE "id" = $1"#), r#"DELETE FROM "acme"."users" WHERE "id" = $1"#);
+        assert_eq!(
+            pg(r#"INSERT INTO "t" ("a") VALUES ($1) ON CONFLICT ("a") DO UPDATE SET "a" = "excluded"."a""#),
+            r#"INSERT INTO "acme"."t" ("a") VALUES ($1) ON CONFLICT ("a") DO UPDATE SET "a" = "excluded"."a""#
+        );
+        assert_eq!(pg(r#"SELECT "id" FROM "t" WHERE "id" = $1 FOR UPDATE"#), r#"SELECT "id" FROM "acme"."t" WHERE "id" = $1 FOR UPDATE"#);
+    }
+
+    #[test]
+    fn subqueries_and_from_lists() {
+        assert_eq!(
+            pg(r#"SELECT COUNT(*) AS num_items FROM (SELECT "id" FROM "users" WHERE "id" IN (SELECT "user_id" FROM "identities")) AS "sub_query""#),
+            r#"SELECT COUNT(*) AS num_items FROM (SELECT "id" FROM "acme"."users" WHERE "id" IN (SELECT "user_id" FROM "acme"."identities")) AS "sub_query""#
+        );
+        assert_eq!(pg(r#"SELECT 1 FROM "a", "b" WHERE "a"."x" = "b"."x""#), r#"SELECT 1 FROM "acme"."a", "acme"."b" WHERE "a"."x" = "b"."x""#);
+        assert_eq!(pg("SELECT x, y FROM t, u"), r#"SELECT x, y FROM "acme"."t", "acme"."u""#);
+        // A comma after the FROM list (in a function call) is not a table.
+        assert_eq!(
+            pg(r#"SELECT 1 FROM "a" WHERE COALESCE("x", $1) = $2"#),
+            r#"SELECT 1 FROM "acme"."a" WHERE COALESCE("x", $1) = $2"#
+        );
+    }
+
+    #[test]
+    fn literals_and_quoted_names_are_skipped_whole() {
+        assert_eq!(
+            pg(r#"SELECT 'FROM "x"' AS "FROM y" FROM "t" WHERE "a" LIKE $1 ESCAPE '!'"#),
+            r#"SELECT 'FROM "x"' AS "FROM y" FROM "acme"."t" WHERE "a" LIKE $1 ESCAPE '!'"#
+        );
+    }
+
+    #[test]
+    fn already_qualified_is_refused() {
+        assert!(qualify(r#"SELECT 1 FROM "other"."users""#, "acme", Dialect::Postgres).is_err());
+        assert!(qualify("DELETE FROM other.users", "acme", Dialect::Postgres).is_err());
+        assert!(qualify("SELECT 1 FROM `other` . `users`", "acme", Dialect::MySql).is_err());
+    }
+
+    #[test]
+    fn mysql() {
+        assert_eq!(
+            qualify("INSERT INTO `t` (`a`) VALUES (?) ON DUPLICATE KEY UPDATE `a` = VALUES(`a`)", "hj_acme", Dialect::MySql).unwrap(),
+            "INSERT INTO `hj_acme`.`t` (`a`) VALUES (?) ON DUPLICATE KEY UPDATE `a` = VALUES(`a`)"
+        );
+        assert_eq!(
+            qualify(r"SELECT 1 FROM `t` WHERE `a` = 'it\'s FROM `x`' LOCK IN SHARE MODE", "n", Dialect::MySql).unwrap(),
+            r"SELECT 1 FROM `n`.`t` WHERE `a` = 'it\'s FROM `x`' LOCK IN SHARE MODE"
+        );
+    }
+}
