@@ -1,21 +1,25 @@
-//! Open data-plane connections, one per tenant, on moka.
+//! Open database servers, one [`ServerPool`] per server, on moka. Tenants whose namespaces
+//! live on one server share its pool, so connections to a server are bounded by its pool
+//! size whatever the number of tenants.
 //!
-//! - Concurrent opens of one tenant collapse into one `connect` (moka's `try_get_with`).
-//! - At most `max_open_tenants` tenants hold an open connection pool, counting the ones
-//!   being opened: each open takes one of `max_open_tenants` slots (a semaphore) before it
-//!   connects and gives it back when its connection is closed. When no slot is free, the
-//!   least recently used tenant idle for at least `eviction_grace` is closed to make room;
-//!   a caller waits at most its acquire timeout for a slot. Tenants idle for `idle_timeout`
-//!   are closed by a sweep; "used" means handed out by [`ConnectionPool::get`] or marked
-//!   through the connection's [`UseMark`] (which the manager's warm path does, so a busy
-//!   tenant is never closed as idle).
-//! - A connection opened with one configuration is not handed out for another: when a
-//!   tenant's database settings change, the next `get` with the new ones reconnects.
-//! - A health check pings every open connection and drops those that stop answering.
-//! - A failed connect is not remembered: the next call tries again.
+//! - A server is keyed by driver and DSN with the namespace set aside
+//!   ([`Location::server`](crate::registry::Location)); concurrent opens of one server
+//!   collapse into one `open_server` (moka's `try_get_with`). Opening a server's pool opens
+//!   no connection on the SQL engines: connections are made on first use.
+//! - At most `max_open_servers` servers are open at once, counting the ones being opened
+//!   (a SQLite file is a server, so this bounds open files): each open takes one of
+//!   `max_open_servers` slots (a semaphore) and gives it back when the server is closed.
+//!   When no slot is free, the least recently used server idle for at least `eviction_grace`
+//!   is closed to make room; a caller waits at most its acquire timeout for a slot. Servers
+//!   idle for `idle_timeout` are closed by a sweep; "used" means handed out by
+//!   [`ConnectionPool::checkout`] or marked through its [`UseMark`] (which every tenant
+//!   access on the server does, so a busy server is never closed as idle).
+//! - A health check pings every open server and closes those that stop answering.
+//! - A failed open is not remembered: the next call tries again.
 //!
-//! The pool owns connections only; it knows nothing of tenants' settings (the factory
-//! resolves those) and never touches the control plane.
+//! The pool owns servers only; it knows nothing of tenants' settings (the manager resolves
+//! those and binds each tenant to its namespace on a server) and never touches the control
+//! plane.
 
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
@@ -28,20 +32,20 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::error::{StoreError, StoreResult};
 use crate::model::Timestamp;
-use crate::registry::{AdapterConnection, ConnectConfig, Registry};
+use crate::registry::{Registry, ServerConfig, ServerPool, ServerPoolFigures};
 
 /// Limits and timers of the [`ConnectionPool`].
 #[derive(Debug, Clone)]
 pub struct PoolConfig {
-    /// Most tenants holding an open connection pool at once (least recently used closed first).
-    pub max_open_tenants: u64,
-    /// A tenant unused for this long is closed.
+    /// Most servers (pools; SQLite files) open at once (least recently used closed first).
+    pub max_open_servers: u64,
+    /// A server unused for this long is closed.
     pub idle_timeout: Duration,
-    /// How often open connections are pinged (`None`: never).
+    /// How often open servers are pinged (`None`: never).
     pub health_check_interval: Option<Duration>,
     /// How long a ping may take before the connection counts as dead.
     pub health_check_timeout: Duration,
-    /// A tenant used more recently than this is not closed to make room for another one
+    /// A server used more recently than this is not closed to make room for another one
     /// (so an access just handed out is not closed under its caller).
     pub eviction_grace: Duration,
 }
@@ -49,7 +53,7 @@ pub struct PoolConfig {
 impl Default for PoolConfig {
     fn default() -> Self {
         PoolConfig {
-            max_open_tenants: 100,
+            max_open_servers: 100,
             idle_timeout: Duration::from_secs(600),
             health_check_interval: Some(Duration::from_secs(30)),
             health_check_timeout: Duration::from_secs(5),
@@ -58,13 +62,13 @@ impl Default for PoolConfig {
     }
 }
 
-/// Records that a pooled connection is in use, without a clock read or a lock: one relaxed
+/// Records that a pooled server is in use, without a clock read or a lock: one relaxed
 /// load (and a store the first time after each sweep). Cheap enough for every request.
 #[derive(Debug, Clone, Default)]
 pub struct UseMark(Arc<AtomicBool>);
 
 impl UseMark {
-    /// Marks the connection as used now (as far as idle closing and LRU order go).
+    /// Marks the server as used now (as far as idle closing and LRU order go).
     pub fn mark(&self) {
         if !self.0.load(Ordering::Relaxed) {
             self.0.store(true, Ordering::Relaxed);
@@ -73,14 +77,16 @@ impl UseMark {
 }
 
 struct PoolEntry {
-    conn: Arc<dyn AdapterConnection>,
+    server: Arc<dyn ServerPool>,
     driver: String,
-    /// What the connection was opened with; a `get` with other settings reconnects.
-    fingerprint: u64,
+    /// The server's DSN, redacted.
+    redacted: String,
     created_at: Timestamp,
     last_used_micros: AtomicI64,
     used: UseMark,
-    /// The open-tenant slot this connection holds; given back when the entry is dropped.
+    /// The namespaces provisioned through this pool since it opened.
+    provisioned: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// The open-server slot this pool holds; given back when the entry is dropped.
     _slot: OwnedSemaphorePermit,
 }
 
@@ -98,54 +104,54 @@ impl PoolEntry {
     }
 }
 
-/// A connection handed out by [`ConnectionPool::checkout`], with the mark its users set.
+/// A server handed out by [`ConnectionPool::checkout`], with the mark its users set.
 #[derive(Clone)]
 pub struct Checkout {
-    /// The open connection.
-    pub conn: Arc<dyn AdapterConnection>,
-    /// Marks the connection used, so an idle sweep does not close it under a busy tenant.
+    /// The server's pool.
+    pub server: Arc<dyn ServerPool>,
+    /// Marks the server used, so an idle sweep does not close it under a busy tenant.
     pub mark: UseMark,
 }
 
-/// Identifies what a connection was opened with: driver, DSN, schema and pool size.
-fn fingerprint(cfg: &ConnectConfig) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    (&cfg.db.driver, &cfg.db.dsn, &cfg.db.schema, cfg.max_connections).hash(&mut h);
-    h.finish()
+/// The key of a server in the pool: driver and server DSN.
+pub fn server_key(server: &ServerConfig) -> String {
+    format!("{}\u{0}{}", server.driver.trim().to_ascii_lowercase(), server.dsn)
 }
 
-/// One tenant's line in [`PoolStats`].
+/// One server's line in [`PoolStats`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TenantPoolStats {
-    /// Pool key (the tenant slug).
-    pub tenant: String,
-    /// Driver of the connection.
+pub struct ServerStats {
+    /// The server's DSN, redacted (password hidden).
+    pub server: String,
+    /// Driver.
     pub driver: String,
-    /// When the connection was opened.
+    /// Connections: most, open, in use, idle; calls waiting.
+    pub figures: ServerPoolFigures,
+    /// Tenants whose cached access is on this server (filled by the manager).
+    pub tenants: u64,
+    /// When the pool was opened.
     pub created_at: Timestamp,
-    /// When it was last handed out.
+    /// When it was last used.
     pub last_used: Timestamp,
 }
 
 /// What the pool holds and has done.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PoolStats {
-    /// Tenants with an open connection, by slug.
-    pub tenants: Vec<TenantPoolStats>,
-    /// Open tenant connections right now.
+    /// Open servers, by redacted DSN.
+    pub servers: Vec<ServerStats>,
+    /// Open servers right now.
     pub open: u64,
-    /// Connects performed since start (successful or not).
+    /// Server pools opened since start (successful or not).
     pub connects: u64,
-    /// Connections closed since start (evicted, idle, unhealthy, refreshed).
+    /// Server pools closed since start (evicted, idle, unhealthy, refreshed).
     pub closed: u64,
 }
 
-/// Called with the key of every connection the pool closes.
+/// Called with the key of every server the pool closes.
 pub type CloseHook = Arc<dyn Fn(String) -> moka::notification::ListenerFuture + Send + Sync>;
 
-/// Per-tenant connections with single-flight opening, an LRU bound, idle closing and
-/// health checks.
+/// Server pools with single-flight opening, an LRU bound, idle closing and health checks.
 pub struct ConnectionPool {
     registry: Arc<Registry>,
     entries: Moka<String, Arc<PoolEntry>>,
@@ -171,13 +177,13 @@ impl std::fmt::Debug for ConnectionPool {
 }
 
 impl ConnectionPool {
-    /// A pool opening connections through `registry`. `on_close` is called with the key of
-    /// every connection the pool closes (so that caches built on it can drop it).
+    /// A pool opening servers through `registry`. `on_close` is called with the key of every
+    /// server the pool closes (so that tenant accesses bound to it can be dropped).
     pub fn new(registry: Arc<Registry>, config: PoolConfig, on_close: Option<CloseHook>) -> Arc<Self> {
         let counters = Arc::new(Counters::default());
         let listener_counters = counters.clone();
         let entries = Moka::builder()
-            .max_capacity(config.max_open_tenants.max(1))
+            .max_capacity(config.max_open_servers.max(1))
             .eviction_policy(EvictionPolicy::lru())
             .async_eviction_listener(move |key: Arc<String>, entry: Arc<PoolEntry>, cause| {
                 let counters = listener_counters.clone();
@@ -188,10 +194,8 @@ impl ConnectionPool {
                     }
                     counters.open.fetch_sub(1, Ordering::Relaxed);
                     counters.closed.fetch_add(1, Ordering::Relaxed);
-                    if let Err(e) = entry.conn.close().await {
-                        tracing::warn!(tenant = %key, error = %e, "closing tenant connection failed");
-                    }
-                    tracing::debug!(tenant = %key, ?cause, "tenant connection closed");
+                    entry.server.close().await;
+                    tracing::debug!(server = %entry.redacted, ?cause, "server pool closed");
                     if let Some(hook) = on_close {
                         hook(key.to_string()).await;
                     }
@@ -199,7 +203,7 @@ impl ConnectionPool {
             })
             .build();
         let slots =
-            Arc::new(Semaphore::new(usize::try_from(config.max_open_tenants.max(1)).unwrap_or(usize::MAX)));
+            Arc::new(Semaphore::new(usize::try_from(config.max_open_servers.max(1)).unwrap_or(usize::MAX)));
         let pool = Arc::new(ConnectionPool { registry, entries, slots, counters, config });
         if let Some(every) = pool.config.health_check_interval {
             spawn_periodic(Arc::downgrade(&pool), every, "connection health checks", |pool| async move {
@@ -207,54 +211,39 @@ impl ConnectionPool {
             });
         }
         let sweep = idle_sweep_interval(pool.config.idle_timeout);
-        spawn_periodic(Arc::downgrade(&pool), sweep, "closing idle tenant connections", |pool| async move {
+        spawn_periodic(Arc::downgrade(&pool), sweep, "closing idle servers", |pool| async move {
             pool.close_idle().await;
         });
         pool
     }
 
-    /// The open connection of `key`, opening it with `cfg` when there is none. Of many
-    /// concurrent callers for one key, one connects and the others wait for its result.
+    /// The open pool of `server`, opening it when there is none. Of many concurrent callers
+    /// for one server, one opens it and the others wait for its result.
     ///
-    /// Errors: those of the adapter's `connect` (typically `Unavailable`) and of the
-    /// registry lookup; a failure is not cached.
-    pub async fn get(&self, key: &str, cfg: &ConnectConfig) -> StoreResult<Arc<dyn AdapterConnection>> {
-        Ok(self.checkout(key, cfg).await?.conn)
-    }
-
-    /// [`get`](Self::get), with the connection's [`UseMark`]: a holder that marks it on
-    /// every use keeps the connection from being closed as idle.
-    ///
-    /// An open connection of `key` made with other settings (driver, DSN, schema, pool
-    /// size) than `cfg` is closed and replaced, so a tenant's changed database takes effect
-    /// even when a stale open raced the change.
-    ///
-    /// Errors: as [`get`](Self::get).
-    pub async fn checkout(&self, key: &str, cfg: &ConnectConfig) -> StoreResult<Checkout> {
-        let wanted = fingerprint(cfg);
-        if let Some(entry) = self.entries.get(key).await {
-            if entry.fingerprint == wanted {
-                entry.touch();
-                return Ok(Checkout { conn: entry.conn.clone(), mark: entry.used.clone() });
-            }
-            tracing::debug!(tenant = key, "tenant database settings changed; reconnecting");
-            self.refresh(key).await;
+    /// Errors: those of the adapter's `open_server` and of the registry lookup; a failure is
+    /// not cached.
+    pub async fn checkout(&self, server: &ServerConfig) -> StoreResult<Checkout> {
+        let key = server_key(server);
+        if let Some(entry) = self.entries.get(&key).await {
+            entry.touch();
+            return Ok(Checkout { server: entry.server.clone(), mark: entry.used.clone() });
         }
         let result = self
             .entries
-            .try_get_with(key.to_string(), async {
-                let slot = self.acquire_slot(cfg.acquire_timeout).await?;
+            .try_get_with(key.clone(), async {
+                let slot = self.acquire_slot(server.acquire_timeout).await?;
                 self.counters.connects.fetch_add(1, Ordering::Relaxed);
-                let conn = self.registry.connect(cfg).await?;
+                let pool = self.registry.open_server(server).await?;
                 self.counters.open.fetch_add(1, Ordering::Relaxed);
                 let now = chrono::Utc::now();
                 Ok::<_, StoreError>(Arc::new(PoolEntry {
-                    conn,
-                    driver: cfg.db.driver.clone(),
-                    fingerprint: wanted,
+                    server: pool,
+                    driver: server.driver.clone(),
+                    redacted: crate::mode::redact_dsn(&server.dsn),
                     created_at: now,
                     last_used_micros: AtomicI64::new(now.timestamp_micros()),
                     used: UseMark::default(),
+                    provisioned: Default::default(),
                     _slot: slot,
                 }))
             })
@@ -264,14 +253,47 @@ impl ConnectionPool {
         match result {
             Ok(entry) => {
                 entry.touch();
-                Ok(Checkout { conn: entry.conn.clone(), mark: entry.used.clone() })
+                Ok(Checkout { server: entry.server.clone(), mark: entry.used.clone() })
             }
             Err(shared) => Err(clone_error(&shared)),
         }
     }
 
-    /// One open-tenant slot: a free one, or one freed by closing the least recently used
-    /// tenant past its grace period. Waits at most `timeout`.
+    /// Provisions `namespace` on `server`. With `once`, a namespace this open pool already
+    /// provisioned is not provisioned again.
+    ///
+    /// Errors: those of [`checkout`](Self::checkout) and [`ServerPool::provision`].
+    pub async fn provision(&self, server: &ServerConfig, namespace: Option<&str>, once: bool) -> StoreResult<()> {
+        let key = server_key(server);
+        let out = self.checkout(server).await?;
+        let ns = namespace.unwrap_or_default().to_string();
+        if once
+            && let Some(entry) = self.entries.get(&key).await
+            && entry.provisioned.lock().map(|set| set.contains(&ns)).unwrap_or(false)
+        {
+            return Ok(());
+        }
+        out.server.provision(namespace).await?;
+        if let Some(entry) = self.entries.get(&key).await
+            && Arc::ptr_eq(&entry.server, &out.server)
+            && let Ok(mut set) = entry.provisioned.lock()
+        {
+            set.insert(ns);
+        }
+        Ok(())
+    }
+
+    /// Forgets that `namespace` was provisioned on `server` (it was dropped).
+    pub async fn forget_provisioned(&self, server: &ServerConfig, namespace: Option<&str>) {
+        if let Some(entry) = self.entries.get(&server_key(server)).await
+            && let Ok(mut set) = entry.provisioned.lock()
+        {
+            set.remove(namespace.unwrap_or_default());
+        }
+    }
+
+    /// One open-server slot: a free one, or one freed by closing the least recently used
+    /// server past its grace period. Waits at most `timeout`.
     ///
     /// Errors: `Unavailable` when every slot stays busy for `timeout`.
     async fn acquire_slot(&self, timeout: Duration) -> StoreResult<OwnedSemaphorePermit> {
@@ -281,7 +303,7 @@ impl ConnectionPool {
                 return Ok(slot);
             }
             if let Some(victim) = self.least_recently_used() {
-                tracing::debug!(tenant = %victim, "closing the least recently used tenant to make room");
+                tracing::debug!("closing the least recently used server to make room");
                 self.entries.invalidate(&victim).await;
                 self.entries.run_pending_tasks().await;
             }
@@ -294,8 +316,8 @@ impl ConnectionPool {
                     return Err(StoreError::unavailable(
                         "pool",
                         format!(
-                            "all {} open-tenant slots stayed busy for {timeout:?}",
-                            self.config.max_open_tenants
+                            "all {} open-server slots stayed busy for {timeout:?}",
+                            self.config.max_open_servers
                         ),
                     ));
                 }
@@ -304,7 +326,7 @@ impl ConnectionPool {
         }
     }
 
-    /// The open tenant used least recently, if it has been idle for the grace period.
+    /// The open server used least recently, if it has been idle for the grace period.
     fn least_recently_used(&self) -> Option<String> {
         let cutoff = chrono::Utc::now().timestamp_micros()
             - i64::try_from(self.config.eviction_grace.as_micros()).unwrap_or(i64::MAX);
@@ -316,13 +338,14 @@ impl ConnectionPool {
             .map(|(_, key)| key.to_string())
     }
 
-    /// Closes the connection of `key` (if open); the next [`get`](Self::get) reconnects.
+    /// Closes the server of `key` (a [`server_key`], if open); the next
+    /// [`checkout`](Self::checkout) opens it again.
     pub async fn refresh(&self, key: &str) {
         self.entries.invalidate(key).await;
         self.entries.run_pending_tasks().await;
     }
 
-    /// Closes every connection unused for the idle timeout. Returns the keys closed. Runs
+    /// Closes every server unused for the idle timeout. Returns the keys closed. Runs
     /// on its own every quarter of the idle timeout (between 10 ms and 30 s).
     pub async fn close_idle(&self) -> Vec<String> {
         let cutoff = chrono::Utc::now().timestamp_micros()
@@ -334,22 +357,22 @@ impl ConnectionPool {
             .map(|(k, _)| k.to_string())
             .collect();
         for key in &idle {
-            tracing::debug!(tenant = %key, "closing an idle tenant connection");
+            tracing::debug!("closing an idle server");
             self.entries.invalidate(key).await;
         }
         self.entries.run_pending_tasks().await;
         idle
     }
 
-    /// Pings every open connection and closes those that fail or time out. Returns the keys
+    /// Pings every open server and closes those that fail or time out. Returns the keys
     /// that were dropped.
     pub async fn health_check(&self) -> Vec<String> {
         let open: Vec<(Arc<String>, Arc<PoolEntry>)> = self.entries.iter().collect();
         let mut dropped = Vec::new();
         for (key, entry) in open {
-            let alive = tokio::time::timeout(self.config.health_check_timeout, entry.conn.ping()).await;
+            let alive = tokio::time::timeout(self.config.health_check_timeout, entry.server.ping()).await;
             if !matches!(alive, Ok(Ok(()))) {
-                tracing::warn!(tenant = %key, "tenant connection failed its health check; closing it");
+                tracing::warn!(server = %entry.redacted, "server failed its health check; closing its pool");
                 self.entries.invalidate(key.as_str()).await;
                 dropped.push(key.to_string());
             }
@@ -358,34 +381,42 @@ impl ConnectionPool {
         dropped
     }
 
-    /// Per-tenant and total figures.
+    /// Per-server and total figures.
     pub async fn stats(&self) -> PoolStats {
+        self.stats_with(|_| 0).await
+    }
+
+    /// [`stats`](Self::stats), with each server's `tenants` from `tenants_of` (given the
+    /// server's [`server_key`]).
+    pub async fn stats_with(&self, tenants_of: impl Fn(&str) -> u64) -> PoolStats {
         self.entries.run_pending_tasks().await;
-        let mut tenants: Vec<TenantPoolStats> = self
+        let mut servers: Vec<ServerStats> = self
             .entries
             .iter()
-            .map(|(key, e)| TenantPoolStats {
-                tenant: key.to_string(),
+            .map(|(key, e)| ServerStats {
+                server: e.redacted.clone(),
                 driver: e.driver.clone(),
+                figures: e.server.figures(),
+                tenants: tenants_of(key.as_str()),
                 created_at: e.created_at,
                 last_used: chrono::DateTime::from_timestamp_micros(e.last_used()).unwrap_or(e.created_at),
             })
             .collect();
-        tenants.sort_by(|a, b| a.tenant.cmp(&b.tenant));
+        servers.sort_by(|a, b| (&a.driver, &a.server).cmp(&(&b.driver, &b.server)));
         PoolStats {
-            tenants,
+            servers,
             open: self.counters.open.load(Ordering::Relaxed),
             connects: self.counters.connects.load(Ordering::Relaxed),
             closed: self.counters.closed.load(Ordering::Relaxed),
         }
     }
 
-    /// Open tenant connections right now.
+    /// Open servers right now.
     pub fn open_count(&self) -> u64 {
         self.counters.open.load(Ordering::Relaxed)
     }
 
-    /// Closes every connection.
+    /// Closes every server.
     pub async fn close_all(&self) {
         self.entries.invalidate_all();
         self.entries.run_pending_tasks().await;

@@ -137,6 +137,13 @@ pub trait Adapter: Send + Sync {
         &[]
     }
 
+    /// The version of the data-plane schema this adapter migrates to (the last migration's
+    /// name), recorded when a tenant is provisioned; `None` when it has none, and then a
+    /// tenant's namespace is provisioned on every first open.
+    fn schema_version(&self) -> Option<String> {
+        None
+    }
+
     /// Splits a resolved database into its server and namespace. Pure.
     ///
     /// Errors: `InvalidInput` for a malformed DSN, schema or namespace name.

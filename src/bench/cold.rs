@@ -69,12 +69,12 @@ fn manager_config(root: &std::path::Path, db: DbConfig, migrate: bool) -> Manage
     ManagerConfig::from_fs_root(root)
         .default_tenant_db(db)
         .pool(PoolConfig {
-            max_open_tenants: MAX_OPEN_TENANTS,
+            max_open_servers: MAX_OPEN_TENANTS,
             idle_timeout: Duration::from_secs(600),
             health_check_interval: None,
             ..PoolConfig::default()
         })
-        .per_tenant_pool(CONNECTIONS_PER_TENANT, Duration::from_secs(60))
+        .server_pool(CONNECTIONS_PER_TENANT, Duration::from_secs(60))
         .migrate_on_open(migrate)
 }
 
@@ -141,7 +141,7 @@ pub async fn run(opts: &BenchOptions, engine: Engine) -> StoreResult<Vec<Row>> {
     let m = mgr.clone();
     let provision_failures = stream_for_each(slugs.clone(), 8, move |slug: String| {
         let m = m.clone();
-        async move { m.migrate_tenant(&slug).await.is_ok() }
+        async move { m.provision_tenant(&slug).await.is_ok() }
     })
     .await;
     let provision = nanos(start.elapsed());

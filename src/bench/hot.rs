@@ -325,8 +325,10 @@ fn cols(table: Option<&str>, list: &[&str]) -> String {
 }
 
 impl Stmts {
-    fn new(engine: Engine) -> Self {
+    fn new(engine: Engine, namespace: Option<&str>) -> Self {
         // Written with `"` quotes and `?` placeholders, then put in the engine's dialect.
+        // Tables are named in the tenant's namespace, as the store's statements name them.
+        let ns = namespace.map(|n| format!("\"{n}\".")).unwrap_or_default();
         let dialect = |sql: String| -> Arc<str> {
             let sql = match engine {
                 Engine::MySql => sql.replace('"', "`"),
@@ -351,25 +353,25 @@ impl Stmts {
         let token_cols = cols(Some("refresh_tokens"), TOKEN_COLS);
         Stmts {
             user_with_identity: dialect(format!(
-                "SELECT {user_cols}, {} FROM \"users\" LEFT JOIN \"identities\" ON \"users\".\"id\" = \"identities\".\"user_id\" AND \"identities\".\"provider\" = ? WHERE \"users\".\"email_normalized\" = ? LIMIT 1",
+                "SELECT {user_cols}, {} FROM {ns}\"users\" LEFT JOIN {ns}\"identities\" ON \"users\".\"id\" = \"identities\".\"user_id\" AND \"identities\".\"provider\" = ? WHERE \"users\".\"email_normalized\" = ? LIMIT 1",
                 cols(Some("identities"), IDENTITY_COLS)
             )),
             token_by_hash: dialect(format!(
-                "SELECT {token_cols}, {user_cols} FROM \"refresh_tokens\" LEFT JOIN \"users\" ON \"refresh_tokens\".\"user_id\" = \"users\".\"id\" WHERE \"refresh_tokens\".\"token_hash\" = ? LIMIT 1"
+                "SELECT {token_cols}, {user_cols} FROM {ns}\"refresh_tokens\" LEFT JOIN {ns}\"users\" ON \"refresh_tokens\".\"user_id\" = \"users\".\"id\" WHERE \"refresh_tokens\".\"token_hash\" = ? LIMIT 1"
             )),
             insert_token: dialect(format!(
-                "INSERT INTO \"refresh_tokens\" ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO {ns}\"refresh_tokens\" ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 cols(None, TOKEN_COLS)
             )),
-            claim_token: dialect(
-                "UPDATE \"refresh_tokens\" SET \"revoked_at\" = ? WHERE \"refresh_tokens\".\"id\" = ? AND (\"refresh_tokens\".\"revoked_at\" IS NULL AND \"refresh_tokens\".\"expires_at\" > ?)".into(),
-            ),
-            token_row_by_hash: dialect(format!(
-                "SELECT {token_cols} FROM \"refresh_tokens\" WHERE \"refresh_tokens\".\"token_hash\" = ? LIMIT 1"
+            claim_token: dialect(format!(
+                "UPDATE {ns}\"refresh_tokens\" SET \"revoked_at\" = ? WHERE \"refresh_tokens\".\"id\" = ? AND (\"refresh_tokens\".\"revoked_at\" IS NULL AND \"refresh_tokens\".\"expires_at\" > ?)"
             )),
-            user_by_id: dialect(format!("SELECT {user_cols} FROM \"users\" WHERE \"users\".\"id\" = ? LIMIT 1")),
+            token_row_by_hash: dialect(format!(
+                "SELECT {token_cols} FROM {ns}\"refresh_tokens\" WHERE \"refresh_tokens\".\"token_hash\" = ? LIMIT 1"
+            )),
+            user_by_id: dialect(format!("SELECT {user_cols} FROM {ns}\"users\" WHERE \"users\".\"id\" = ? LIMIT 1")),
             roles_with_assignment: dialect(format!(
-                "SELECT {}, \"user_roles\".\"user_id\", \"user_roles\".\"role_id\", \"user_roles\".\"assigned_at\" FROM \"roles\" LEFT JOIN \"user_roles\" ON \"roles\".\"id\" = \"user_roles\".\"role_id\" AND \"user_roles\".\"user_id\" = ?",
+                "SELECT {}, \"user_roles\".\"user_id\", \"user_roles\".\"role_id\", \"user_roles\".\"assigned_at\" FROM {ns}\"roles\" LEFT JOIN {ns}\"user_roles\" ON \"roles\".\"id\" = \"user_roles\".\"role_id\" AND \"user_roles\".\"user_id\" = ?",
                 cols(Some("roles"), ROLE_COLS)
             )),
             floor: dialect("SELECT 1".into()),
@@ -561,7 +563,7 @@ impl HotPaths {
         let mut cfg = ConnectConfig::new("bench", crate::model::new_id(), db);
         cfg.max_connections = 10;
         cfg.acquire_timeout = std::time::Duration::from_secs(30);
-        let (conn, db) = open_with_pool(backend, &cfg).await?;
+        let (conn, db, ns) = open_with_pool(backend, &cfg).await?;
         let raw = match engine {
             #[cfg(feature = "postgres")]
             Engine::Postgres => Raw::Pg(db.get_postgres_connection_pool().clone()),
@@ -578,7 +580,7 @@ impl HotPaths {
             }
         };
         let seeded = Seeded::seed(conn.as_ref()).await?;
-        Ok(HotPaths { engine, namespace, place, conn, raw, sql: Stmts::new(engine), seeded })
+        Ok(HotPaths { engine, namespace, place, conn, raw, sql: Stmts::new(engine, ns.as_deref()), seeded })
     }
 
     /// The engine.

@@ -35,8 +35,8 @@ pub(crate) fn run(store: &StoreArgs, args: MigrateArgs) -> ExitCode {
         let (mut migrated, mut skipped, mut failed) = (Vec::new(), Vec::new(), Vec::new());
         for slug in &slugs {
             bar.set_message(slug.clone());
-            match manager.migrate_tenant(slug).await {
-                Ok(()) => migrated.push(slug.clone()),
+            match manager.provision_tenant(slug).await {
+                Ok(_) => migrated.push(slug.clone()),
                 Err(StoreError::NoDatabase { .. }) => skipped.push(slug.clone()),
                 Err(e) => failed.push((slug.clone(), e.to_string())),
             }

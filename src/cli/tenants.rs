@@ -181,13 +181,22 @@ async fn create(manager_args: &super::args::StoreArgs, args: CreateArgs) -> Stor
     }
     let created = manager.config().tenants().create(tenant).await?;
     println!("created tenant {} ({})", created.slug, created.id);
-    match manager.migrate_tenant(&created.slug).await {
-        Ok(()) => println!("database of {} ready", created.slug),
-        Err(crate::StoreError::NoDatabase { .. }) => {
-            println!("{} has no database (control plane only)", created.slug)
+    // `create` provisions the tenant's database and records how it went.
+    match &created.provisioning {
+        None => println!("{} has no database (control plane only)", created.slug),
+        Some(p) if p.state == crate::model::ProvisioningState::Ready => {
+            println!("database of {} ready", created.slug)
         }
-        Err(e) => {
-            return Ok(fail(&format!("tenant created, but its database could not be prepared: {e}"), 1));
+        Some(p) => {
+            let error = p.error.as_deref().unwrap_or("unknown error");
+            return Ok(fail(
+                &format!(
+                    "tenant created, but its database could not be prepared: {error}\n\
+                     retry with: hellojohn-store tenant provision {}",
+                    created.slug
+                ),
+                1,
+            ));
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -11,8 +11,8 @@ use crate::repository::{
 };
 
 /// The control plane as [`Manager::config`](super::Manager::config) hands it out. Tenant
-/// writes made through it drop the tenant's cached access (and, when its database settings
-/// changed or it was deleted, its open connection).
+/// writes made through it drop the tenant's cached access; a create also provisions the
+/// tenant's database.
 #[derive(Clone)]
 pub struct ConfigAccess {
     inner: Arc<Inner>,
@@ -101,15 +101,10 @@ impl InvalidatingTenants {
         Ok(())
     }
 
-    async fn after_write(&self, before: Option<&Tenant>, after: &Tenant) {
-        let db_changed = before.is_none_or(|b| {
-            b.settings.user_db != after.settings.user_db || b.settings.cache != after.settings.cache
-        });
-        if db_changed {
-            self.inner.refresh(&after.slug).await;
-        } else {
-            self.inner.clear(&after.slug).await;
-        }
+    /// Drops the tenant's cached access: the next `for_tenant` resolves its settings again
+    /// (a changed database resolves to another server's pool).
+    async fn after_write(&self, after: &Tenant) {
+        self.inner.clear(&after.slug).await;
     }
 }
 
@@ -127,11 +122,23 @@ impl TenantRepository for InvalidatingTenants {
         self.repo()?.get_by_id(id).await
     }
 
+    /// Also provisions the tenant's database when it has one (the default template or its
+    /// own `user_db`): creates and migrates its namespace and records the outcome in
+    /// `provisioning`. A failed provisioning does not undo the create: the tenant is returned
+    /// with `provisioning.state: failed` and the error, and `hellojohn-store tenant provision
+    /// <slug>` (or [`Manager::provision_tenant`](super::Manager::provision_tenant)) retries.
     async fn create(&self, tenant: Tenant) -> StoreResult<Tenant> {
         self.check_own_db(&tenant).await?;
         let created = self.repo()?.create(tenant).await?;
         self.inner.clear(&created.slug).await;
-        Ok(created)
+        match self.inner.provision(&created.slug).await {
+            Ok(_) | Err(StoreError::NoDatabase { .. }) => {}
+            Err(e) => tracing::warn!(tenant = %created.slug, error = %e, "tenant created, provisioning failed"),
+        }
+        match self.repo()?.get_by_slug(&created.slug).await {
+            Ok(tenant) => Ok(tenant),
+            Err(_) => Ok(created),
+        }
     }
 
     async fn update(&self, tenant: Tenant) -> StoreResult<Tenant> {
@@ -142,7 +149,7 @@ impl TenantRepository for InvalidatingTenants {
             self.check_own_db(&next).await?;
         }
         let updated = self.repo()?.update(tenant).await?;
-        self.after_write(before.as_ref(), &updated).await;
+        self.after_write(&updated).await;
         Ok(updated)
     }
 
@@ -154,7 +161,7 @@ impl TenantRepository for InvalidatingTenants {
             self.check_own_db(&next).await?;
         }
         let updated = self.repo()?.update_settings(slug, settings).await?;
-        self.after_write(before.as_ref(), &updated).await;
+        self.after_write(&updated).await;
         Ok(updated)
     }
 

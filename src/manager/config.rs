@@ -31,12 +31,13 @@ pub struct ManagerConfig {
     pub control_plane: Option<Arc<dyn ControlPlaneStore>>,
     /// Bounds and timers of the connection pool.
     pub pool: PoolConfig,
-    /// Connections of each tenant's database pool.
-    pub max_connections_per_tenant: u32,
+    /// Connections of each database server's pool (shared by the tenants on that server).
+    pub max_connections_per_server: u32,
     /// How long a data-plane call waits for a connection (and a first connect may take)
     /// before `Unavailable`.
     pub acquire_timeout: Duration,
-    /// Create and migrate a tenant's namespace when it is first opened (default on).
+    /// Create and migrate a tenant's namespace when it is first opened and its record does
+    /// not say it is provisioned for the current schema version (default on).
     pub migrate_on_open: bool,
     /// Most tenants whose resolved access is cached by `for_tenant`.
     pub tenant_cache_capacity: u64,
@@ -52,7 +53,7 @@ impl std::fmt::Debug for ManagerConfig {
             .field("default_tenant_db", &self.default_tenant_db)
             .field("secrets", &self.secrets.as_ref().map(|_| "<key>"))
             .field("pool", &self.pool)
-            .field("max_connections_per_tenant", &self.max_connections_per_tenant)
+            .field("max_connections_per_server", &self.max_connections_per_server)
             .field("acquire_timeout", &self.acquire_timeout)
             .field("migrate_on_open", &self.migrate_on_open)
             .finish_non_exhaustive()
@@ -71,7 +72,7 @@ impl ManagerConfig {
             registry: None,
             control_plane: None,
             pool: PoolConfig::default(),
-            max_connections_per_tenant: 10,
+            max_connections_per_server: 10,
             acquire_timeout: Duration::from_secs(5),
             migrate_on_open: true,
             tenant_cache_capacity: 10_000,
@@ -134,9 +135,9 @@ impl ManagerConfig {
         self
     }
 
-    /// Sets each tenant's pool size and acquire timeout.
-    pub fn per_tenant_pool(mut self, max_connections: u32, acquire_timeout: Duration) -> Self {
-        self.max_connections_per_tenant = max_connections;
+    /// Sets each server's pool size and the acquire timeout.
+    pub fn server_pool(mut self, max_connections: u32, acquire_timeout: Duration) -> Self {
+        self.max_connections_per_server = max_connections;
         self.acquire_timeout = acquire_timeout;
         self
     }

@@ -3,10 +3,12 @@
 //!
 //! The path of a request: `for_tenant(slug_or_id)` → cached access (moka) → on a miss the
 //! tenant is read from the control plane, its database picked (its own `user_db` first, else
-//! the default template with `{tenant}` substituted), a connection taken from the
-//! [`ConnectionPool`] (one connect however many callers), its cache picked, and the access
-//! built. Tenant isolation is enforced here: every repository handed out is bound to the one
-//! namespace of the tenant it was resolved for.
+//! the default template with `{tenant}` substituted) and located (server + namespace), the
+//! server's pool taken from the [`ConnectionPool`] (one per server, shared by its tenants),
+//! the tenant bound to its namespace on it (no I/O; a tenant not yet provisioned for this
+//! schema version is created and migrated first when `migrate_on_open` is on), its cache
+//! picked, and the access built. Tenant isolation is enforced here: every repository handed
+//! out is bound to the one namespace of the tenant it was resolved for.
 
 mod access;
 mod config;
@@ -35,9 +37,9 @@ use crate::adapters::noop::NoopConnection;
 use crate::cache::{MemoryCache, UnavailableCache};
 use crate::error::{StoreError, StoreResult};
 use crate::mode::{Capabilities, DbConfig, OperationalMode, detect_mode};
-use crate::model::Tenant;
-use crate::pool::{CloseHook, ConnectionPool, PoolStats, UseMark};
-use crate::registry::{AdapterConnection, ConnectConfig, Registry};
+use crate::model::{Provisioning, ProvisioningState, Tenant};
+use crate::pool::{CloseHook, ConnectionPool, PoolStats, UseMark, server_key};
+use crate::registry::{AdapterConnection, ConnectConfig, Location, Registry, ServerConfig, TenantRef};
 use crate::repository::Cache;
 use crate::repository::ControlPlaneStore;
 
@@ -48,7 +50,7 @@ pub struct ManagerStats {
     pub mode: OperationalMode,
     /// Tenants whose access is cached.
     pub cached_tenants: u64,
-    /// The connection pool.
+    /// The server pools (one per database server, shared by its tenants).
     pub pool: PoolStats,
     /// The version of the control plane this replica reads (global database modes), or `None`.
     pub control_plane_version: Option<u64>,
@@ -141,15 +143,23 @@ impl Manager {
                 })
                 .build()
         };
+        // A closed server drops the accesses bound to it; the next `for_tenant` opens it again.
         let on_close: CloseHook = {
             let tenants = tenants.clone();
             let front = front.clone();
-            Arc::new(move |slug: String| {
+            Arc::new(move |key: String| {
                 let tenants = tenants.clone();
                 let front = front.clone();
                 Box::pin(async move {
-                    tenants.invalidate(&slug).await;
-                    front.remove(&slug);
+                    let bound: Vec<String> = tenants
+                        .iter()
+                        .filter(|(_, access)| access.server_key() == Some(key.as_str()))
+                        .map(|(slug, _)| slug.to_string())
+                        .collect();
+                    for slug in bound {
+                        tenants.invalidate(&slug).await;
+                        front.remove(&slug);
+                    }
                 })
             })
         };
@@ -260,26 +270,15 @@ impl Manager {
         self.inner.clear(slug).await;
     }
 
-    /// Drops the tenant's cached access and closes its database connection; the next
-    /// `for_tenant` reconnects.
-    pub async fn refresh_tenant(&self, slug: &str) {
-        self.inner.refresh(slug).await;
-    }
-
-    /// Creates the tenant's namespace if needed and applies pending migrations, whatever
-    /// `migrate_on_open` says.
+    /// Creates the tenant's namespace if needed and applies pending migrations (whatever
+    /// `migrate_on_open` says), and records the outcome in the tenant
+    /// ([`Tenant::provisioning`]): `ready` with the schema version, or `failed` with the
+    /// error (then this call returns it, and a later call retries).
     ///
-    /// Errors: `TenantNotFound`; `NoDatabase` when the tenant has none; those of the adapter.
-    pub async fn migrate_tenant(&self, slug: &str) -> StoreResult<()> {
-        let tenant = self.inner.tenant(slug).await?;
-        let Some(mut cfg) = self.inner.connect_config(&tenant)? else {
-            return Err(StoreError::NoDatabase { tenant: slug.to_string() });
-        };
-        cfg.migrate = true;
-        let conn = self.inner.registry.connect(&cfg).await?;
-        conn.close().await?;
-        self.inner.refresh(slug).await;
-        Ok(())
+    /// Errors: `TenantNotFound`; `NoDatabase` when the tenant has none; those of the adapter
+    /// (`Unavailable`, `Backend` for a failed migration); those of recording the outcome.
+    pub async fn provision_tenant(&self, slug: &str) -> StoreResult<Provisioning> {
+        self.inner.provision(slug).await
     }
 
     /// The database a tenant resolves to (DSN decrypted; keep it out of logs), or `None`.
@@ -290,13 +289,19 @@ impl Manager {
         Ok(self.inner.connect_config(&tenant)?.map(|c| c.db))
     }
 
-    /// Figures: mode, cached tenants, pool.
+    /// Figures: mode, cached tenants, the server pools (with the tenants cached on each).
     pub async fn stats(&self) -> ManagerStats {
         self.inner.tenants.run_pending_tasks().await;
+        let mut per_server: HashMap<String, u64> = HashMap::new();
+        for (_, access) in self.inner.tenants.iter() {
+            if let Some(key) = access.server_key() {
+                *per_server.entry(key.to_string()).or_default() += 1;
+            }
+        }
         ManagerStats {
             mode: self.inner.mode,
             cached_tenants: self.inner.tenants.entry_count(),
-            pool: self.inner.pool.stats().await,
+            pool: self.inner.pool.stats_with(|key| per_server.get(key).copied().unwrap_or(0)).await,
             control_plane_version: self.inner.control.version(),
         }
     }
@@ -333,13 +338,8 @@ impl Inner {
         }
     }
 
-    pub(crate) async fn refresh(&self, slug: &str) {
-        self.clear(slug).await;
-        self.pool.refresh(slug).await;
-    }
-
     pub(crate) async fn forget(&self, slug: &str) {
-        self.refresh(slug).await;
+        self.clear(slug).await;
         let stale: Vec<Uuid> =
             self.memory_caches.iter().filter(|(_, (s, _))| s == slug).map(|(id, _)| *id).collect();
         for id in stale {
@@ -424,7 +424,7 @@ impl Inner {
             tenant_slug: tenant.slug.clone(),
             tenant_id: tenant.id,
             db,
-            max_connections: self.config.max_connections_per_tenant,
+            max_connections: self.config.max_connections_per_server,
             acquire_timeout: self.config.acquire_timeout,
             migrate: self.config.migrate_on_open,
         }))
@@ -459,13 +459,17 @@ impl Inner {
     async fn build_access(&self, slug: &str) -> StoreResult<TenantDataAccess> {
         let tenant = self.tenant(slug).await?;
         self.check_unrecorded_namespace(&tenant).await?;
+        let mut key = None;
         let (conn, used, state): (Arc<dyn AdapterConnection>, Option<UseMark>, DataPlaneState) =
             match self.connect_config(&tenant)? {
                 None => (Arc::new(NoopConnection::new(slug)), None, DataPlaneState::None),
                 Some(cfg) => {
-                    let connect = self.pool.checkout(slug, &cfg);
-                    match tokio::time::timeout(self.config.acquire_timeout, connect).await {
-                        Ok(Ok(out)) => (out.conn, Some(out.mark), DataPlaneState::Open),
+                    let location = self.registry.locate(&cfg.db)?;
+                    let server = cfg.server(&location);
+                    key = Some(server_key(&server));
+                    let open = self.open_data_plane(&tenant, &cfg, &location, &server);
+                    match tokio::time::timeout(self.config.acquire_timeout, open).await {
+                        Ok(Ok((conn, mark))) => (conn, Some(mark), DataPlaneState::Open),
                         Ok(Err(e)) if e.is_retryable() => {
                             tracing::warn!(tenant = slug, error = %e, "tenant database unavailable");
                             (
@@ -497,7 +501,87 @@ impl Inner {
         };
         let clients = self.control.clients(slug)?;
         let scopes = self.control.scopes(slug)?;
-        Ok(TenantDataAccess::new(tenant, conn, used, state, (cache, cache_down), clients, scopes))
+        Ok(TenantDataAccess::new(tenant, conn, (used, key), state, (cache, cache_down), clients, scopes))
+    }
+
+    /// The tenant's data plane on its server's shared pool: provisioned first when
+    /// `migrate_on_open` is on and the tenant's record does not say it is ready for this
+    /// database and schema version (once per open pool), then bound to its namespace.
+    async fn open_data_plane(
+        &self,
+        tenant: &Tenant,
+        cfg: &ConnectConfig,
+        location: &Location,
+        server: &ServerConfig,
+    ) -> StoreResult<(Arc<dyn AdapterConnection>, UseMark)> {
+        let out = self.pool.checkout(server).await?;
+        if cfg.migrate && !self.is_provisioned(tenant, &cfg.db.driver, location) {
+            self.pool.provision(server, location.namespace.as_deref(), true).await?;
+        }
+        let who = TenantRef { slug: tenant.slug.clone(), id: tenant.id };
+        Ok((out.server.bind(&who, location.namespace.as_deref(), false)?, out.mark))
+    }
+
+    /// Whether the tenant's record says its namespace at `location` is migrated to the
+    /// adapter's current schema version.
+    fn is_provisioned(&self, tenant: &Tenant, driver: &str, location: &Location) -> bool {
+        let Some(record) = &tenant.provisioning else { return false };
+        let Ok(adapter) = self.registry.get(driver) else { return false };
+        record.state == ProvisioningState::Ready
+            && record.target == provisioning_target(driver, location)
+            && record.schema_version.is_some()
+            && record.schema_version == adapter.schema_version()
+    }
+
+    /// See [`Manager::provision_tenant`].
+    pub(crate) async fn provision(&self, slug: &str) -> StoreResult<Provisioning> {
+        let tenant = self.tenant(slug).await?;
+        let Some(cfg) = self.connect_config(&tenant)? else {
+            return Err(StoreError::NoDatabase { tenant: slug.to_string() });
+        };
+        let location = self.registry.locate(&cfg.db)?;
+        let server = cfg.server(&location);
+        let result = self.pool.provision(&server, location.namespace.as_deref(), false).await;
+        let record = Provisioning {
+            state: if result.is_ok() { ProvisioningState::Ready } else { ProvisioningState::Failed },
+            at: crate::model::now(),
+            target: provisioning_target(&cfg.db.driver, &location),
+            schema_version: result.is_ok().then(|| self.registry.get(&cfg.db.driver).ok()?.schema_version()).flatten(),
+            error: result.as_ref().err().map(|e| e.to_string().chars().take(1000).collect()),
+        };
+        match self.control.tenants()?.record_provisioning(slug, record.clone()).await {
+            Ok(_) | Err(StoreError::NotSupported { .. }) => {}
+            Err(e) if result.is_ok() => return Err(e),
+            Err(e) => tracing::warn!(tenant = slug, error = %e, "recording a failed provisioning failed"),
+        }
+        self.clear(slug).await;
+        match result {
+            Ok(()) => {
+                tracing::info!(tenant = slug, "tenant database provisioned");
+                Ok(record)
+            }
+            Err(e) => {
+                tracing::warn!(tenant = slug, error = %e, "provisioning the tenant database failed");
+                Err(e)
+            }
+        }
+    }
+
+    /// Drops the namespace `cfg` names through the shared pool of its server (a SQLite
+    /// file's pool is closed first), and forgets that it was provisioned.
+    pub(crate) async fn drop_namespace(&self, cfg: &ConnectConfig) -> StoreResult<()> {
+        let location = self.registry.locate(&cfg.db)?;
+        let server = cfg.server(&location);
+        let key = server_key(&server);
+        if location.namespace.is_none() {
+            // The whole connection is the namespace (a file): close it, then drop it alone.
+            self.pool.refresh(&key).await;
+            return self.registry.drop_namespace(cfg).await;
+        }
+        let out = self.pool.checkout(&server).await?;
+        out.server.drop_namespace(location.namespace.as_deref()).await?;
+        self.pool.forget_provisioned(&server, location.namespace.as_deref()).await;
+        Ok(())
     }
 
     async fn cache_for(&self, tenant: &Tenant) -> StoreResult<Arc<dyn Cache>> {
@@ -608,9 +692,8 @@ fn percent_encode(s: &str) -> String {
 }
 
 /// Drops the cached accesses of tenants another writer (or this one) changed: a changed
-/// tenant's access is dropped but its connection kept (the pool replaces a connection whose
-/// settings differ from the tenant's new ones, so a new `user_db` still takes effect, and a
-/// clients edit does not cost a reconnect), a removed one forgotten (connection closed).
+/// tenant's access is dropped (its server's pool stays: a new `user_db` resolves to another
+/// server, and a clients edit costs no reconnect), a removed one forgotten.
 /// Stops when the manager is gone.
 fn follow_changes(
     inner: std::sync::Weak<Inner>,
@@ -635,7 +718,6 @@ fn follow_changes(
                     inner.tenants.invalidate_all();
                     inner.front.clear();
                     inner.ids.invalidate_all();
-                    inner.pool.close_all().await;
                 }
                 Err(RecvError::Closed) => return,
             }
@@ -658,4 +740,17 @@ fn rebuild_error(e: &StoreError, slug: &str) -> StoreError {
         StoreError::InvalidConfig { problems } => StoreError::InvalidConfig { problems: problems.clone() },
         other => StoreError::Backend { backend: "manager".into(), message: other.to_string(), source: None },
     }
+}
+
+/// [`Provisioning::target`]: 16 hex digits of the SHA-256 of driver, server (redacted: no
+/// password) and namespace.
+pub(crate) fn provisioning_target(driver: &str, location: &Location) -> String {
+    use sha2::{Digest, Sha256};
+    let text = format!(
+        "{}\u{0}{}\u{0}{}",
+        driver.trim().to_ascii_lowercase(),
+        crate::mode::redact_dsn(&location.server),
+        location.namespace.as_deref().unwrap_or_default()
+    );
+    Sha256::digest(text.as_bytes()).iter().take(8).map(|b| format!("{b:02x}")).collect()
 }

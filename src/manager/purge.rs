@@ -146,7 +146,7 @@ impl Manager {
                     done
                 } else {
                     let cfg = ConnectConfig::new(tomb.slug.clone(), tomb.id, db);
-                    match self.inner.registry.drop_namespace(&cfg).await {
+                    match self.inner.drop_namespace(&cfg).await {
                         Ok(()) => done,
                         Err(e) => PurgeOutcome::Failed(format!("dropping the template namespace: {e}")),
                     }

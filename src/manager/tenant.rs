@@ -36,8 +36,10 @@ pub struct TenantDataAccess {
 struct Inner {
     tenant: Tenant,
     conn: Arc<dyn AdapterConnection>,
-    /// Marks the pooled connection used (no pool behind a tenant without a database).
+    /// Marks the server's pool used (no pool behind a tenant without a database).
     used: Option<UseMark>,
+    /// The key of the server whose pool the tenant's data plane is bound to.
+    server_key: Option<String>,
     state: DataPlaneState,
     cache: Arc<dyn Cache>,
     /// The cache server could not be reached; `cache` answers `Unavailable`.
@@ -60,15 +62,20 @@ impl TenantDataAccess {
     pub(crate) fn new(
         tenant: Tenant,
         conn: Arc<dyn AdapterConnection>,
-        used: Option<UseMark>,
+        (used, server_key): (Option<UseMark>, Option<String>),
         state: DataPlaneState,
         (cache, cache_down): (Arc<dyn Cache>, bool),
         clients: Arc<dyn ClientRepository>,
         scopes: Arc<dyn ScopeRepository>,
     ) -> Self {
         TenantDataAccess {
-            inner: Arc::new(Inner { tenant, conn, used, state, cache, cache_down, clients, scopes }),
+            inner: Arc::new(Inner { tenant, conn, used, server_key, state, cache, cache_down, clients, scopes }),
         }
+    }
+
+    /// The key of the server pool the tenant is bound to (`None` without a database).
+    pub(crate) fn server_key(&self) -> Option<&str> {
+        self.inner.server_key.as_deref()
     }
 
     /// Whether every server the tenant is configured with was reached. Only such an access

@@ -69,10 +69,47 @@ pub struct Tenant {
     /// Settings (branding, lifetimes, databases, …).
     #[serde(default)]
     pub settings: TenantSettings,
+    /// Where the creation and migration of the tenant's database namespace stands. Written
+    /// by the store (`tenants().create` through a manager, `hellojohn-store tenant
+    /// provision`, `migrate`) through `TenantRepository::record_provisioning`; `update`
+    /// leaves it as it is. Absent until the first attempt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provisioning: Option<Provisioning>,
     /// Creation time.
     pub created_at: Timestamp,
     /// Last update time.
     pub updated_at: Timestamp,
+}
+
+/// The outcome of the last attempt to create and migrate a tenant's namespace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Provisioning {
+    /// `ready` (created and migrated) or `failed` (see `error`; retry with `hellojohn-store
+    /// tenant provision <slug>`).
+    pub state: ProvisioningState,
+    /// When the attempt ended.
+    pub at: Timestamp,
+    /// The database the attempt was for: a digest of driver, server and namespace (no
+    /// secret), so a changed database is provisioned again.
+    #[schemars(regex(pattern = "^[0-9a-f]{16}$"))]
+    pub target: String,
+    /// The schema version the namespace was migrated to (the last migration's name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema_version: Option<String>,
+    /// Why the attempt failed (no DSN or secret in it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// [`Provisioning::state`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ProvisioningState {
+    /// Created and migrated.
+    Ready,
+    /// The last attempt failed.
+    Failed,
 }
 
 impl Tenant {
@@ -87,6 +124,7 @@ impl Tenant {
             language: None,
             namespace: None,
             settings: TenantSettings::default(),
+            provisioning: None,
             created_at: now,
             updated_at: now,
         }

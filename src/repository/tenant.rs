@@ -1,8 +1,8 @@
 use async_trait::async_trait;
 use uuid::Uuid;
 
-use crate::error::StoreResult;
-use crate::model::{DeletedTenant, Tenant, TenantSettings};
+use crate::error::{StoreError, StoreResult};
+use crate::model::{DeletedTenant, Provisioning, Tenant, TenantSettings};
 
 /// Tenants (control plane).
 #[async_trait]
@@ -53,6 +53,15 @@ pub trait TenantRepository: Send + Sync {
     ///
     /// Errors: `NotFound`.
     async fn delete(&self, slug: &str) -> StoreResult<()>;
+
+    /// Records the outcome of provisioning the tenant's namespace (see
+    /// [`Tenant::provisioning`](crate::model::Tenant)), changing nothing else.
+    ///
+    /// Errors: `NotFound`; `NotSupported` when the backend cannot record it.
+    async fn record_provisioning(&self, slug: &str, provisioning: Provisioning) -> StoreResult<Tenant> {
+        let _ = (slug, provisioning);
+        Err(StoreError::NotSupported { operation: "record provisioning".into(), backend: "this control plane".into() })
+    }
 
     /// The tombstones of deleted tenants not yet purged, oldest first.
     ///

@@ -232,7 +232,7 @@ fn log_lines_of_a_tenant_whose_database_is_down_show_no_password() {
             let dsn = format!("postgres://hj:{password}@127.0.0.1:1/hj_{{tenant}}");
             let cfg = ManagerConfig::from_fs_root(dir.path())
                 .default_tenant_db(DbConfig::new("postgres", dsn))
-                .per_tenant_pool(2, Duration::from_millis(300));
+                .server_pool(2, Duration::from_millis(300));
             // A raw `#` ends the URL's authority, so the namespace guard may refuse the
             // template outright; that refusal must be as clean as any other error.
             let manager = match hellojohn_store::manager::Manager::new(cfg).await {

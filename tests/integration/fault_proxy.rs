@@ -43,7 +43,7 @@ async fn cutting_the_database_gives_unavailable_and_restoring_it_brings_calls_ba
             .default_tenant_db(
                 DbConfig::new("postgres", dsn).with_schema(format!("hj_f{}_{{tenant}}", &schema_tag[..12])),
             )
-            .per_tenant_pool(2, acquire_timeout),
+            .server_pool(2, acquire_timeout),
     )
     .await
     .expect("manager");

@@ -11,16 +11,27 @@ use hellojohn_store::manager::{Manager, ManagerConfig};
 use hellojohn_store::model::Tenant;
 use hellojohn_store::pool::PoolConfig;
 use hellojohn_store::{
-    Adapter, AdapterConnection, ConnectConfig, DbConfig, OperationalMode, Registry, StoreError, StoreResult,
+    Adapter, AdapterConnection, DbConfig, Location, OperationalMode, Registry, ServerConfig, ServerPool,
+    StoreError, StoreResult, TenantRef,
 };
 
 #[derive(Default)]
 struct Counting {
+    /// Server pools opened.
     connects: AtomicU64,
     refuse: AtomicBool,
-    /// Extra time each connect takes, in milliseconds (on top of 30 ms).
+    /// Extra time each open takes, in milliseconds (on top of 30 ms).
     slow_ms: AtomicU64,
-    last_dsn: std::sync::Mutex<Option<(String, Option<String>)>>,
+    /// The server and namespace of the last bind.
+    last_dsn: Arc<std::sync::Mutex<Option<(String, Option<String>)>>>,
+    /// Namespaces provisioned.
+    provisions: Arc<AtomicU64>,
+}
+
+struct CountingServer {
+    dsn: String,
+    last_dsn: Arc<std::sync::Mutex<Option<(String, Option<String>)>>>,
+    provisions: Arc<AtomicU64>,
 }
 
 struct CountingConn;
@@ -39,19 +50,50 @@ impl AdapterConnection for CountingConn {
 }
 
 #[async_trait]
+impl ServerPool for CountingServer {
+    fn driver(&self) -> &str {
+        "counting"
+    }
+    fn bind(&self, _t: &TenantRef, namespace: Option<&str>, _owns: bool) -> StoreResult<Arc<dyn AdapterConnection>> {
+        *self.last_dsn.lock().expect("lock") = Some((self.dsn.clone(), namespace.map(str::to_string)));
+        Ok(Arc::new(CountingConn))
+    }
+    async fn provision(&self, _namespace: Option<&str>) -> StoreResult<()> {
+        self.provisions.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+    async fn ping(&self) -> StoreResult<()> {
+        Ok(())
+    }
+    async fn close(&self) {}
+    fn figures(&self) -> hellojohn_store::registry::ServerPoolFigures {
+        Default::default()
+    }
+}
+
+#[async_trait]
 impl Adapter for Counting {
     fn name(&self) -> &str {
         "counting"
     }
-    async fn connect(&self, cfg: &ConnectConfig) -> StoreResult<Arc<dyn AdapterConnection>> {
+    fn schema_version(&self) -> Option<String> {
+        Some("v1".into())
+    }
+    fn locate(&self, db: &DbConfig) -> StoreResult<Location> {
+        Ok(Location { server: db.dsn.clone(), namespace: db.schema.clone() })
+    }
+    async fn open_server(&self, server: &ServerConfig) -> StoreResult<Arc<dyn ServerPool>> {
         self.connects.fetch_add(1, Ordering::SeqCst);
-        *self.last_dsn.lock().expect("lock") = Some((cfg.db.dsn.clone(), cfg.db.schema.clone()));
         let extra = self.slow_ms.load(Ordering::SeqCst);
         tokio::time::sleep(Duration::from_millis(30 + extra)).await;
         if self.refuse.load(Ordering::SeqCst) {
             return Err(StoreError::unavailable("counting", "connection refused"));
         }
-        Ok(Arc::new(CountingConn))
+        Ok(Arc::new(CountingServer {
+            dsn: server.dsn.clone(),
+            last_dsn: self.last_dsn.clone(),
+            provisions: self.provisions.clone(),
+        }))
     }
 }
 
@@ -70,7 +112,7 @@ async fn setup(pool: PoolConfig, tenants: &[&str]) -> Setup {
         .default_tenant_db(DbConfig::new("counting", "counting://server/db").with_schema("hj_{tenant}"))
         .registry(registry)
         .pool(pool)
-        .per_tenant_pool(4, Duration::from_millis(500));
+        .server_pool(4, Duration::from_millis(500));
     let manager = Manager::new(cfg).await.expect("manager");
     for slug in tenants {
         manager
@@ -101,22 +143,26 @@ async fn a_thousand_concurrent_for_tenant_calls_on_a_cold_tenant_connect_once() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn open_tenant_pools_stay_at_the_bound_and_closed_tenants_reopen() {
+async fn tenants_on_one_server_share_one_pool_and_are_provisioned_at_create() {
     let slugs = ["t0", "t1", "t2", "t3", "t4", "t5"];
-    let s = setup(PoolConfig { max_open_tenants: 2, ..Default::default() }, &slugs).await;
+    let s = setup(PoolConfig { max_open_servers: 2, ..Default::default() }, &slugs).await;
+    assert_eq!(s.adapter.provisions.load(Ordering::SeqCst), 6, "each create provisioned its namespace");
+    for slug in slugs {
+        let t = s.manager.config().tenants().get_by_slug(slug).await.expect("tenant");
+        let p = t.provisioning.expect("recorded");
+        assert_eq!(p.state, hellojohn_store::model::ProvisioningState::Ready);
+        assert_eq!(p.schema_version.as_deref(), Some("v1"));
+    }
     for slug in slugs {
         let access = s.manager.for_tenant(slug).await.expect("for_tenant");
         assert!(access.has_db());
-        assert!(s.manager.pool().open_count() <= 2);
     }
+    assert_eq!(s.adapter.provisions.load(Ordering::SeqCst), 6, "a provisioned tenant is not migrated on open");
     let stats = s.manager.stats().await;
-    assert_eq!(stats.pool.open, 2);
-    assert_eq!(s.adapter.connects.load(Ordering::SeqCst), 6);
-    // t0 was closed as least recently used; its next call reopens it.
-    let again = s.manager.for_tenant("t0").await.expect("t0 again");
-    again.ping().await.expect("reopened connection answers");
-    assert_eq!(s.adapter.connects.load(Ordering::SeqCst), 7);
-    assert_eq!(s.manager.pool().open_count(), 2);
+    assert_eq!(stats.pool.open, 1, "{stats:?}");
+    assert_eq!(stats.pool.servers.len(), 1);
+    assert_eq!(stats.pool.servers[0].tenants, 6);
+    assert_eq!(s.adapter.connects.load(Ordering::SeqCst), 1, "one pool for the server, whatever the tenants");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -295,8 +341,13 @@ async fn a_tenant_without_a_database_has_a_control_plane_and_no_data_plane() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tenant_whose_database_is_down_resolves_and_recovers_without_restart() {
-    let s = setup(PoolConfig::default(), &["acme"]).await;
+    let s = setup(PoolConfig::default(), &[]).await;
     s.adapter.refuse.store(true, Ordering::SeqCst);
+    let created =
+        s.manager.config().tenants().create(Tenant::new("acme", "ACME")).await.expect("created while down");
+    let p = created.provisioning.expect("the failed attempt is recorded");
+    assert_eq!(p.state, hellojohn_store::model::ProvisioningState::Failed);
+    assert!(p.error.as_deref().is_some_and(|e| e.contains("connection refused")), "{p:?}");
     let down = s.manager.for_tenant("acme").await.expect("still resolves");
     assert!(down.has_db());
     let err = down.users().err().expect("data plane unavailable");
@@ -305,7 +356,10 @@ async fn a_tenant_whose_database_is_down_resolves_and_recovers_without_restart()
     s.adapter.refuse.store(false, Ordering::SeqCst);
     let up = s.manager.for_tenant("acme").await.expect("resolves again");
     up.ping().await.expect("database back");
-    assert_eq!(s.adapter.connects.load(Ordering::SeqCst), 2);
+    assert_eq!(s.adapter.connects.load(Ordering::SeqCst), 3, "refused at create and at the first open, then opened");
+    assert_eq!(s.adapter.provisions.load(Ordering::SeqCst), 1, "migrated on the first open that reached it");
+    let again = s.manager.provision_tenant("acme").await.expect("retry");
+    assert_eq!(again.state, hellojohn_store::model::ProvisioningState::Ready);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

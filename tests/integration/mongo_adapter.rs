@@ -267,7 +267,7 @@ async fn cutting_the_server_gives_unavailable_and_restoring_it_brings_calls_back
     let manager = Manager::new(
         ManagerConfig::from_fs_root(dir.path())
             .default_tenant_db(DbConfig::new("mongodb", template))
-            .per_tenant_pool(2, acquire_timeout),
+            .server_pool(2, acquire_timeout),
     )
     .await
     .expect("manager");

@@ -1,4 +1,4 @@
-//! The connection pool: single-flight opens, the LRU bound, refresh, health checks.
+//! The pool of servers: single-flight opens, the LRU bound, refresh, health checks.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use hellojohn_store::pool::{ConnectionPool, PoolConfig};
-use hellojohn_store::{
-    Adapter, AdapterConnection, ConnectConfig, DbConfig, Registry, StoreError, StoreResult,
-};
+use hellojohn_store::adapters::noop::NoopConnection;
+use hellojohn_store::registry::{Location, ServerConfig, ServerPool, ServerPoolFigures, TenantRef};
+use hellojohn_store::{Adapter, AdapterConnection, DbConfig, Registry, StoreError, StoreResult};
 
-/// An adapter that counts connects and closes; its connections answer pings while
+/// An adapter that counts the server pools it opens and closes; they answer pings while
 /// `healthy` is set.
 #[derive(Default)]
 struct Counting {
@@ -20,15 +20,21 @@ struct Counting {
     refuse: AtomicBool,
 }
 
-struct CountingConn {
+struct CountingServer {
     closes: Arc<AtomicU64>,
     healthy: Arc<AtomicBool>,
 }
 
 #[async_trait]
-impl AdapterConnection for CountingConn {
-    fn name(&self) -> &str {
+impl ServerPool for CountingServer {
+    fn driver(&self) -> &str {
         "counting"
+    }
+    fn bind(&self, tenant: &TenantRef, _ns: Option<&str>, _owns: bool) -> StoreResult<Arc<dyn AdapterConnection>> {
+        Ok(Arc::new(NoopConnection::new(tenant.slug.clone())))
+    }
+    async fn provision(&self, _namespace: Option<&str>) -> StoreResult<()> {
+        Ok(())
     }
     async fn ping(&self) -> StoreResult<()> {
         if self.healthy.load(Ordering::SeqCst) {
@@ -37,9 +43,11 @@ impl AdapterConnection for CountingConn {
             Err(StoreError::unavailable("counting", "down"))
         }
     }
-    async fn close(&self) -> StoreResult<()> {
+    async fn close(&self) {
         self.closes.fetch_add(1, Ordering::SeqCst);
-        Ok(())
+    }
+    fn figures(&self) -> ServerPoolFigures {
+        ServerPoolFigures { max_size: 4, ..Default::default() }
     }
 }
 
@@ -48,13 +56,16 @@ impl Adapter for Counting {
     fn name(&self) -> &str {
         "counting"
     }
-    async fn connect(&self, _cfg: &ConnectConfig) -> StoreResult<Arc<dyn AdapterConnection>> {
+    fn locate(&self, db: &DbConfig) -> StoreResult<Location> {
+        Ok(Location { server: db.dsn.clone(), namespace: db.schema.clone() })
+    }
+    async fn open_server(&self, _server: &ServerConfig) -> StoreResult<Arc<dyn ServerPool>> {
         self.connects.fetch_add(1, Ordering::SeqCst);
         tokio::time::sleep(Duration::from_millis(50)).await;
         if self.refuse.load(Ordering::SeqCst) {
             return Err(StoreError::unavailable("counting", "connection refused"));
         }
-        Ok(Arc::new(CountingConn { closes: self.closes.clone(), healthy: self.healthy.clone() }))
+        Ok(Arc::new(CountingServer { closes: self.closes.clone(), healthy: self.healthy.clone() }))
     }
 }
 
@@ -65,12 +76,14 @@ fn setup(config: PoolConfig) -> (Arc<Counting>, Arc<ConnectionPool>) {
     (adapter, ConnectionPool::new(Arc::new(registry), config, None))
 }
 
-fn cfg(tenant: &str) -> ConnectConfig {
-    ConnectConfig::new(
-        tenant,
-        uuid::Uuid::now_v7(),
-        DbConfig::new("counting", format!("counting://{tenant}")),
-    )
+/// The server `name` (a server of its own per name).
+fn cfg(name: &str) -> ServerConfig {
+    ServerConfig {
+        driver: "counting".into(),
+        dsn: format!("counting://{name}"),
+        max_connections: 4,
+        acquire_timeout: Duration::from_secs(5),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -79,7 +92,7 @@ async fn a_thousand_concurrent_gets_of_a_cold_tenant_connect_once() {
     let mut tasks = Vec::new();
     for _ in 0..1000 {
         let pool = pool.clone();
-        tasks.push(tokio::spawn(async move { pool.get("acme", &cfg("acme")).await.map(|_| ()) }));
+        tasks.push(tokio::spawn(async move { pool.checkout(&cfg("acme")).await.map(|_| ()) }));
     }
     for t in tasks {
         t.await.expect("join").expect("get");
@@ -87,26 +100,28 @@ async fn a_thousand_concurrent_gets_of_a_cold_tenant_connect_once() {
     assert_eq!(adapter.connects.load(Ordering::SeqCst), 1);
     let stats = pool.stats().await;
     assert_eq!((stats.open, stats.connects), (1, 1));
-    assert_eq!(stats.tenants.len(), 1);
-    assert_eq!(stats.tenants[0].driver, "counting");
-    assert!(stats.tenants[0].last_used >= stats.tenants[0].created_at);
+    assert_eq!(stats.servers.len(), 1);
+    assert_eq!(stats.servers[0].driver, "counting");
+    assert_eq!(stats.servers[0].server, "counting://acme");
+    assert_eq!(stats.servers[0].figures.max_size, 4);
+    assert!(stats.servers[0].last_used >= stats.servers[0].created_at);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn opening_more_tenants_than_the_bound_keeps_the_bound_and_reopens_transparently() {
-    let (adapter, pool) = setup(PoolConfig { max_open_tenants: 3, ..Default::default() });
+    let (adapter, pool) = setup(PoolConfig { max_open_servers: 3, ..Default::default() });
     for i in 0..10 {
         let t = format!("t{i}");
-        pool.get(&t, &cfg(&t)).await.expect("get");
+        pool.checkout(&cfg(&t)).await.expect("get");
         assert!(pool.open_count() <= 3, "open {} after {t}", pool.open_count());
     }
     let stats = pool.stats().await;
     assert_eq!(stats.open, 3);
-    assert_eq!(stats.tenants.len(), 3);
+    assert_eq!(stats.servers.len(), 3);
     assert_eq!(adapter.closes.load(Ordering::SeqCst), 7);
     // The least recently used went first: t0 is closed and reopens on its next call.
     let before = adapter.connects.load(Ordering::SeqCst);
-    pool.get("t0", &cfg("t0")).await.expect("reopen t0");
+    pool.checkout(&cfg("t0")).await.expect("reopen t0");
     assert_eq!(adapter.connects.load(Ordering::SeqCst), before + 1);
     assert_eq!(pool.open_count(), 3);
 }
@@ -115,28 +130,28 @@ async fn opening_more_tenants_than_the_bound_keeps_the_bound_and_reopens_transpa
 async fn a_failed_connect_is_not_remembered() {
     let (adapter, pool) = setup(PoolConfig::default());
     adapter.refuse.store(true, Ordering::SeqCst);
-    let err = pool.get("acme", &cfg("acme")).await.err().expect("refused");
+    let err = pool.checkout(&cfg("acme")).await.err().expect("refused");
     assert!(err.is_retryable(), "{err:?}");
     assert_eq!(pool.open_count(), 0);
     adapter.refuse.store(false, Ordering::SeqCst);
-    pool.get("acme", &cfg("acme")).await.expect("works once the database is back");
+    pool.checkout(&cfg("acme")).await.expect("works once the database is back");
     assert_eq!(adapter.connects.load(Ordering::SeqCst), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refresh_and_health_check_close_connections_and_the_next_get_reconnects() {
     let (adapter, pool) = setup(PoolConfig { health_check_interval: None, ..Default::default() });
-    pool.get("a", &cfg("a")).await.expect("a");
-    pool.get("b", &cfg("b")).await.expect("b");
-    pool.refresh("a").await;
+    pool.checkout(&cfg("a")).await.expect("a");
+    pool.checkout(&cfg("b")).await.expect("b");
+    pool.refresh(&hellojohn_store::pool::server_key(&cfg("a"))).await;
     assert_eq!(pool.open_count(), 1);
     assert_eq!(adapter.closes.load(Ordering::SeqCst), 1);
     assert!(pool.health_check().await.is_empty(), "healthy connections stay");
     adapter.healthy.store(false, Ordering::SeqCst);
-    assert_eq!(pool.health_check().await, vec!["b".to_string()]);
+    assert_eq!(pool.health_check().await, vec![hellojohn_store::pool::server_key(&cfg("b"))]);
     assert_eq!(pool.open_count(), 0);
     adapter.healthy.store(true, Ordering::SeqCst);
-    pool.get("b", &cfg("b")).await.expect("b reopens");
+    pool.checkout(&cfg("b")).await.expect("b reopens");
     assert_eq!(adapter.connects.load(Ordering::SeqCst), 3);
 }
 
@@ -147,7 +162,7 @@ async fn idle_tenants_are_closed_after_the_idle_timeout() {
         health_check_interval: None,
         ..Default::default()
     });
-    pool.get("idle", &cfg("idle")).await.expect("get");
+    pool.checkout(&cfg("idle")).await.expect("get");
     tokio::time::sleep(Duration::from_millis(500)).await;
     let stats = pool.stats().await;
     assert_eq!(stats.open, 0, "{stats:?}");
@@ -161,7 +176,7 @@ async fn a_marked_tenant_is_not_closed_as_idle() {
         health_check_interval: None,
         ..Default::default()
     });
-    let out = pool.checkout("busy", &cfg("busy")).await.expect("checkout");
+    let out = pool.checkout(&cfg("busy")).await.expect("checkout");
     for _ in 0..12 {
         out.mark.mark();
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -173,24 +188,21 @@ async fn a_marked_tenant_is_not_closed_as_idle() {
 }
 
 #[tokio::test]
-async fn other_database_settings_reconnect_instead_of_reusing() {
+async fn one_server_is_one_pool_and_another_dsn_another() {
     let (adapter, pool) = setup(PoolConfig { health_check_interval: None, ..Default::default() });
-    pool.get("acme", &cfg("acme")).await.expect("first");
-    pool.get("acme", &cfg("acme")).await.expect("same settings");
+    pool.checkout(&cfg("acme")).await.expect("first");
+    pool.checkout(&cfg("acme")).await.expect("same server");
     assert_eq!(adapter.connects.load(Ordering::SeqCst), 1);
-    let moved =
-        ConnectConfig::new("acme", uuid::Uuid::now_v7(), DbConfig::new("counting", "counting://elsewhere"));
-    pool.get("acme", &moved).await.expect("moved");
-    assert_eq!(adapter.connects.load(Ordering::SeqCst), 2, "a new DSN is a new connection");
-    assert_eq!(adapter.closes.load(Ordering::SeqCst), 1, "the old one is closed");
-    assert_eq!(pool.stats().await.open, 1);
+    pool.checkout(&cfg("elsewhere")).await.expect("another server");
+    assert_eq!(adapter.connects.load(Ordering::SeqCst), 2, "a new DSN is a new pool");
+    assert_eq!(pool.stats().await.open, 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_cold_opens_of_many_tenants_never_exceed_the_bound() {
     let bound = 5;
     let (adapter, pool) = setup(PoolConfig {
-        max_open_tenants: bound,
+        max_open_servers: bound,
         eviction_grace: Duration::from_millis(10),
         health_check_interval: None,
         ..Default::default()
@@ -212,7 +224,7 @@ async fn concurrent_cold_opens_of_many_tenants_never_exceed_the_bound() {
             let t = format!("t{i}");
             let mut c = cfg(&t);
             c.acquire_timeout = Duration::from_secs(30);
-            pool.get(&t, &c).await.map(|_| ())
+            pool.checkout(&c).await.map(|_| ())
         }));
     }
     for t in tasks {
@@ -231,15 +243,15 @@ async fn concurrent_cold_opens_of_many_tenants_never_exceed_the_bound() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tenant_within_its_grace_period_is_not_closed_and_the_caller_gets_unavailable() {
     let (_adapter, pool) = setup(PoolConfig {
-        max_open_tenants: 1,
+        max_open_servers: 1,
         eviction_grace: Duration::from_secs(60),
         health_check_interval: None,
         ..Default::default()
     });
-    pool.get("busy", &cfg("busy")).await.expect("first tenant");
+    pool.checkout(&cfg("busy")).await.expect("first tenant");
     let mut other = cfg("other");
     other.acquire_timeout = Duration::from_millis(200);
-    let err = pool.get("other", &other).await.map(|_| ()).expect_err("no slot within the timeout");
+    let err = pool.checkout(&other).await.map(|_| ()).expect_err("no slot within the timeout");
     assert!(err.is_retryable(), "{err:?}");
     assert_eq!(pool.open_count(), 1);
 }

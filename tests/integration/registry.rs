@@ -5,7 +5,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use hellojohn_store::adapters::noop::NoopConnection;
 use hellojohn_store::{
-    Adapter, AdapterConnection, ConnectConfig, DbConfig, Registry, StoreError, StoreResult,
+    Adapter, AdapterConnection, ConnectConfig, DbConfig, Location, Registry, ServerConfig, ServerPool, StoreError,
+    StoreResult, TenantRef,
 };
 
 struct CountingAdapter;
@@ -18,8 +19,33 @@ impl Adapter for CountingAdapter {
     fn aliases(&self) -> &[&str] {
         &["custom-alias"]
     }
-    async fn connect(&self, cfg: &ConnectConfig) -> StoreResult<Arc<dyn AdapterConnection>> {
-        Ok(Arc::new(NoopConnection::new(cfg.tenant_slug.clone())))
+    fn locate(&self, db: &DbConfig) -> StoreResult<Location> {
+        Ok(Location { server: db.dsn.clone(), namespace: None })
+    }
+    async fn open_server(&self, _server: &ServerConfig) -> StoreResult<Arc<dyn ServerPool>> {
+        Ok(Arc::new(NoopServer))
+    }
+}
+
+struct NoopServer;
+
+#[async_trait]
+impl ServerPool for NoopServer {
+    fn driver(&self) -> &str {
+        "custom"
+    }
+    fn bind(&self, tenant: &TenantRef, _ns: Option<&str>, _owns: bool) -> StoreResult<Arc<dyn AdapterConnection>> {
+        Ok(Arc::new(NoopConnection::new(tenant.slug.clone())))
+    }
+    async fn provision(&self, _namespace: Option<&str>) -> StoreResult<()> {
+        Ok(())
+    }
+    async fn ping(&self) -> StoreResult<()> {
+        Ok(())
+    }
+    async fn close(&self) {}
+    fn figures(&self) -> hellojohn_store::registry::ServerPoolFigures {
+        Default::default()
     }
 }
 

@@ -396,6 +396,16 @@ impl TenantRepository for FsTenantRepository {
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(backend = "fs"))]
+    async fn record_provisioning(&self, slug: &str, provisioning: crate::model::Provisioning) -> StoreResult<Tenant> {
+        validate_slug(slug)?;
+        let _guard = self.cp.lock(&format!("tenant-{slug}")).await?;
+        let mut current = self.cp.load_tenant(slug)?;
+        current.provisioning = Some(provisioning);
+        self.cp.write_tenant(&current)?;
+        Ok(current)
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(backend = "fs"))]
     async fn delete(&self, slug: &str) -> StoreResult<()> {
         validate_slug(slug)?;
         let _all = self.cp.lock_tenants().await?;

@@ -125,6 +125,18 @@ impl TenantRepository for GlobalTenantRepository {
             .await
     }
 
+    async fn record_provisioning(&self, slug: &str, provisioning: crate::model::Provisioning) -> StoreResult<Tenant> {
+        validate_slug(slug)?;
+        self.cp
+            .write(move |state| {
+                let current =
+                    state.tenants.get_mut(slug).ok_or_else(|| StoreError::not_found("tenant", slug))?;
+                current.provisioning = Some(provisioning);
+                Ok(current.clone())
+            })
+            .await
+    }
+
     async fn delete(&self, slug: &str) -> StoreResult<()> {
         validate_slug(slug)?;
         self.cp

@@ -1,35 +1,47 @@
-//! Opening one tenant's SQL namespace.
+//! Where a tenant's SQL data lives, the pools of servers, and provisioning.
 //!
-//! - PostgreSQL: the schema named in `db.schema` (`CREATE SCHEMA IF NOT EXISTS` when
-//!   migrating), made the connection's `search_path` through
-//!   `ConnectOptions::set_schema_search_path`; without a schema, the DSN's default.
-//! - MySQL/MariaDB: the database named in the DSN (`CREATE DATABASE IF NOT EXISTS` when
-//!   migrating, through a connection to the server without a database).
-//! - SQLite: the file named in the DSN (a file per tenant, created with `mode=rwc`), in WAL
-//!   mode with a busy timeout.
+//! - [`locate`]: PostgreSQL — the server is the DSN (a database), the namespace the schema
+//!   (none: the database's default schema); MySQL/MariaDB — the server is the DSN without its
+//!   database, the namespace the database; SQLite — the file is the server, no namespace.
+//! - [`open_server`]: the store builds the sqlx pool itself (lazily: no connection until the
+//!   first statement; statement logging off; no ping before each checkout). A PostgreSQL DSN
+//!   with `pgbouncer=true` (removed before sqlx reads the DSN) goes through PgBouncer in
+//!   transaction mode: statements are unnamed and provisioning clears prepared statements.
+//! - [`provision`]: creates the namespace and runs `Migrator` under a lock so that replicas
+//!   provisioning one namespace at once migrate it once. PostgreSQL: one transaction on a
+//!   pooled connection — `pg_advisory_xact_lock`, `CREATE SCHEMA IF NOT EXISTS`, `SET LOCAL
+//!   search_path`, the migrations (DDL is transactional): nothing outlives the transaction,
+//!   so it works through PgBouncer (there on a connection of its own, with `DEALLOCATE ALL`
+//!   before and after, since SeaORM's migrator prepares named statements). MySQL/MariaDB: a
+//!   connection of its own holding `GET_LOCK`, `CREATE DATABASE IF NOT EXISTS`, `USE`, the
+//!   migrations, then closed. SQLite: a process-wide mutex (other processes: SQLite's locks).
 //!
-//! With `ConnectConfig::migrate`, pending migrations run under a lock held on a separate,
-//! dedicated connection (`pg_advisory_lock` / `GET_LOCK`; a process-wide mutex on SQLite),
-//! so that replicas starting together migrate once. Names are validated before they are
-//! interpolated into SQL.
+//! Names are validated before they are interpolated into SQL.
 
+use std::str::FromStr;
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait, is_valid_namespace};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, Statement};
+use sea_orm::{ConnectionTrait, DbErr, Statement, TransactionTrait, sqlx};
 use sha2::{Digest, Sha256};
 
-use super::{SqlBackend, SqlContext};
+use super::SqlBackend;
+use super::exec::{Server, SqlPool, with_pool};
 use crate::error::{StoreError, StoreResult};
-use crate::registry::ConnectConfig;
+use crate::mode::{DbConfig, redact_dsn};
+use crate::registry::{Location, ServerConfig};
 
 /// How long SQLite waits for a lock held by another connection before `SQLITE_BUSY`.
 #[cfg(feature = "sqlite")]
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a replica waits for another one's migrations.
 const MIGRATION_LOCK_TIMEOUT_SECS: u32 = 300;
+/// A pooled connection idle this long is closed.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(600);
+/// The DSN parameter saying a PostgreSQL DSN goes through PgBouncer in transaction mode.
+pub(crate) const PGBOUNCER_PARAM: &str = "pgbouncer";
 
-fn check_namespace(field: &str, name: &str) -> StoreResult<()> {
+pub(crate) fn check_namespace(field: &str, name: &str) -> StoreResult<()> {
     if is_valid_namespace(name) {
         Ok(())
     } else {
@@ -37,21 +49,9 @@ fn check_namespace(field: &str, name: &str) -> StoreResult<()> {
     }
 }
 
-/// Opens (and, when asked, creates and migrates) the tenant's namespace.
-pub(crate) async fn open(backend: SqlBackend, cfg: &ConnectConfig) -> StoreResult<SqlContext> {
-    let dsn = normalise_dsn(backend, cfg)?;
-    let db = match backend {
-        SqlBackend::Postgres => open_postgres(&dsn, cfg).await?,
-        SqlBackend::MySql => open_mysql(&dsn, cfg).await?,
-        SqlBackend::Sqlite => open_sqlite(&dsn, cfg).await?,
-    };
-    tracing::debug!(tenant = %cfg.tenant_slug, backend = backend.name(), dsn = %cfg.db.redacted_dsn(), "opened tenant database");
-    Ok(SqlContext::new(db, cfg, backend))
-}
-
 /// Checks that the DSN belongs to the engine (`mariadb://` is accepted as `mysql://`).
-fn normalise_dsn(backend: SqlBackend, cfg: &ConnectConfig) -> StoreResult<String> {
-    let dsn = cfg.db.dsn.trim();
+fn normalise_dsn(backend: SqlBackend, dsn: &str) -> StoreResult<String> {
+    let dsn = dsn.trim();
     let ok = match backend {
         SqlBackend::Postgres => dsn.starts_with("postgres://") || dsn.starts_with("postgresql://"),
         SqlBackend::MySql => dsn.starts_with("mysql://") || dsn.starts_with("mariadb://"),
@@ -60,7 +60,7 @@ fn normalise_dsn(backend: SqlBackend, cfg: &ConnectConfig) -> StoreResult<String
     if !ok {
         return Err(StoreError::invalid(
             "dsn",
-            format!("{} is not a {} connection string", cfg.db.redacted_dsn(), backend.name()),
+            format!("{} is not a {} connection string", redact_dsn(dsn), backend.name()),
         ));
     }
     Ok(match dsn.strip_prefix("mariadb://") {
@@ -69,55 +69,143 @@ fn normalise_dsn(backend: SqlBackend, cfg: &ConnectConfig) -> StoreResult<String
     })
 }
 
-fn pool_options(dsn: &str, cfg: &ConnectConfig) -> ConnectOptions {
-    let mut opts = ConnectOptions::new(dsn.to_string());
-    opts.max_connections(cfg.max_connections.max(1))
-        .min_connections(0)
-        .acquire_timeout(cfg.acquire_timeout)
-        .connect_timeout(cfg.acquire_timeout)
-        .idle_timeout(Duration::from_secs(600))
-        .sqlx_logging(false);
-    opts
-}
-
-/// A single-connection pool for locks and namespace DDL.
-fn admin_options(dsn: &str, cfg: &ConnectConfig) -> ConnectOptions {
-    let mut opts = ConnectOptions::new(dsn.to_string());
-    opts.max_connections(1)
-        .min_connections(1)
-        .acquire_timeout(cfg.acquire_timeout)
-        .connect_timeout(cfg.acquire_timeout)
-        .sqlx_logging(false);
-    opts
-}
-
-async fn connect_pool(
-    backend: SqlBackend,
-    opts: ConnectOptions,
-    cfg: &ConnectConfig,
-) -> StoreResult<DatabaseConnection> {
-    Database::connect(opts).await.map_err(|e| connect_error(backend, cfg, e))
-}
-
-/// A failure to open a pool: a bad configuration is `InvalidInput`, anything else means the
-/// server cannot be reached (`Unavailable`). The DSN is only ever shown redacted.
-fn connect_error(backend: SqlBackend, cfg: &ConnectConfig, err: DbErr) -> StoreError {
-    use sea_orm::RuntimeErr;
-    if let DbErr::Conn(RuntimeErr::SqlxError(e)) = &err
-        && let sea_orm::sqlx::Error::Configuration(msg) = &**e
-    {
-        return StoreError::invalid("dsn", format!("{}: {msg}", cfg.db.redacted_dsn()));
+/// Where `db` puts a tenant (see the module documentation).
+pub(crate) fn locate(backend: SqlBackend, db: &DbConfig) -> StoreResult<Location> {
+    let dsn = normalise_dsn(backend, &db.dsn)?;
+    match backend {
+        SqlBackend::Postgres => {
+            let schema = db.schema.as_deref().map(str::trim).filter(|s| !s.is_empty());
+            if let Some(schema) = schema {
+                check_namespace("schema", schema)?;
+            }
+            take_pgbouncer(&dsn)?;
+            Ok(Location { server: dsn, namespace: schema.map(str::to_string) })
+        }
+        SqlBackend::MySql => {
+            let (server, database) = split_mysql_dsn(&dsn);
+            let Some(database) = database else {
+                return Err(StoreError::invalid("dsn", format!("{} names no database", redact_dsn(&dsn))));
+            };
+            check_namespace("database", &database)?;
+            Ok(Location { server, namespace: Some(database) })
+        }
+        SqlBackend::Sqlite => Ok(Location { server: dsn, namespace: None }),
     }
-    let message = match &err {
-        // sea-orm quotes the whole connection string in this one.
-        DbErr::Conn(RuntimeErr::Internal(_)) => "cannot open a connection".to_string(),
-        other => other.to_string(),
+}
+
+/// `dsn` without the `pgbouncer` parameter, and whether it was on.
+///
+/// Errors: `InvalidInput` for a value other than true/false (1/0, yes/no, on/off).
+pub(crate) fn take_pgbouncer(dsn: &str) -> StoreResult<(String, bool)> {
+    let Some((base, query)) = dsn.split_once('?') else { return Ok((dsn.to_string(), false)) };
+    let mut on = false;
+    let mut kept = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        if key == PGBOUNCER_PARAM {
+            on = match value {
+                "true" | "1" | "yes" | "on" => true,
+                "false" | "0" | "no" | "off" => false,
+                other => {
+                    return Err(StoreError::invalid(
+                        "dsn",
+                        format!("{PGBOUNCER_PARAM}={other:?}: expected true or false"),
+                    ));
+                }
+            };
+        } else {
+            kept.push(pair);
+        }
+    }
+    Ok((if kept.is_empty() { base.to_string() } else { format!("{base}?{}", kept.join("&")) }, on))
+}
+
+#[cfg_attr(not(any(feature = "postgres", feature = "mysql", feature = "sqlite")), allow(dead_code))]
+fn config_error(dsn: &str, err: sqlx::Error) -> StoreError {
+    StoreError::invalid("dsn", format!("{}: {err}", redact_dsn(dsn)))
+}
+
+/// The pool of one server, opened lazily (no connection yet).
+pub(crate) fn open_server(backend: SqlBackend, cfg: &ServerConfig) -> StoreResult<Server> {
+    #[allow(unused_imports)]
+    use sqlx::ConnectOptions as _;
+    let dsn = normalise_dsn(backend, &cfg.dsn)?;
+    let max = cfg.max_connections.max(1);
+    #[allow(unused_mut)]
+    let mut pgbouncer = false;
+    let pool = match backend {
+        #[cfg(feature = "postgres")]
+        SqlBackend::Postgres => {
+            let (dsn, behind) = take_pgbouncer(&dsn)?;
+            pgbouncer = behind;
+            let opts = sqlx::postgres::PgConnectOptions::from_str(&dsn)
+                .map_err(|e| config_error(&dsn, e))?
+                .disable_statement_logging();
+            SqlPool::Postgres(
+                sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(max)
+                    .min_connections(0)
+                    .acquire_timeout(cfg.acquire_timeout)
+                    .idle_timeout(Some(IDLE_TIMEOUT))
+                    .test_before_acquire(false)
+                    .connect_lazy_with(opts),
+            )
+        }
+        #[cfg(feature = "mysql")]
+        SqlBackend::MySql => {
+            let opts = sqlx::mysql::MySqlConnectOptions::from_str(&dsn)
+                .map_err(|e| config_error(&dsn, e))?
+                .disable_statement_logging();
+            SqlPool::MySql(
+                sqlx::mysql::MySqlPoolOptions::new()
+                    .max_connections(max)
+                    .min_connections(0)
+                    .acquire_timeout(cfg.acquire_timeout)
+                    .idle_timeout(Some(IDLE_TIMEOUT))
+                    .test_before_acquire(false)
+                    .connect_lazy_with(opts),
+            )
+        }
+        #[cfg(feature = "sqlite")]
+        SqlBackend::Sqlite => {
+            use sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+            let opts = sqlx::sqlite::SqliteConnectOptions::from_str(&dsn)
+                .map_err(|e| config_error(&dsn, e))?
+                .disable_statement_logging()
+                .busy_timeout(SQLITE_BUSY_TIMEOUT)
+                .foreign_keys(true);
+            let mut pool =
+                sqlx::sqlite::SqlitePoolOptions::new().acquire_timeout(cfg.acquire_timeout).test_before_acquire(false);
+            let opts = if sqlite_path(&dsn).is_some() {
+                pool = pool.max_connections(max).min_connections(0).idle_timeout(Some(IDLE_TIMEOUT));
+                opts.journal_mode(SqliteJournalMode::Wal).synchronous(SqliteSynchronous::Normal)
+            } else {
+                // Every connection to `:memory:` is its own database: keep exactly one, forever.
+                pool = pool.max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None);
+                opts
+            };
+            SqlPool::Sqlite(pool.connect_lazy_with(opts))
+        }
+        #[allow(unreachable_patterns)]
+        _ => {
+            return Err(StoreError::NotSupported {
+                operation: "connect".into(),
+                backend: format!("{} (feature off)", backend.name()),
+            });
+        }
     };
-    StoreError::Unavailable {
-        backend: backend.name().to_string(),
-        message: format!("{}: {message}", cfg.db.redacted_dsn()),
-        source: None,
-    }
+    let max_connections = if backend == SqlBackend::Sqlite && sqlite_path(&dsn).is_none() { 1 } else { max };
+    Ok(Server {
+        backend,
+        pool,
+        max_connections,
+        persistent: !pgbouncer,
+        pgbouncer,
+        rotations: Default::default(),
+        write_gate: (backend == SqlBackend::Sqlite).then(|| std::sync::Arc::new(tokio::sync::Mutex::new(()))),
+        busy: Default::default(),
+        dsn,
+    })
 }
 
 fn ddl_error(backend: SqlBackend, what: &str, err: DbErr) -> StoreError {
@@ -130,123 +218,202 @@ fn ddl_error(backend: SqlBackend, what: &str, err: DbErr) -> StoreError {
     }
 }
 
-/// A 64-bit advisory-lock key (and a MySQL lock name) for `namespace`'s migrations.
-fn lock_key(namespace: &str) -> (i64, String) {
-    let digest = Sha256::digest(format!("hellojohn-store:migrate:{namespace}").as_bytes());
-    let mut bytes = [0u8; 8];
-    bytes.copy_from_slice(&digest[..8]);
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-    (i64::from_be_bytes(bytes), format!("hj_migrate_{hex}"))
+/// Checks the server answers (`Unavailable` when it does not).
+pub(crate) async fn ping(server: &Server) -> StoreResult<()> {
+    let result = with_pool!(&server.pool, |p| sqlx::raw_sql("SELECT 1").execute(p).await.map(|_| ()));
+    result.map_err(|e| {
+        match super::error::ErrCtx::new(server.backend.name(), "connection").map(super::exec::sqlx_error_to_conn_err(e)) {
+            err @ StoreError::Unavailable { .. } => err,
+            StoreError::Backend { backend, message, source } => StoreError::Unavailable { backend, message, source },
+            other => other,
+        }
+    })
 }
 
-async fn run_migrations(backend: SqlBackend, db: &DatabaseConnection) -> StoreResult<()> {
-    Migrator::up(db, None).await.map_err(|e| ddl_error(backend, "applying migrations", e))
+/// Creates `namespace` and applies pending migrations (see the module documentation).
+pub(crate) async fn provision(server: &Server, namespace: Option<&str>) -> StoreResult<()> {
+    if let Some(ns) = namespace {
+        check_namespace("namespace", ns)?;
+    }
+    match server.backend {
+        SqlBackend::Postgres => provision_postgres(server, namespace).await,
+        SqlBackend::MySql => provision_mysql(server, namespace).await,
+        SqlBackend::Sqlite => provision_sqlite(server).await,
+    }
 }
 
-async fn open_postgres(dsn: &str, cfg: &ConnectConfig) -> StoreResult<DatabaseConnection> {
+#[cfg(not(feature = "postgres"))]
+async fn provision_postgres(_server: &Server, _namespace: Option<&str>) -> StoreResult<()> {
+    Err(StoreError::NotSupported { operation: "provision".into(), backend: "postgres (feature off)".into() })
+}
+
+#[cfg(feature = "postgres")]
+async fn provision_postgres(server: &Server, namespace: Option<&str>) -> StoreResult<()> {
+    use sqlx::ConnectOptions as _;
     let backend = SqlBackend::Postgres;
-    let schema = cfg.db.schema.as_deref().map(str::trim).filter(|s| !s.is_empty());
-    if let Some(schema) = schema {
-        check_namespace("schema", schema)?;
-    }
-    let mut opts = pool_options(dsn, cfg);
-    if let Some(schema) = schema {
-        opts.set_schema_search_path(schema.to_string());
-    }
-    if !cfg.migrate {
-        return connect_pool(backend, opts, cfg).await;
-    }
-
-    let admin = connect_pool(backend, admin_options(dsn, cfg), cfg).await?;
-    let (key, _) = lock_key(schema.unwrap_or("public"));
+    // Behind PgBouncer: a connection of its own, used for this one transaction only (the
+    // migrator's named statements must not outlive it on a server connection).
+    let own = if server.pgbouncer {
+        let (dsn, _) = take_pgbouncer(&server.dsn)?;
+        let opts = sqlx::postgres::PgConnectOptions::from_str(&dsn).map_err(|e| config_error(&dsn, e))?;
+        Some(
+            sqlx::postgres::PgPoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(Duration::from_secs(30))
+                .connect_lazy_with(opts.disable_statement_logging()),
+        )
+    } else {
+        None
+    };
+    let db = match &own {
+        Some(pool) => sea_orm::DatabaseConnection::from(pool.clone()),
+        None => server.pool.sea_orm(),
+    };
+    let (key, _) = lock_key(namespace.unwrap_or("public"));
     let result = async {
-        // Wait for another replica's migrations at most this long.
-        admin
-            .execute_unprepared(&format!("SET lock_timeout = '{MIGRATION_LOCK_TIMEOUT_SECS}s'"))
-            .await
-            .map_err(|e| ddl_error(backend, "setting the lock timeout", e))?;
-        admin
-            .execute_raw(Statement::from_sql_and_values(
-                admin.get_database_backend(),
-                "SELECT pg_advisory_lock($1)",
-                [key.into()],
+        let txn = db.begin().await.map_err(|e| ddl_error(backend, "beginning the provisioning", e))?;
+        if server.pgbouncer {
+            txn.execute_unprepared("DEALLOCATE ALL")
+                .await
+                .map_err(|e| ddl_error(backend, "clearing prepared statements", e))?;
+        }
+        txn.execute_unprepared(&format!(
+            "SET LOCAL lock_timeout = '{MIGRATION_LOCK_TIMEOUT_SECS}s'; SELECT pg_advisory_xact_lock({key})"
+        ))
+        .await
+        .map_err(|e| ddl_error(backend, "taking the migration lock", e))?;
+        if let Some(schema) = namespace {
+            txn.execute_unprepared(&format!(
+                "CREATE SCHEMA IF NOT EXISTS \"{schema}\"; SET LOCAL search_path TO \"{schema}\""
             ))
             .await
-            .map_err(|e| ddl_error(backend, "taking the migration lock", e))?;
-        if let Some(schema) = schema {
-            admin
-                .execute_unprepared(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))
-                .await
-                .map_err(|e| ddl_error(backend, "creating the schema", e))?;
+            .map_err(|e| ddl_error(backend, "creating the schema", e))?;
         }
-        let db = connect_pool(backend, opts, cfg).await?;
-        run_migrations(backend, &db).await?;
-        Ok(db)
+        Migrator::up(&txn, None).await.map_err(|e| ddl_error(backend, "applying migrations", e))?;
+        if server.pgbouncer {
+            txn.execute_unprepared("DEALLOCATE ALL")
+                .await
+                .map_err(|e| ddl_error(backend, "clearing prepared statements", e))?;
+        }
+        txn.commit().await.map_err(|e| ddl_error(backend, "committing the migrations", e))
     }
     .await;
-    // Closing the session releases the lock too; unlock first to be prompt.
-    let _ = admin
-        .execute_raw(Statement::from_sql_and_values(
-            admin.get_database_backend(),
-            "SELECT pg_advisory_unlock($1)",
-            [key.into()],
-        ))
-        .await;
-    let _ = admin.close().await;
+    if let Some(pool) = own {
+        pool.close().await;
+    }
     result
 }
 
-fn check_droppable(field: &str, name: &str) -> StoreResult<()> {
-    check_namespace(field, name)?;
-    // Names no purge may drop, whatever a configuration says.
-    if crate::manager::is_reserved_namespace(name) {
-        return Err(StoreError::invalid(
-            field,
-            format!("{name:?} is a system namespace and is never dropped"),
-        ));
-    }
-    Ok(())
+#[cfg(not(feature = "mysql"))]
+async fn provision_mysql(_server: &Server, _namespace: Option<&str>) -> StoreResult<()> {
+    Err(StoreError::NotSupported { operation: "provision".into(), backend: "mysql (feature off)".into() })
 }
 
-/// Drops the namespace `cfg` names (see `Adapter::drop_namespace`).
-pub(crate) async fn drop_namespace(backend: SqlBackend, cfg: &ConnectConfig) -> StoreResult<()> {
-    let dsn = normalise_dsn(backend, cfg)?;
+#[cfg(feature = "mysql")]
+async fn provision_mysql(server: &Server, namespace: Option<&str>) -> StoreResult<()> {
+    use sqlx::ConnectOptions as _;
+    let backend = SqlBackend::MySql;
+    let Some(database) = namespace else {
+        return Err(StoreError::invalid("dsn", "a MySQL/MariaDB tenant database needs a name"));
+    };
+    let opts = sqlx::mysql::MySqlConnectOptions::from_str(&server.dsn)
+        .map_err(|e| config_error(&server.dsn, e))?
+        .disable_statement_logging();
+    // One connection of its own: the lock and `USE` are session state, gone when it closes.
+    let pool = sqlx::mysql::MySqlPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(Duration::from_secs(30))
+        .connect_lazy_with(opts);
+    let db = sea_orm::DatabaseConnection::from(pool.clone());
+    let (_, lock_name) = lock_key(database);
+    let result = async {
+        let row = db
+            .query_one_raw(Statement::from_sql_and_values(
+                db.get_database_backend(),
+                "SELECT GET_LOCK(?, ?) AS got",
+                [lock_name.clone().into(), MIGRATION_LOCK_TIMEOUT_SECS.into()],
+            ))
+            .await
+            .map_err(|e| ddl_error(backend, "taking the migration lock", e))?;
+        let got: Option<i64> = row.and_then(|r| r.try_get("", "got").ok());
+        if got != Some(1) {
+            return Err(StoreError::unavailable(
+                backend.name(),
+                format!("timed out waiting for the migration lock of {database}"),
+            ));
+        }
+        db.execute_unprepared(&format!(
+            "CREATE DATABASE IF NOT EXISTS `{database}` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci"
+        ))
+        .await
+        .map_err(|e| ddl_error(backend, "creating the database", e))?;
+        db.execute_unprepared(&format!("USE `{database}`"))
+            .await
+            .map_err(|e| ddl_error(backend, "choosing the database", e))?;
+        Migrator::up(&db, None).await.map_err(|e| ddl_error(backend, "applying migrations", e))?;
+        let _ = db
+            .execute_raw(Statement::from_sql_and_values(
+                db.get_database_backend(),
+                "SELECT RELEASE_LOCK(?)",
+                [lock_name.clone().into()],
+            ))
+            .await;
+        Ok(())
+    }
+    .await;
+    pool.close().await;
+    result
+}
+
+/// Serialises SQLite migrations in this process (other processes are held off by SQLite's
+/// own file locks and the busy timeout).
+#[cfg(feature = "sqlite")]
+static SQLITE_MIGRATIONS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+#[cfg(not(feature = "sqlite"))]
+async fn provision_sqlite(_server: &Server) -> StoreResult<()> {
+    Err(StoreError::NotSupported { operation: "provision".into(), backend: "sqlite (feature off)".into() })
+}
+
+#[cfg(feature = "sqlite")]
+async fn provision_sqlite(server: &Server) -> StoreResult<()> {
+    let backend = SqlBackend::Sqlite;
+    if let Some(parent) = sqlite_path(&server.dsn).and_then(|p| p.parent().map(std::path::Path::to_path_buf))
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(&parent)
+            .map_err(|e| StoreError::unavailable(backend.name(), format!("creating {}: {e}", parent.display())))?;
+    }
+    // Opening a new file switches it to WAL, which SQLite does not retry on a busy file:
+    // replicas in this process opening one new file at once would get "database is locked".
+    let _guard = SQLITE_MIGRATIONS.lock().await;
+    Migrator::up(&server.pool.sea_orm(), None).await.map_err(|e| ddl_error(backend, "applying migrations", e))
+}
+
+/// Drops `namespace` on `server` (see `Adapter::drop_namespace`).
+pub(crate) async fn drop_namespace(server: &Server, namespace: Option<&str>) -> StoreResult<()> {
+    let backend = server.backend;
     match backend {
-        SqlBackend::Postgres => {
-            let Some(schema) = cfg.db.schema.as_deref().map(str::trim).filter(|s| !s.is_empty()) else {
+        SqlBackend::Postgres | SqlBackend::MySql => {
+            let Some(ns) = namespace else {
                 return Err(StoreError::NotSupported {
-                    operation: "drop a PostgreSQL namespace that is a database (no schema)".into(),
+                    operation: "drop a namespace that is a whole database (no schema)".into(),
                     backend: backend.name().into(),
                 });
             };
-            check_droppable("schema", schema)?;
-            let admin = connect_pool(backend, admin_options(&dsn, cfg), cfg).await?;
-            let result = admin
-                .execute_unprepared(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
-                .await
-                .map_err(|e| ddl_error(backend, "dropping the schema", e));
-            let _ = admin.close().await;
-            result.map(|_| ())
-        }
-        SqlBackend::MySql => {
-            let (server, database) = split_mysql_dsn(&dsn);
-            let Some(database) = database else {
-                return Err(StoreError::invalid(
-                    "dsn",
-                    format!("{} names no database", cfg.db.redacted_dsn()),
-                ));
+            let (field, sql) = if backend == SqlBackend::Postgres {
+                ("schema", format!("DROP SCHEMA IF EXISTS \"{ns}\" CASCADE"))
+            } else {
+                ("database", format!("DROP DATABASE IF EXISTS `{ns}`"))
             };
-            check_droppable("database", &database)?;
-            let admin = connect_pool(backend, admin_options(&server, cfg), cfg).await?;
-            let result = admin
-                .execute_unprepared(&format!("DROP DATABASE IF EXISTS `{database}`"))
-                .await
-                .map_err(|e| ddl_error(backend, "dropping the database", e));
-            let _ = admin.close().await;
-            result.map(|_| ())
+            check_droppable(field, ns)?;
+            let result =
+                with_pool!(&server.pool, |p| sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(p).await.map(|_| ()));
+            result.map_err(|e| ddl_error(backend, "dropping the namespace", super::exec::sqlx_error_to_exec_err(e)))
         }
         SqlBackend::Sqlite => {
-            let Some(path) = sqlite_path(&dsn) else {
+            server.pool.close().await;
+            let Some(path) = sqlite_path(&server.dsn) else {
                 return Ok(()); // an in-memory database is gone with its connection
             };
             for suffix in ["", "-wal", "-shm", "-journal"] {
@@ -269,6 +436,27 @@ pub(crate) async fn drop_namespace(backend: SqlBackend, cfg: &ConnectConfig) -> 
     }
 }
 
+/// A 64-bit advisory-lock key (and a MySQL lock name) for `namespace`'s migrations.
+fn lock_key(namespace: &str) -> (i64, String) {
+    let digest = Sha256::digest(format!("hellojohn-store:migrate:{namespace}").as_bytes());
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&digest[..8]);
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    (i64::from_be_bytes(bytes), format!("hj_migrate_{hex}"))
+}
+
+fn check_droppable(field: &str, name: &str) -> StoreResult<()> {
+    check_namespace(field, name)?;
+    // Names no purge may drop, whatever a configuration says.
+    if crate::manager::is_reserved_namespace(name) {
+        return Err(StoreError::invalid(
+            field,
+            format!("{name:?} is a system namespace and is never dropped"),
+        ));
+    }
+    Ok(())
+}
+
 /// Splits a MySQL URL into the server URL (no database) and the database name.
 fn split_mysql_dsn(dsn: &str) -> (String, Option<String>) {
     let Some(scheme_end) = dsn.find("://") else {
@@ -287,58 +475,6 @@ fn split_mysql_dsn(dsn: &str) -> (String, Option<String>) {
     (server, (!name.is_empty()).then_some(name))
 }
 
-async fn open_mysql(dsn: &str, cfg: &ConnectConfig) -> StoreResult<DatabaseConnection> {
-    let backend = SqlBackend::MySql;
-    let (server, database) = split_mysql_dsn(dsn);
-    let Some(database) = database else {
-        return Err(StoreError::invalid("dsn", format!("{} names no database", cfg.db.redacted_dsn())));
-    };
-    check_namespace("database", &database)?;
-    let opts = pool_options(dsn, cfg);
-    if !cfg.migrate {
-        return connect_pool(backend, opts, cfg).await;
-    }
-
-    let admin = connect_pool(backend, admin_options(&server, cfg), cfg).await?;
-    let (_, lock_name) = lock_key(&database);
-    let result = async {
-        let row = admin
-            .query_one_raw(Statement::from_sql_and_values(
-                admin.get_database_backend(),
-                "SELECT GET_LOCK(?, ?) AS got",
-                [lock_name.clone().into(), MIGRATION_LOCK_TIMEOUT_SECS.into()],
-            ))
-            .await
-            .map_err(|e| ddl_error(backend, "taking the migration lock", e))?;
-        let got: Option<i64> = row.and_then(|r| r.try_get("", "got").ok());
-        if got != Some(1) {
-            return Err(StoreError::unavailable(
-                backend.name(),
-                format!("timed out waiting for the migration lock of {database}"),
-            ));
-        }
-        admin
-            .execute_unprepared(&format!(
-                "CREATE DATABASE IF NOT EXISTS `{database}` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci"
-            ))
-            .await
-            .map_err(|e| ddl_error(backend, "creating the database", e))?;
-        let db = connect_pool(backend, opts, cfg).await?;
-        run_migrations(backend, &db).await?;
-        Ok(db)
-    }
-    .await;
-    let _ = admin
-        .execute_raw(Statement::from_sql_and_values(
-            admin.get_database_backend(),
-            "SELECT RELEASE_LOCK(?)",
-            [lock_name.into()],
-        ))
-        .await;
-    let _ = admin.close().await;
-    result
-}
-
 /// The file of a SQLite DSN (`None` for an in-memory database).
 #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
 fn sqlite_path(dsn: &str) -> Option<std::path::PathBuf> {
@@ -351,55 +487,6 @@ fn sqlite_path(dsn: &str) -> Option<std::path::PathBuf> {
         return None;
     }
     Some(std::path::PathBuf::from(path))
-}
-
-/// Serialises SQLite opens that migrate, in this process (other processes are held off by
-/// SQLite's own file locks and the busy timeout).
-#[cfg(feature = "sqlite")]
-static SQLITE_MIGRATIONS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-#[cfg(not(feature = "sqlite"))]
-async fn open_sqlite(_dsn: &str, _cfg: &ConnectConfig) -> StoreResult<DatabaseConnection> {
-    Err(StoreError::NotSupported { operation: "connect".into(), backend: "sqlite (feature off)".into() })
-}
-
-#[cfg(feature = "sqlite")]
-async fn open_sqlite(dsn: &str, cfg: &ConnectConfig) -> StoreResult<DatabaseConnection> {
-    use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-    let backend = SqlBackend::Sqlite;
-    let path = sqlite_path(dsn);
-    let mut opts = pool_options(dsn, cfg);
-    match &path {
-        Some(path) => {
-            if cfg.migrate
-                && let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
-            {
-                std::fs::create_dir_all(parent).map_err(|e| {
-                    StoreError::unavailable(backend.name(), format!("creating {}: {e}", parent.display()))
-                })?;
-            }
-            opts.map_sqlx_sqlite_opts(|o| {
-                o.busy_timeout(SQLITE_BUSY_TIMEOUT)
-                    .journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Normal)
-                    .foreign_keys(true)
-            });
-        }
-        None => {
-            // Every connection to `:memory:` is its own database: keep exactly one, forever.
-            opts.max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None);
-            opts.map_sqlx_sqlite_opts(|o| o.busy_timeout(SQLITE_BUSY_TIMEOUT).foreign_keys(true));
-        }
-    }
-    // Opening a new file switches it to WAL, which SQLite does not retry on a busy file:
-    // replicas in this process opening one new file at once would get "database is locked".
-    // So opening and migrating run under the same in-process lock.
-    let _guard = if cfg.migrate { Some(SQLITE_MIGRATIONS.lock().await) } else { None };
-    let db = connect_pool(backend, opts, cfg).await?;
-    if cfg.migrate {
-        run_migrations(backend, &db).await?;
-    }
-    Ok(db)
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use entity::{identities, users};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, PaginatorTrait,
+    ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect,
 };
 use tracing::Instrument;
@@ -101,7 +101,7 @@ impl SqlIdentities {
 
     async fn find_provider(
         &self,
-        txn: &DatabaseTransaction,
+        txn: &super::exec::NsTxn,
         provider: &str,
         provider_user_id: &str,
     ) -> StoreResult<Option<identities::Model>> {
@@ -116,7 +116,7 @@ impl SqlIdentities {
     /// Refreshes an existing identity with what the provider reported this time.
     async fn refresh(
         &self,
-        txn: &DatabaseTransaction,
+        txn: &super::exec::NsTxn,
         existing: identities::Model,
         input: &SocialIdentityInput,
     ) -> StoreResult<identities::Model> {

@@ -2,8 +2,11 @@
 //! `mysql`/`mariadb`, `sqlite`, each behind its cargo feature), opening a [`SqlConnection`]
 //! per tenant whose repositories run on the entities generated in `entity/`.
 //!
-//! - `connect`: namespace creation (PostgreSQL schema, MySQL database, SQLite file) and
-//!   migrations under a database lock, so that replicas migrate once.
+//! - `connect`: where a tenant is (`locate`), the sqlx pool of a server (`open_server`,
+//!   built by the store itself, no connection opened), namespace creation and migrations
+//!   under a database lock (`provision`), so that replicas migrate once.
+//! - `exec`: the executor every repository statement runs through: the server's pool, the
+//!   tenant's namespace written into the statement (`qualify`), never into the session.
 //! - `error`: the one place where `DbErr` becomes [`StoreError`].
 //! - `retry`: runs a transaction again on serialization failures, deadlocks and `SQLITE_BUSY`;
 //!   a write outside a transaction is one statement run through `SqlContext::write`, which
@@ -13,6 +16,8 @@
 
 mod connect;
 pub(crate) mod error;
+pub(crate) mod exec;
+pub(crate) mod qualify;
 pub(crate) mod retry;
 pub(crate) mod time;
 
@@ -32,16 +37,17 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use sea_orm::{
-    AccessMode, DatabaseConnection, DatabaseTransaction, DbErr, IsolationLevel, SqliteTransactionMode,
-    TransactionOptions, TransactionTrait,
-};
-use tokio::sync::{Mutex, OwnedMutexGuard};
+use sea_orm::DbErr;
+use tokio::sync::OwnedMutexGuard;
 use uuid::Uuid;
 
 use self::error::ErrCtx;
 use crate::error::{StoreError, StoreResult};
-use crate::registry::{Adapter, AdapterConnection, ConnectConfig, Registry};
+use crate::mode::DbConfig;
+use crate::registry::{
+    Adapter, AdapterConnection, ConnectConfig, Location, Registry, ServerConfig, ServerPool, ServerPoolFigures,
+    TenantRef,
+};
 use crate::repository::{
     ConsentRepository, EmailTokenRepository, IdentityRepository, MfaRepository, RbacRepository,
     SessionRepository, TokenRepository, UserRepository,
@@ -105,13 +111,82 @@ impl Adapter for SqlAdapter {
         self.backend.aliases()
     }
 
-    async fn connect(&self, cfg: &ConnectConfig) -> StoreResult<Arc<dyn AdapterConnection>> {
-        let ctx = connect::open(self.backend, cfg).await.map_err(|e| e.scrub_dsn(&cfg.db.dsn))?;
-        Ok(Arc::new(SqlConnection { ctx: Arc::new(ctx) }))
+    fn schema_version(&self) -> Option<String> {
+        use migration::MigratorTrait;
+        migration::Migrator::migrations().last().map(|m| m.name().to_string())
     }
 
-    async fn drop_namespace(&self, cfg: &ConnectConfig) -> StoreResult<()> {
-        connect::drop_namespace(self.backend, cfg).await
+    fn locate(&self, db: &DbConfig) -> StoreResult<Location> {
+        connect::locate(self.backend, db)
+    }
+
+    async fn open_server(&self, server: &ServerConfig) -> StoreResult<Arc<dyn ServerPool>> {
+        let server = connect::open_server(self.backend, server).map_err(|e| e.scrub_dsn(&server.dsn))?;
+        Ok(Arc::new(SqlServerPool { server: Arc::new(server) }))
+    }
+}
+
+/// The pool of one SQL server, shared by its tenants.
+pub struct SqlServerPool {
+    server: Arc<exec::Server>,
+}
+
+impl std::fmt::Debug for SqlServerPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqlServerPool")
+            .field("backend", &self.server.backend)
+            .field("dsn", &crate::mode::redact_dsn(&self.server.dsn))
+            .finish()
+    }
+}
+
+#[async_trait]
+impl ServerPool for SqlServerPool {
+    fn driver(&self) -> &str {
+        self.server.backend.name()
+    }
+
+    fn bind(
+        &self,
+        tenant: &TenantRef,
+        namespace: Option<&str>,
+        owns_pool: bool,
+    ) -> StoreResult<Arc<dyn AdapterConnection>> {
+        if let Some(ns) = namespace {
+            connect::check_namespace("namespace", ns)?;
+        }
+        let db = exec::NsDb::new(self.server.clone(), namespace);
+        Ok(Arc::new(SqlConnection { ctx: Arc::new(SqlContext::new(db, tenant, owns_pool)) }))
+    }
+
+    async fn provision(&self, namespace: Option<&str>) -> StoreResult<()> {
+        connect::provision(&self.server, namespace).await.map_err(|e| e.scrub_dsn(&self.server.dsn))
+    }
+
+    async fn drop_namespace(&self, namespace: Option<&str>) -> StoreResult<()> {
+        connect::drop_namespace(&self.server, namespace).await.map_err(|e| e.scrub_dsn(&self.server.dsn))
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        connect::ping(&self.server).await
+    }
+
+    async fn close(&self) {
+        self.server.pool.close().await;
+    }
+
+    fn figures(&self) -> ServerPoolFigures {
+        let size = self.server.pool.size();
+        let idle = u32::try_from(self.server.pool.num_idle()).unwrap_or(u32::MAX).min(size);
+        let in_use = size - idle;
+        let busy = self.server.busy.load(std::sync::atomic::Ordering::Relaxed);
+        ServerPoolFigures {
+            max_size: self.server.max_connections,
+            size,
+            in_use,
+            idle,
+            waiting: busy.saturating_sub(u64::from(in_use)),
+        }
     }
 }
 
@@ -128,32 +203,32 @@ pub(crate) fn register(registry: &mut Registry) {
 
 /// What every repository of one tenant's SQL data plane shares.
 pub(crate) struct SqlContext {
-    /// The pool, already scoped to the tenant's namespace.
-    pub(crate) db: DatabaseConnection,
+    /// The tenant's handle on its server's pool: every statement names its namespace.
+    pub(crate) db: exec::NsDb,
     /// The tenant the pool serves (filled into `User::tenant_id`).
     pub(crate) tenant_id: Uuid,
     /// Slug of the tenant (for logs).
     pub(crate) tenant_slug: String,
     /// The engine.
     pub(crate) backend: SqlBackend,
-    /// SQLite only: one writer at a time in this process (writers queue here instead of
-    /// spinning on `SQLITE_BUSY`; other processes are covered by the busy timeout and
-    /// [`retry`]).
-    write_gate: Option<Arc<Mutex<()>>>,
-    /// The refresh-token rotations this connection committed lately.
-    pub(crate) rotations: crate::adapters::rotations::RecentRotations,
+    /// Closing this tenant's connection closes the pool too.
+    owns_pool: bool,
 }
 
 impl SqlContext {
-    pub(crate) fn new(db: DatabaseConnection, cfg: &ConnectConfig, backend: SqlBackend) -> Self {
+    pub(crate) fn new(db: exec::NsDb, tenant: &TenantRef, owns_pool: bool) -> Self {
         SqlContext {
+            backend: db.server.backend,
             db,
-            tenant_id: cfg.tenant_id,
-            tenant_slug: cfg.tenant_slug.clone(),
-            backend,
-            write_gate: (backend == SqlBackend::Sqlite).then(|| Arc::new(Mutex::new(()))),
-            rotations: Default::default(),
+            tenant_id: tenant.id,
+            tenant_slug: tenant.slug.clone(),
+            owns_pool,
         }
+    }
+
+    /// The refresh-token rotations this process committed lately on the tenant's server.
+    pub(crate) fn rotations(&self) -> &crate::adapters::rotations::RecentRotations {
+        &self.db.server.rotations
     }
 
     /// The error context for statements about `entity`.
@@ -167,17 +242,8 @@ impl SqlContext {
     /// READ on MySQL; the repositories rely on row locks and conditional updates, not on
     /// the isolation level).
     pub(crate) async fn begin_write(&self) -> Result<WriteTxn, DbErr> {
-        let gate = match &self.write_gate {
-            Some(gate) => Some(gate.clone().lock_owned().await),
-            None => None,
-        };
-        let options = TransactionOptions {
-            isolation_level: None::<IsolationLevel>,
-            access_mode: None::<AccessMode>,
-            sqlite_transaction_mode: (self.backend == SqlBackend::Sqlite)
-                .then_some(SqliteTransactionMode::Immediate),
-        };
-        let txn = self.db.begin_with_options(options).await?;
+        let gate = self.db.write_gate().await;
+        let txn = self.db.begin(self.backend == SqlBackend::Sqlite).await?;
         Ok(WriteTxn { txn, _gate: gate })
     }
 
@@ -194,7 +260,7 @@ impl SqlContext {
         mut statement: F,
     ) -> StoreResult<T>
     where
-        F: FnMut(&'a DatabaseConnection) -> Fut,
+        F: FnMut(&'a exec::NsDb) -> Fut,
         Fut: Future<Output = Result<T, DbErr>>,
     {
         retry::with_retry(operation, || {
@@ -212,9 +278,9 @@ impl SqlContext {
 }
 
 /// A read-write transaction from [`SqlContext::begin_write`]. Dereferences to the
-/// `DatabaseTransaction`; rolls back when dropped without [`WriteTxn::commit`].
+/// tenant's [`exec::NsTxn`]; rolls back when dropped without [`WriteTxn::commit`].
 pub(crate) struct WriteTxn {
-    txn: DatabaseTransaction,
+    txn: exec::NsTxn,
     _gate: Option<OwnedMutexGuard<()>>,
 }
 
@@ -231,8 +297,8 @@ impl WriteTxn {
 }
 
 impl Deref for WriteTxn {
-    type Target = DatabaseTransaction;
-    fn deref(&self) -> &DatabaseTransaction {
+    type Target = exec::NsTxn;
+    fn deref(&self) -> &exec::NsTxn {
         &self.txn
     }
 }
@@ -270,17 +336,18 @@ impl AdapterConnection for SqlConnection {
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        self.ctx.db.ping().await.map_err(|e| match self.ctx.err("connection").map(e) {
-            err @ StoreError::Unavailable { .. } => err,
-            StoreError::Backend { backend, message, source } => {
-                StoreError::Unavailable { backend, message, source }
-            }
-            other => other,
-        })
+        if self.ctx.db.closed.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(StoreError::unavailable(self.ctx.backend.name(), "the connection is closed"));
+        }
+        connect::ping(&self.ctx.db.server).await
     }
 
     async fn close(&self) -> StoreResult<()> {
-        self.ctx.db.close_by_ref().await.map_err(|e| self.ctx.err("connection").map(e))
+        self.ctx.db.closed.store(true, std::sync::atomic::Ordering::Relaxed);
+        if self.ctx.owns_pool {
+            self.ctx.db.server.pool.close().await;
+        }
+        Ok(())
     }
 
     fn users(&self) -> StoreResult<Arc<dyn UserRepository>> {
@@ -317,15 +384,26 @@ impl AdapterConnection for SqlConnection {
 }
 
 /// Opens one tenant's SQL data plane exactly as [`SqlAdapter::connect`] does, and also hands
-/// back its SeaORM pool, so that the benchmarks' hand-written sqlx statements run on the very
-/// pool (and connections) the repositories use. Only for `hellojohn_store::bench`.
+/// back a SeaORM connection on the same sqlx pool, so that the benchmarks' hand-written sqlx
+/// statements run on the very pool (and connections) the repositories use. Only for
+/// `hellojohn_store::bench`.
 #[cfg(feature = "bench")]
 #[doc(hidden)]
 pub async fn open_with_pool(
     backend: SqlBackend,
     cfg: &ConnectConfig,
-) -> StoreResult<(Arc<dyn AdapterConnection>, DatabaseConnection)> {
-    let ctx = connect::open(backend, cfg).await?;
-    let db = ctx.db.clone();
-    Ok((Arc::new(SqlConnection { ctx: Arc::new(ctx) }), db))
+) -> StoreResult<(Arc<dyn AdapterConnection>, sea_orm::DatabaseConnection, Option<String>)> {
+    let location = connect::locate(backend, &cfg.db)?;
+    let server = Arc::new(connect::open_server(backend, &cfg.server(&location))?);
+    if cfg.migrate {
+        connect::provision(&server, location.namespace.as_deref()).await?;
+    }
+    let db = server.pool.sea_orm();
+    let pool = SqlServerPool { server };
+    let conn = pool.bind(
+        &TenantRef { slug: cfg.tenant_slug.clone(), id: cfg.tenant_id },
+        location.namespace.as_deref(),
+        true,
+    )?;
+    Ok((conn, db, location.namespace))
 }

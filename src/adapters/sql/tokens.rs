@@ -210,7 +210,7 @@ impl SqlTokens {
             txn.rollback().await.map_err(err)?;
             return Ok(Rotation::NotClaimed { saw_active: true });
         }
-        let rotations = &self.ctx.rotations;
+        let rotations = &self.ctx.rotations();
         rotations.committing(old.id);
         if let Err(e) = txn.commit().await {
             rotations.abandoned(old.id);
@@ -253,7 +253,7 @@ impl SqlTokens {
             .await
             .map_err(err)?;
         if let Some(successor) = successor {
-            if saw_active || start <= revoked_at || self.ctx.rotations.started_before_commit(old.id, start) {
+            if saw_active || start <= revoked_at || self.ctx.rotations().started_before_commit(old.id, start) {
                 return Ok(Settled::Concurrent);
             }
             let active = successor.revoked_at.is_none() && from_db(successor.expires_at) > now;
