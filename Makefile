@@ -16,7 +16,7 @@ demo: ## The main job on the embedded default (SQLite under ./data, no server ne
 bench: services ## Benchmarks: the full table against baselines measured in the same run (release; see BENCHMARKS.md)
 	$(CARGO) run --release -q -- bench
 
-services: ## Check (and start) the servers the tests need: PostgreSQL, MariaDB, Redis, MongoDB (SecantusDB)
+services: ## Check (and start) the servers the tests need: PostgreSQL, MariaDB, Redis, MongoDB (SecantusDB), PgBouncer
 	scripts/test-services.sh
 
 # The closing table (tests per backend, scripts/case-counts.sh) is printed whatever nextest's

@@ -189,7 +189,8 @@ pub async fn mysql_lifecycle_fixture() -> LifecycleFixture {
 }
 
 /// Whether the namespace `db` names exists on its server, asked with a plain connection
-/// (not through the store): a PostgreSQL schema, a MySQL database, a SQLite file, a
+/// (not through the store): a PostgreSQL schema (through PgBouncer, when the DSN says
+/// `pgbouncer=true`, with the simple query protocol only), a MySQL database, a SQLite file, a
 /// MongoDB database.
 pub async fn namespace_exists(db: &DbConfig) -> bool {
     match db.driver.as_str() {
@@ -202,6 +203,9 @@ pub async fn namespace_exists(db: &DbConfig) -> bool {
         #[cfg(feature = "postgres")]
         "postgres" | "postgresql" => {
             let schema = db.schema.clone().unwrap_or_else(|| "public".into());
+            if super::pgbouncer::through_pgbouncer(&db.dsn) {
+                return super::pgbouncer::schema_exists_simple_protocol(&db.dsn, &schema).await;
+            }
             count_on(
                 &db.dsn,
                 "SELECT COUNT(*) AS n FROM information_schema.schemata WHERE schema_name = $1",

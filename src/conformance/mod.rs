@@ -19,6 +19,8 @@ pub mod data_plane;
 pub mod global;
 pub mod isolation;
 pub mod lifecycle;
+#[cfg(feature = "postgres")]
+pub mod pgbouncer;
 #[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
 pub mod sql;
 

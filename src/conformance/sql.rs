@@ -47,7 +47,7 @@ pub fn unique_namespace() -> String {
     format!("hj_t_{}", Uuid::new_v4().simple())
 }
 
-fn connect_config(slug: &str, db: DbConfig) -> ConnectConfig {
+pub(crate) fn connect_config(slug: &str, db: DbConfig) -> ConnectConfig {
     let mut cfg = ConnectConfig::new(slug, crate::model::new_id(), db);
     cfg.max_connections = 8;
     cfg.acquire_timeout = std::time::Duration::from_secs(20);

@@ -28,6 +28,7 @@ mod pool;
 mod registry;
 mod sql_connect;
 mod sql_mysql;
+mod sql_pgbouncer;
 mod sql_postgres;
 mod sql_sqlite;
 mod support;
