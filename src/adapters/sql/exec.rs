@@ -242,6 +242,28 @@ impl NsDb {
         Ok(NsTxn { db: self.clone(), txn: Mutex::new(Some(txn)), _busy: busy })
     }
 
+    /// Runs `f` in a transaction of its own: behind PgBouncer in transaction mode a
+    /// statement's two round trips (parse and describe, then bind and execute) may otherwise
+    /// reach two server connections, since PgBouncer reassigns a connection whenever no
+    /// transaction is open.
+    async fn in_transaction<T, F>(&self, f: F) -> Result<T, DbErr>
+    where
+        F: for<'t> FnOnce(&'t NsTxn) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, DbErr>> + Send + 't>> + Send,
+        T: Send,
+    {
+        let txn = self.begin(false).await?;
+        match f(&txn).await {
+            Ok(out) => {
+                txn.commit().await?;
+                Ok(out)
+            }
+            Err(e) => {
+                let _ = txn.rollback().await;
+                Err(e)
+            }
+        }
+    }
+
     /// Takes SQLite's writer gate of this server (a no-op elsewhere).
     pub(crate) async fn write_gate(&self) -> Option<OwnedMutexGuard<()>> {
         match &self.server.write_gate {
@@ -258,6 +280,9 @@ impl ConnectionTrait for NsDb {
     }
 
     async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        if self.server.pgbouncer {
+            return self.in_transaction(|t| Box::pin(async move { t.execute_raw(stmt).await })).await;
+        }
         let _busy = Busy::new(&self.server);
         let sql = self.sql(&stmt.sql)?.into_owned();
         let persistent = self.server.persistent;
@@ -271,6 +296,9 @@ impl ConnectionTrait for NsDb {
     }
 
     async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        if self.server.pgbouncer {
+            return self.in_transaction(|t| Box::pin(async move { t.query_one_raw(stmt).await })).await;
+        }
         let _busy = Busy::new(&self.server);
         let sql = self.sql(&stmt.sql)?.into_owned();
         let persistent = self.server.persistent;
@@ -278,6 +306,9 @@ impl ConnectionTrait for NsDb {
     }
 
     async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        if self.server.pgbouncer {
+            return self.in_transaction(|t| Box::pin(async move { t.query_all_raw(stmt).await })).await;
+        }
         let _busy = Busy::new(&self.server);
         let sql = self.sql(&stmt.sql)?.into_owned();
         let persistent = self.server.persistent;
