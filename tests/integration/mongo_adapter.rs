@@ -1,7 +1,9 @@
 //! What the MongoDB adapter promises beyond the conformance suite: driver names, DSN
-//! checks, `Unavailable` for a server that is not there, closed connections, the versioned
-//! index migrations (also under concurrent first opens), the storage encodings, and two
-//! tenants through the `Manager` on one server. Server: `HJ_TEST_MONGO_URL` (default
+//! checks, where tenants are located, one server's pool shared by its tenants (opening and
+//! binding do no I/O, closing a tenant or the pool, pool figures), dropping databases,
+//! `Unavailable` for a server that is not there, closed connections, the versioned index
+//! migrations (also under concurrent first opens), the storage encodings, and two tenants
+//! through the `Manager` on one server. Server: `HJ_TEST_MONGO_URL` (default
 //! `mongodb://127.0.0.1:27017/?directConnection=true`, see `scripts/mongo-service.sh`).
 
 #![cfg(feature = "mongo")]
@@ -13,6 +15,7 @@ use std::time::Duration;
 use futures_util::TryStreamExt;
 use hellojohn_store::manager::{Manager, ManagerConfig};
 use hellojohn_store::model::{CreateUserInput, Tenant};
+use hellojohn_store::registry::{ServerPool, TenantRef};
 use hellojohn_store::{AdapterConnection, ConnectConfig, DbConfig, Registry, StoreError, StoreResult};
 use mongodb::bson::{Document, doc};
 
@@ -90,26 +93,112 @@ async fn a_server_that_is_not_there_is_unavailable() {
     }
 }
 
+fn tenant(slug: &str) -> TenantRef {
+    TenantRef { slug: slug.into(), id: uuid::Uuid::now_v7() }
+}
+
+/// The pool of the test server, through `open_server` as the manager opens it.
+async fn server_pool(max_connections: u32) -> Arc<dyn ServerPool> {
+    let registry = Registry::with_builtins();
+    let location =
+        registry.locate(&DbConfig::new("mongo", with_database(&mongo_url(), "hj_any"))).expect("locate");
+    let mut cfg = config(with_database(&mongo_url(), "hj_any"));
+    cfg.max_connections = max_connections;
+    registry.open_server(&cfg.server(&location)).await.expect("open server")
+}
+
+#[test]
+fn tenants_of_one_server_locate_on_one_server_and_their_own_databases() {
+    let registry = Registry::with_builtins();
+    let a = registry.locate(&DbConfig::new("mongo", with_database(&mongo_url(), "hj_a"))).expect("a");
+    let b = registry.locate(&DbConfig::new("mongodb", with_database(&mongo_url(), "hj_b"))).expect("b");
+    assert_eq!(a.server, b.server);
+    assert_eq!(a.namespace.as_deref(), Some("hj_a"));
+    assert_eq!(b.namespace.as_deref(), Some("hj_b"));
+    assert!(!a.server.contains("hj_a"), "the server DSN keeps no database");
+    let mut with_schema = DbConfig::new("mongo", with_database(&mongo_url(), "hj_a"));
+    with_schema.schema = Some("s".into());
+    assert!(matches!(registry.locate(&with_schema), Err(StoreError::InvalidInput { .. })));
+}
+
+#[tokio::test]
+async fn opening_a_server_and_binding_tenants_do_no_io() {
+    let registry = Registry::with_builtins();
+    let mut cfg = config("mongodb://127.0.0.1:1/hj_nowhere?directConnection=true".into());
+    cfg.acquire_timeout = Duration::from_millis(300);
+    let location = registry.locate(&cfg.db).expect("locate");
+    let pool = registry.open_server(&cfg.server(&location)).await.expect("no connection is made to open");
+    let conn = pool.bind(&tenant("nowhere"), location.namespace.as_deref(), false).expect("bind");
+    assert!(conn.ping().await.expect_err("nothing listens").is_retryable());
+    assert!(pool.ping().await.expect_err("nothing listens").is_retryable());
+    for bad in [None, Some("a.b"), Some("")] {
+        assert!(
+            matches!(pool.bind(&tenant("bad"), bad, false), Err(StoreError::InvalidInput { .. })),
+            "{bad:?}"
+        );
+    }
+    pool.close().await;
+}
+
 #[tokio::test]
 async fn a_closed_connection_is_unavailable_and_leaves_other_tenants_working() {
     let (a, b) = (fresh_name(), fresh_name());
-    let conn_a = open(&a).await.expect("open a");
-    let conn_b = open(&b).await.expect("open b");
+    let pool = server_pool(4).await;
+    pool.provision(Some(&a)).await.expect("provision a");
+    pool.provision(Some(&b)).await.expect("provision b");
+    let conn_a = pool.bind(&tenant("a"), Some(&a), false).expect("bind a");
+    let conn_b = pool.bind(&tenant("b"), Some(&b), false).expect("bind b");
     let users_a = conn_a.users().expect("users a");
     users_a.create(CreateUserInput::new("ana@example.com")).await.expect("create in a");
     conn_a.close().await.expect("close");
     assert!(conn_a.ping().await.expect_err("ping after close").is_retryable());
     assert!(users_a.get_by_email("ana@example.com").await.expect_err("call after close").is_retryable());
-    // b shares the server's client: it keeps working.
+    // b is on the same client: it keeps working.
     conn_b.ping().await.expect("ping b");
-    conn_b
-        .users()
-        .expect("users b")
-        .create(CreateUserInput::new("bob@example.com"))
-        .await
-        .expect("create in b");
+    pool.ping().await.expect("ping the server");
+    let users_b = conn_b.users().expect("users b");
+    users_b.create(CreateUserInput::new("bob@example.com")).await.expect("create in b");
+    let figures = pool.figures();
+    assert_eq!(figures.max_size, 4);
+    assert!((1..=4).contains(&figures.size), "{figures:?}");
+    assert_eq!(figures.size, figures.in_use + figures.idle, "{figures:?}");
+    // Closing the server's pool closes every tenant on it.
+    pool.close().await;
+    assert!(users_b.get_by_email("bob@example.com").await.expect_err("pool closed").is_retryable());
+    assert!(pool.ping().await.expect_err("pool closed").is_retryable());
     drop_db(&a).await;
     drop_db(&b).await;
+}
+
+#[tokio::test]
+async fn a_connection_of_its_own_shuts_its_client_down_on_close() {
+    let name = fresh_name();
+    let conn = open(&name).await.expect("open");
+    let users = conn.users().expect("users");
+    users.create(CreateUserInput::new("ana@example.com")).await.expect("create");
+    conn.close().await.expect("close");
+    assert!(users.get_by_email("ana@example.com").await.expect_err("closed").is_retryable());
+    drop_db(&name).await;
+}
+
+#[tokio::test]
+async fn dropping_a_namespace_refuses_system_databases_and_forgets_a_tenant() {
+    let name = fresh_name();
+    let pool = server_pool(2).await;
+    for system in ["admin", "local", "config"] {
+        assert!(
+            matches!(pool.drop_namespace(Some(system)).await, Err(StoreError::InvalidInput { .. })),
+            "{system} must be refused"
+        );
+    }
+    pool.provision(Some(&name)).await.expect("provision");
+    let conn = pool.bind(&tenant("t"), Some(&name), false).expect("bind");
+    conn.users().expect("users").create(CreateUserInput::new("ana@example.com")).await.expect("create");
+    pool.drop_namespace(Some(&name)).await.expect("drop");
+    pool.drop_namespace(Some(&name)).await.expect("dropping again is not an error");
+    let names = raw_db("admin").await.client().list_database_names().await.expect("list");
+    assert!(!names.contains(&name), "{name} is gone");
+    pool.close().await;
 }
 
 #[tokio::test]

@@ -1,5 +1,5 @@
-//! Splitting a tenant DSN into the server (shared by every tenant on it) and the tenant's
-//! database.
+//! Splitting a tenant DSN into the server (whose pool every tenant on it shares) and the
+//! tenant's database.
 //!
 //! `mongodb://user:pw@host:27017/hj_acme?directConnection=true` names the server
 //! `mongodb://user:pw@host:27017/?directConnection=true` and the database `hj_acme`. The
@@ -7,14 +7,14 @@
 //! match `^[A-Za-z0-9_-]{1,63}$`. When the DSN has credentials and no `authSource`, the
 //! driver would authenticate against the path's database; that is kept explicit by adding
 //! `authSource=<database>` to the server URI (tenants with their own credentials then get
-//! their own client).
+//! a pool of their own).
 
 use crate::error::{StoreError, StoreResult};
 
 /// A parsed tenant DSN.
 #[derive(Clone, PartialEq, Eq)]
 pub(crate) struct MongoDsn {
-    /// The server URI without a database path (the key of the shared client).
+    /// The server URI without a database path (`Location::server`: equal URIs share a pool).
     pub(crate) server_uri: String,
     /// The tenant's database.
     pub(crate) database: String,

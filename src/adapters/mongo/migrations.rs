@@ -1,21 +1,20 @@
 //! The schema of a tenant's MongoDB database: its indexes, created by versioned steps and
-//! recorded in `_migrations` (`{_id: version, name, applied_at}`), applied when the tenant
-//! is first opened (`ConnectConfig::migrate`), like the SQL migrations.
+//! recorded in `_migrations` (`{_id: version, name, applied_at}`), applied when the tenant's
+//! database is provisioned (`ServerPool::provision`), like the SQL migrations.
 //!
-//! Safe for many replicas opening one tenant at once without a lock: creating an index that
-//! exists with the same name and keys is a no-op, and the version record is an upsert on
-//! its `_id` (a duplicate key from a racing replica means the step is recorded). A step is
+//! Safe for many replicas provisioning one tenant at once without a lock: creating an index
+//! that exists with the same name and keys is a no-op, and the version record is an upsert
+//! on its `_id` (a duplicate key from a racing replica means the step is recorded). A step is
 //! recorded only after all its indexes exist, so an interrupted step runs again.
 //! Steps are append-only: change the schema with a new step, never by editing one.
 
 use std::collections::BTreeSet;
 
 use futures_util::TryStreamExt;
-use mongodb::IndexModel;
 use mongodb::bson::{Document, doc};
 use mongodb::options::IndexOptions;
+use mongodb::{Database, IndexModel};
 
-use super::MongoContext;
 use super::docs::*;
 use super::error;
 use crate::error::StoreResult;
@@ -85,8 +84,8 @@ fn latest_version() -> i32 {
 }
 
 /// Applies the steps not yet recorded in `_migrations`. Returns how many ran.
-pub(crate) async fn apply(ctx: &MongoContext) -> StoreResult<usize> {
-    let migrations = ctx.raw(MIGRATIONS)?;
+pub(crate) async fn apply(db: &Database) -> StoreResult<usize> {
+    let migrations = db.collection::<Document>(MIGRATIONS);
     let applied: BTreeSet<i32> = migrations
         .find(doc! {})
         .projection(doc! { "_id": 1 })
@@ -100,7 +99,7 @@ pub(crate) async fn apply(ctx: &MongoContext) -> StoreResult<usize> {
         .collect();
     let mut ran = 0;
     for step in STEPS.iter().filter(|s| !applied.contains(&s.version)) {
-        apply_step(ctx, step).await?;
+        apply_step(db, step).await?;
         let record = migrations
             .update_one(
                 doc! { "_id": step.version },
@@ -117,7 +116,7 @@ pub(crate) async fn apply(ctx: &MongoContext) -> StoreResult<usize> {
             Err(e) => return Err(error::map("migration", e)),
         }
         tracing::info!(
-            tenant = %ctx.tenant_slug,
+            database = %db.name(),
             version = step.version,
             step = step.name,
             "mongodb migration applied"
@@ -127,7 +126,7 @@ pub(crate) async fn apply(ctx: &MongoContext) -> StoreResult<usize> {
     Ok(ran)
 }
 
-async fn apply_step(ctx: &MongoContext, step: &Step) -> StoreResult<()> {
+async fn apply_step(db: &Database, step: &Step) -> StoreResult<()> {
     let collections: BTreeSet<&str> = step.indexes.iter().map(|i| i.collection).collect();
     for collection in collections {
         let models: Vec<IndexModel> = step
@@ -144,7 +143,7 @@ async fn apply_step(ctx: &MongoContext, step: &Step) -> StoreResult<()> {
                 IndexModel::builder().keys(keys).options(options).build()
             })
             .collect();
-        ctx.raw(collection)?.create_indexes(models).await.map_err(error::on("migration"))?;
+        db.collection::<Document>(collection).create_indexes(models).await.map_err(error::on("migration"))?;
     }
     Ok(())
 }

@@ -1,12 +1,18 @@
 //! The MongoDB data plane: [`MongoAdapter`] (drivers `mongo` and `mongodb`, cargo feature
-//! `mongo`) opens one database per tenant and implements every data-plane repository on it
-//! with the `mongodb` crate.
+//! `mongo`) puts each tenant in a database of its own and implements every data-plane
+//! repository on it with the `mongodb` crate.
 //!
-//! - One `mongodb::Client` per server, shared by every tenant on that server (and per tokio
-//!   runtime: a client's background tasks live on the runtime that made it). The tenant's
-//!   database comes from the DSN's path, already resolved from the `{tenant}` template.
+//! - [`MongoAdapter::locate`] splits a resolved DSN into the server (the DSN without its
+//!   database path, see `dsn`) and the namespace (the database).
+//!   [`open_server`](Adapter::open_server) makes one [`MongoServer`]: one `mongodb::Client`
+//!   (its own connection pool, connected lazily by the driver, so no I/O), the record of
+//!   recent refresh-token rotations and whether the server runs transactions (asked with
+//!   `hello` on first need). The manager's pool keeps one `MongoServer` per server and binds
+//!   every tenant on it to its database ([`ServerPool::bind`], no I/O); sharing is the
+//!   manager's doing, the adapter keeps no process-wide state. A client's background tasks
+//!   live on the tokio runtime that made it: use a `MongoServer` on that runtime.
 //! - `migrations`: indexes are the schema, created by versioned steps recorded in
-//!   `_migrations` when a tenant is first opened.
+//!   `_migrations` when a tenant's database is provisioned ([`ServerPool::provision`]).
 //! - `error`: the one mapping from driver errors to [`StoreError`].
 //! - `txn`: multi-document transactions, run again on `TransientTransactionError`.
 //! - `docs`: collection names and document shapes (UUID strings, microsecond integers).
@@ -29,25 +35,35 @@ mod sessions;
 mod tokens;
 mod users;
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
 use async_trait::async_trait;
 use mongodb::bson::{Document, doc};
+use mongodb::event::EventHandler;
+use mongodb::event::cmap::CmapEvent;
 use mongodb::options::ClientOptions;
 use mongodb::{Client, Collection, Database};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use tokio::sync::OnceCell;
 use uuid::Uuid;
 
 use self::error::BACKEND;
+use crate::adapters::rotations::RecentRotations;
 use crate::error::{StoreError, StoreResult};
-use crate::registry::{Adapter, AdapterConnection, ConnectConfig, Registry};
+use crate::mode::DbConfig;
+use crate::registry::{
+    Adapter, AdapterConnection, ConnectConfig, Location, Registry, ServerConfig, ServerPool,
+    ServerPoolFigures, TenantRef,
+};
 use crate::repository::{
     ConsentRepository, EmailTokenRepository, IdentityRepository, MfaRepository, RbacRepository,
     SessionRepository, TokenRepository, UserRepository,
 };
+
+/// Databases of the server itself: never a tenant's to drop.
+const SYSTEM_DATABASES: [&str; 3] = ["admin", "local", "config"];
 
 /// The MongoDB adapter, registered as `mongo` and `mongodb`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -75,138 +91,353 @@ impl Adapter for MongoAdapter {
         &["mongodb"]
     }
 
-    async fn connect(&self, cfg: &ConnectConfig) -> StoreResult<Arc<dyn AdapterConnection>> {
-        Ok(Arc::new(self.open(cfg).await.map_err(|e| e.scrub_dsn(&cfg.db.dsn))?))
-    }
-
-    async fn drop_namespace(&self, cfg: &ConnectConfig) -> StoreResult<()> {
-        let dsn = dsn::parse(&cfg.db.dsn)?;
-        if ["admin", "local", "config"].contains(&dsn.database.as_str()) {
-            return Err(StoreError::invalid(
-                "dsn",
-                format!("{:?} is a system database and is never dropped", dsn.database),
-            ));
-        }
-        let shared = shared_client(&dsn, cfg).await?;
-        shared.client.database(&dsn.database).drop().await.map_err(error::on("database"))
-    }
-}
-
-impl MongoAdapter {
-    /// Opens the tenant database `cfg` names, as [`Adapter::connect`] does, keeping the
-    /// concrete connection (the bench reaches the driver's client under it).
+    /// The server is the DSN without its database path (with `authSource` made explicit
+    /// when it has credentials, so tenants with credentials of their own get a pool of their
+    /// own); the namespace is the database.
     ///
-    /// Errors: `InvalidInput` for a bad DSN or a schema; `Unavailable` when the server is down.
-    pub(crate) async fn open(&self, cfg: &ConnectConfig) -> StoreResult<MongoConnection> {
-        if cfg.db.schema.as_deref().is_some_and(|s| !s.trim().is_empty()) {
-            // Ignoring it could put every tenant of a template in one database.
+    /// Errors: `InvalidInput` on `schema` when one is set (MongoDB has none: ignoring it
+    /// could put every tenant of a template in one database), on `dsn` for a DSN that is not
+    /// `mongodb://` / `mongodb+srv://` or names no valid database.
+    fn locate(&self, db: &DbConfig) -> StoreResult<Location> {
+        if db.schema.as_deref().is_some_and(|s| !s.trim().is_empty()) {
             return Err(StoreError::invalid(
                 "schema",
                 "MongoDB has no schemas: name the tenant database in the DSN path, e.g. mongodb://host/hj_{tenant}",
             ));
         }
-        let dsn = dsn::parse(&cfg.db.dsn)?;
-        let shared = shared_client(&dsn, cfg).await?;
-        let db = shared.client.database(&dsn.database);
-        let hello = db.run_command(doc! { "hello": 1 }).await.map_err(error::on("database"))?;
-        // Transactions need a replica set or a sharded cluster (and sessions).
-        let transactions = hello.contains_key("logicalSessionTimeoutMinutes")
-            && (hello.contains_key("setName") || hello.get_str("msg").is_ok_and(|m| m == "isdbgrid"));
+        let dsn = dsn::parse(&db.dsn)?;
+        Ok(Location { server: dsn.server_uri, namespace: Some(dsn.database) })
+    }
+
+    async fn open_server(&self, server: &ServerConfig) -> StoreResult<Arc<dyn ServerPool>> {
+        Ok(Arc::new(MongoServer::open(server).await?))
+    }
+}
+
+impl MongoAdapter {
+    /// Opens the tenant database `cfg` names on a client of its own, as [`Adapter::connect`]
+    /// does, keeping the concrete connection (the bench reaches the driver's database handle
+    /// under it). Closing the connection shuts the client down.
+    ///
+    /// Errors: those of [`locate`](Adapter::locate), [`MongoServer::open`] and, with
+    /// `cfg.migrate`, [`ServerPool::provision`].
+    #[cfg_attr(
+        not(all(feature = "bench", any(feature = "postgres", feature = "mysql", feature = "sqlite"))),
+        allow(dead_code)
+    )]
+    pub(crate) async fn open(&self, cfg: &ConnectConfig) -> StoreResult<MongoConnection> {
+        let location = self.locate(&cfg.db)?;
+        let server = MongoServer::open(&cfg.server(&location)).await?;
+        let database = location.namespace.as_deref();
+        if cfg.migrate
+            && let Err(e) = server.provision(database).await
+        {
+            server.close().await;
+            return Err(e);
+        }
+        server.connection(&TenantRef { slug: cfg.tenant_slug.clone(), id: cfg.tenant_id }, database, true)
+    }
+}
+
+/// What the pool of one server shares with every tenant bound to it.
+struct ServerState {
+    client: Client,
+    /// The refresh-token rotations committed lately through this client, by old token id
+    /// (ids are UUIDs, unique across tenants, so one record serves them all).
+    rotations: Arc<RecentRotations>,
+    /// Whether the server runs multi-document transactions: asked on first need.
+    transactions: OnceCell<bool>,
+    /// The driver's connection-pool events, counted.
+    counters: Arc<PoolCounters>,
+    /// `maxPoolSize` of the client.
+    max_pool_size: u32,
+    closed: AtomicBool,
+}
+
+impl ServerState {
+    fn check_open(&self) -> StoreResult<()> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(StoreError::unavailable(BACKEND, "the server's connection pool is closed"));
+        }
+        Ok(())
+    }
+
+    /// Whether the server runs multi-document transactions: a replica set or a sharded
+    /// cluster with sessions, from `hello` (sent once, on the first call that needs it; a
+    /// failed `hello` is asked again next time).
+    ///
+    /// Errors: `Unavailable` when the server cannot be reached.
+    async fn transactions(&self) -> StoreResult<bool> {
+        self.transactions
+            .get_or_try_init(|| async {
+                let hello = self
+                    .client
+                    .database("admin")
+                    .run_command(doc! { "hello": 1 })
+                    .await
+                    .map_err(error::on("database"))?;
+                let transactions = hello.contains_key("logicalSessionTimeoutMinutes")
+                    && (hello.contains_key("setName") || hello.get_str("msg").is_ok_and(|m| m == "isdbgrid"));
+                tracing::debug!(backend = BACKEND, transactions, "mongodb server described");
+                Ok(transactions)
+            })
+            .await
+            .copied()
+    }
+}
+
+/// Gauges kept from the driver's connection-pool (CMAP) events, summed over the hosts the
+/// client talks to. Only the driver's own monitoring connections (one per host) are not
+/// counted: they are not in the pool.
+#[derive(Debug, Default)]
+struct PoolCounters {
+    /// Connections created and not yet closed (including those still being established).
+    open: AtomicI64,
+    /// Connections checked out and not yet checked in.
+    in_use: AtomicI64,
+    /// Check-outs started and not yet ended (with a connection or a failure).
+    waiting: AtomicI64,
+}
+
+impl PoolCounters {
+    fn record(&self, event: &CmapEvent) {
+        let (gauge, delta) = match event {
+            CmapEvent::ConnectionCreated(_) => (&self.open, 1),
+            CmapEvent::ConnectionClosed(_) => (&self.open, -1),
+            CmapEvent::ConnectionCheckoutStarted(_) => (&self.waiting, 1),
+            CmapEvent::ConnectionCheckoutFailed(_) => (&self.waiting, -1),
+            CmapEvent::ConnectionCheckedOut(_) => {
+                self.waiting.fetch_add(-1, Ordering::Relaxed);
+                (&self.in_use, 1)
+            }
+            CmapEvent::ConnectionCheckedIn(_) => (&self.in_use, -1),
+            _ => return,
+        };
+        gauge.fetch_add(delta, Ordering::Relaxed);
+    }
+
+    fn read(gauge: &AtomicI64) -> u64 {
+        u64::try_from(gauge.load(Ordering::Relaxed)).unwrap_or(0)
+    }
+}
+
+/// The pool of one MongoDB server: one `mongodb::Client`, shared by every tenant bound to
+/// it (each on its own database). Made by [`Adapter::open_server`]; the manager's pool
+/// keeps one per server.
+pub struct MongoServer {
+    state: Arc<ServerState>,
+}
+
+impl std::fmt::Debug for MongoServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MongoServer")
+            .field("max_pool_size", &self.state.max_pool_size)
+            .field("transactions", &self.state.transactions.get())
+            .field("closed", &self.state.closed.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+impl MongoServer {
+    /// Makes the client of `server` (no I/O, except the DNS look-ups of a `mongodb+srv://`
+    /// DSN): `serverSelectionTimeout` and `connectTimeout` are `acquire_timeout`,
+    /// `maxPoolSize` is `max_connections` (at least 1), `appName` `hellojohn-store` unless
+    /// the DSN names one.
+    ///
+    /// Errors: `InvalidInput` on `dsn` for options the driver refuses; `Unavailable` when the
+    /// SRV look-up of a `mongodb+srv://` DSN fails to reach DNS.
+    pub async fn open(server: &ServerConfig) -> StoreResult<Self> {
+        let invalid = |e: mongodb::error::Error| {
+            StoreError::invalid("dsn", format!("{}: {}", crate::mode::redact_dsn(&server.dsn), e.kind))
+        };
+        let mut options = ClientOptions::parse(&server.dsn)
+            .await
+            .map_err(|e| if error::is_unavailable(&e) { error::map("database", e) } else { invalid(e) })?;
+        let max_pool_size = server.max_connections.max(1);
+        options.server_selection_timeout = Some(server.acquire_timeout);
+        options.connect_timeout = Some(server.acquire_timeout);
+        options.max_pool_size = Some(max_pool_size);
+        if options.app_name.is_none() {
+            options.app_name = Some("hellojohn-store".into());
+        }
+        let counters = Arc::new(PoolCounters::default());
+        let recorder = counters.clone();
+        options.cmap_event_handler =
+            Some(EventHandler::callback(move |event: CmapEvent| recorder.record(&event)));
+        let client = Client::with_options(options).map_err(invalid)?;
+        Ok(MongoServer {
+            state: Arc::new(ServerState {
+                client,
+                rotations: Default::default(),
+                transactions: OnceCell::new(),
+                counters,
+                max_pool_size,
+                closed: AtomicBool::new(false),
+            }),
+        })
+    }
+
+    /// [`ServerPool::bind`], keeping the concrete connection.
+    ///
+    /// Errors: `InvalidInput` on `database` for a missing or invalid database name.
+    pub(crate) fn connection(
+        &self,
+        tenant: &TenantRef,
+        namespace: Option<&str>,
+        owns_pool: bool,
+    ) -> StoreResult<MongoConnection> {
+        let database = database_name(namespace)?;
+        let state = self.state.clone();
         let ctx = Arc::new(MongoContext {
-            client: shared.client.clone(),
-            db,
-            _shared: shared,
-            tenant_id: cfg.tenant_id,
-            tenant_slug: cfg.tenant_slug.clone(),
-            transactions,
-            rotations: Default::default(),
+            client: state.client.clone(),
+            db: state.client.database(database),
+            rotations: state.rotations.clone(),
+            tenant_id: tenant.id,
+            tenant_slug: tenant.slug.clone(),
+            server: state,
+            owns_pool,
             closed: AtomicBool::new(false),
         });
-        if cfg.migrate {
-            migrations::apply(&ctx).await?;
-        }
-        tracing::debug!(
-            tenant = %cfg.tenant_slug,
-            backend = BACKEND,
-            database = %dsn.database,
-            transactions,
-            "tenant database opened"
-        );
+        tracing::debug!(tenant = %tenant.slug, backend = BACKEND, database, owns_pool, "tenant database bound");
         Ok(MongoConnection { ctx })
     }
 }
 
-/// A client shared by the tenants of one server (within one tokio runtime).
-struct SharedClient {
-    client: Client,
-}
-
-type ClientKey = (String, tokio::runtime::Id);
-
-fn clients() -> &'static Mutex<HashMap<ClientKey, Weak<SharedClient>>> {
-    static CLIENTS: OnceLock<Mutex<HashMap<ClientKey, Weak<SharedClient>>>> = OnceLock::new();
-    CLIENTS.get_or_init(Default::default)
-}
-
-fn cached_client(key: &ClientKey) -> Option<Arc<SharedClient>> {
-    let mut map = clients().lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    map.retain(|_, weak| weak.strong_count() > 0);
-    map.get(key).and_then(Weak::upgrade)
-}
-
-/// The client of the server `dsn` names, made on first use and shared while any tenant of
-/// that server is open.
-async fn shared_client(dsn: &dsn::MongoDsn, cfg: &ConnectConfig) -> StoreResult<Arc<SharedClient>> {
-    let runtime = tokio::runtime::Handle::try_current()
-        .map_err(|_| StoreError::invalid("runtime", "the MongoDB adapter needs a tokio runtime"))?
-        .id();
-    let key = (dsn.server_uri.clone(), runtime);
-    if let Some(shared) = cached_client(&key) {
-        return Ok(shared);
+/// The database `namespace` names.
+///
+/// Errors: `InvalidInput` on `database` for none or a name outside `^[A-Za-z0-9_-]{1,63}$`.
+fn database_name(namespace: Option<&str>) -> StoreResult<&str> {
+    match namespace {
+        Some(name) if dsn::is_valid_database_name(name) => Ok(name),
+        Some(name) => Err(StoreError::invalid(
+            "database",
+            format!("MongoDB database {name:?} must match ^[A-Za-z0-9_-]{{1,63}}$"),
+        )),
+        None => Err(StoreError::invalid("database", "a MongoDB tenant needs a database")),
     }
-    let mut options = ClientOptions::parse(&dsn.server_uri).await.map_err(|e| {
-        if error::is_unavailable(&e) {
-            error::map("database", e)
-        } else {
-            StoreError::invalid("dsn", format!("{}: {}", crate::mode::redact_dsn(&cfg.db.dsn), e.kind))
+}
+
+#[async_trait]
+impl ServerPool for MongoServer {
+    fn driver(&self) -> &str {
+        "mongo"
+    }
+
+    fn bind(
+        &self,
+        tenant: &TenantRef,
+        namespace: Option<&str>,
+        owns_pool: bool,
+    ) -> StoreResult<Arc<dyn AdapterConnection>> {
+        Ok(Arc::new(self.connection(tenant, namespace, owns_pool)?))
+    }
+
+    /// Creates the database's indexes and records the steps in `_migrations` (MongoDB
+    /// creates a database on its first write). Takes no lock: every step is idempotent, so
+    /// replicas provisioning one database at once may each run a step, with the same result,
+    /// and it is recorded once.
+    async fn provision(&self, namespace: Option<&str>) -> StoreResult<()> {
+        let database = database_name(namespace)?;
+        self.state.check_open()?;
+        let db = self.state.client.database(database);
+        let ran = migrations::apply(&db).await?;
+        tracing::debug!(backend = BACKEND, database, steps = ran, "tenant database provisioned");
+        Ok(())
+    }
+
+    /// Drops the database (a database that does not exist is not an error).
+    ///
+    /// Errors: `InvalidInput` on `dsn` for `admin`, `local` and `config`, on `database` for
+    /// an invalid name; `Unavailable` when the server cannot be reached or the pool is closed.
+    async fn drop_namespace(&self, namespace: Option<&str>) -> StoreResult<()> {
+        let database = database_name(namespace)?;
+        if SYSTEM_DATABASES.contains(&database) {
+            return Err(StoreError::invalid(
+                "dsn",
+                format!("{database:?} is a system database and is never dropped"),
+            ));
         }
-    })?;
-    options.server_selection_timeout = Some(cfg.acquire_timeout);
-    options.connect_timeout = Some(cfg.acquire_timeout);
-    options.max_pool_size = Some(cfg.max_connections.max(1));
-    if options.app_name.is_none() {
-        options.app_name = Some("hellojohn-store".into());
+        self.state.check_open()?;
+        self.state.client.database(database).drop().await.map_err(error::on("database"))
     }
-    let client = Client::with_options(options).map_err(|e| {
-        StoreError::invalid("dsn", format!("{}: {}", crate::mode::redact_dsn(&cfg.db.dsn), e.kind))
-    })?;
-    let fresh = Arc::new(SharedClient { client });
-    let mut map = clients().lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    // Another tenant of the same server may have made one meanwhile: use the first.
-    if let Some(existing) = map.get(&key).and_then(Weak::upgrade) {
-        return Ok(existing);
+
+    /// `{ping: 1}` on the `admin` database.
+    async fn ping(&self) -> StoreResult<()> {
+        self.state.check_open()?;
+        self.state
+            .client
+            .database("admin")
+            .run_command(doc! { "ping": 1 })
+            .await
+            .map_err(error::on("database"))?;
+        Ok(())
     }
-    map.insert(key, Arc::downgrade(&fresh));
-    Ok(fresh)
+
+    /// Marks the pool closed (later calls of its tenants return `Unavailable`) and shuts
+    /// the client down, after the sessions and cursors of calls in flight are dropped.
+    async fn close(&self) {
+        if !self.state.closed.swap(true, Ordering::AcqRel) {
+            self.state.client.clone().shutdown().await;
+        }
+    }
+
+    /// From the driver's connection-pool events: `size` the connections open (or being
+    /// established), `in_use` those checked out by an operation, `idle` the rest, `waiting`
+    /// the operations waiting for a check-out. `max_size` is the client's `maxPoolSize`,
+    /// which bounds the pool of each host: with a replica set or several `mongos` the
+    /// counts are summed over hosts and may exceed it.
+    fn figures(&self) -> ServerPoolFigures {
+        let counters = &self.state.counters;
+        let size = PoolCounters::read(&counters.open);
+        let in_use = PoolCounters::read(&counters.in_use).min(size);
+        let gauge = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
+        ServerPoolFigures {
+            max_size: self.state.max_pool_size,
+            size: gauge(size),
+            in_use: gauge(in_use),
+            idle: gauge(size - in_use),
+            waiting: PoolCounters::read(&counters.waiting),
+        }
+    }
 }
 
 /// What every repository of one tenant's MongoDB data plane shares.
 pub(crate) struct MongoContext {
     pub(crate) client: Client,
     pub(crate) db: Database,
-    _shared: Arc<SharedClient>,
+    /// The server's record of recent rotations (shared by its tenants).
+    pub(crate) rotations: Arc<RecentRotations>,
     /// The tenant (filled into `User::tenant_id`).
     pub(crate) tenant_id: Uuid,
     /// The tenant's slug (logs).
     pub(crate) tenant_slug: String,
-    /// Whether the server runs multi-document transactions.
-    pub(crate) transactions: bool,
-    /// The refresh-token rotations this connection committed lately.
-    pub(crate) rotations: crate::adapters::rotations::RecentRotations,
+    server: Arc<ServerState>,
+    /// Whether closing this tenant's connection shuts the server's client down.
+    owns_pool: bool,
     closed: AtomicBool,
 }
 
 impl MongoContext {
+    /// `Ok` while both this tenant's connection and the server's pool are open.
+    ///
+    /// Errors: `Unavailable` once either is closed.
+    fn check_open(&self) -> StoreResult<()> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(StoreError::unavailable(
+                BACKEND,
+                format!("the connection of tenant {} is closed", self.tenant_slug),
+            ));
+        }
+        self.server.check_open()
+    }
+
+    /// Whether the server runs multi-document transactions (asked once per server).
+    ///
+    /// Errors: `Unavailable` when the server cannot be reached to ask.
+    pub(crate) async fn transactions(&self) -> StoreResult<bool> {
+        self.server.transactions().await
+    }
+
     /// The collection `name`, typed as `T`.
     ///
     /// Errors: `Unavailable` once the connection is closed.
@@ -214,12 +445,7 @@ impl MongoContext {
     where
         T: Serialize + DeserializeOwned + Send + Sync,
     {
-        if self.closed.load(Ordering::Acquire) {
-            return Err(StoreError::unavailable(
-                BACKEND,
-                format!("the connection of tenant {} is closed", self.tenant_slug),
-            ));
-        }
+        self.check_open()?;
         Ok(self.db.collection::<T>(name))
     }
 
@@ -247,7 +473,7 @@ impl MongoContext {
     }
 }
 
-/// An open MongoDB data plane of one tenant.
+/// An open MongoDB data plane of one tenant: its database on a [`MongoServer`]'s client.
 pub struct MongoConnection {
     ctx: Arc<MongoContext>,
 }
@@ -257,6 +483,7 @@ impl std::fmt::Debug for MongoConnection {
         f.debug_struct("MongoConnection")
             .field("tenant", &self.ctx.tenant_slug)
             .field("database", &self.ctx.db.name())
+            .field("owns_pool", &self.ctx.owns_pool)
             .finish_non_exhaustive()
     }
 }
@@ -277,17 +504,19 @@ impl AdapterConnection for MongoConnection {
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        if self.ctx.closed.load(Ordering::Acquire) {
-            return Err(StoreError::unavailable(BACKEND, "the connection is closed"));
-        }
+        self.ctx.check_open()?;
         self.ctx.db.run_command(doc! { "ping": 1 }).await.map_err(error::on("database"))?;
         Ok(())
     }
 
-    /// Marks the connection closed: later calls return `Unavailable`. The server's client is
-    /// shared with other tenants and goes away with the last of them.
+    /// Marks the connection closed: later calls return `Unavailable`. A connection that owns
+    /// its server's pool (from [`Adapter::connect`]) also shuts the client down; otherwise the
+    /// client stays with the other tenants bound to it.
     async fn close(&self) -> StoreResult<()> {
         self.ctx.closed.store(true, Ordering::Release);
+        if self.ctx.owns_pool {
+            MongoServer { state: self.ctx.server.clone() }.close().await;
+        }
         Ok(())
     }
 

@@ -249,7 +249,7 @@ async fn rotate_in(
         *seen.claimed.lock().unwrap_or_else(|p| p.into_inner()) = Some(old.id);
         return Ok(Rotation::Rotated(new));
     }
-    if !ctx.transactions {
+    if !ctx.transactions().await? {
         // No transaction to abort: take the successor back by hand. Should that fail, an
         // active token nobody was given stays behind until it expires.
         if let Err(undo) = coll.delete_one(doc! { "_id": docs::id(new.id) }).session(&mut *s).await {

@@ -1,11 +1,11 @@
 //! Multi-document transactions with the retry rules of the MongoDB drivers: the whole body
 //! runs again on `TransientTransactionError` (or a write conflict), the commit is retried on
 //! `UnknownTransactionCommitResult`. On a server without transactions (a standalone
-//! `mongod`, detected from `hello` when the tenant is opened: no `setName` and not a
-//! `mongos`) the body runs once in a plain session, not retried: each write is still atomic
+//! `mongod`, detected from `hello` on the first transaction of the server's pool: no
+//! `setName` and not a `mongos`) the body runs once in a plain session, not retried: each write is still atomic
 //! on its own, and callers order their writes so that an interruption leaves no dangling
 //! references (children before parents). A body whose error must not leave its earlier
-//! writes behind undoes them itself when `MongoContext::transactions` is false (inside a
+//! writes behind undoes them itself when `MongoContext::transactions` says false (inside a
 //! transaction the abort does it, and the server refuses writes after a failed one); see
 //! `tokens.rotate`.
 
@@ -58,8 +58,9 @@ where
 {
     // Checks the connection is open before a session is taken.
     ctx.raw(super::docs::USERS)?;
+    let transactions = ctx.transactions().await?;
     let mut session = ctx.client.start_session().await.map_err(error::on(entity))?;
-    if !ctx.transactions {
+    if !transactions {
         return body(&mut session).await.map_err(|e| match e {
             TxnError::Driver(e) => error::map(entity, e),
             TxnError::Store(e) => e,
