@@ -74,7 +74,8 @@ fi
 
 if ! running_pid >/dev/null; then
   log "starting SecantusDB on 127.0.0.1:$PORT (data in $DIR/data, log $LOG)"
-  nohup "$VENV/bin/secantusd-py" --host 127.0.0.1 --port "$PORT" --storage-path "$DIR/data" \
+  # A session of its own: the server outlives the shell (and process group) that started it.
+  setsid nohup "$VENV/bin/secantusd-py" --host 127.0.0.1 --port "$PORT" --storage-path "$DIR/data" \
     >>"$LOG" 2>&1 </dev/null &
   echo $! >"$PIDFILE"
 fi

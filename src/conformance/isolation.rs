@@ -257,6 +257,58 @@ pub async fn isolation_caches_are_namespaced_by_tenant(fx: &IsolationFixture) {
     crate::conformance::cache::cache_tenants_never_see_each_others_keys(&caches).await;
 }
 
+/// Both tenants' statements interleaved on one pooled connection (the suite's pool has one
+/// connection per server): 20 concurrent rounds in each tenant, each creating a user with
+/// the same e-mail, a refresh token with the same hash, and reading them back, inside and
+/// outside transactions. Each tenant sees exactly its own rows, never the other's.
+pub async fn isolation_interleaved_statements_on_one_pooled_connection(fx: &IsolationFixture) {
+    const ROUNDS: usize = 20;
+    let mut tasks = Vec::new();
+    for (tag, tenant) in [("a", fx.a.clone()), ("b", fx.b.clone())] {
+        for round in 0..ROUNDS {
+            let tenant = tenant.clone();
+            tasks.push(tokio::spawn(async move {
+                let users = tenant.users().expect("users");
+                let tokens = tenant.tokens().expect("tokens");
+                let email = format!("shared{round}@example.com");
+                let (user, _) = users.create(CreateUserInput::new(&email)).await.expect("create");
+                let input = CreateRefreshTokenInput {
+                    user_id: user.id,
+                    client_id: "web".into(),
+                    token_hash: format!("interleaved-hash-{round}"),
+                    ttl: TimeDelta::hours(1),
+                };
+                tokens.create(input).await.expect("token");
+                let found = users.get_by_email(&email).await.expect("read back");
+                assert_eq!(found.0.id, user.id, "tenant {tag} read another tenant's user");
+                let token =
+                    tokens.get_by_hash(&format!("interleaved-hash-{round}")).await.expect("token back");
+                assert_eq!(token.user_id, user.id, "tenant {tag} read another tenant's token");
+                (tag, user.id)
+            }));
+        }
+    }
+    let mut ids = std::collections::HashMap::<&str, BTreeSet<Uuid>>::new();
+    for task in tasks {
+        let (tag, id) = task.await.expect("join");
+        ids.entry(tag).or_default().insert(id);
+    }
+    for (tag, tenant) in [("a", &fx.a), ("b", &fx.b)] {
+        let listed: BTreeSet<Uuid> = tenant
+            .users()
+            .expect("users")
+            .list(&UserFilter { limit: 200, ..UserFilter::default() })
+            .await
+            .expect("list")
+            .into_iter()
+            .map(|u| u.id)
+            .collect();
+        assert_eq!(listed.len(), ROUNDS, "tenant {tag} lists {} users", listed.len());
+        assert_eq!(Some(&listed), ids.get(tag), "tenant {tag} lists exactly its own users");
+    }
+}
+
+
 /// The one list of isolation cases.
 #[macro_export]
 macro_rules! isolation_cases {
@@ -272,6 +324,7 @@ macro_rules! isolation_cases {
             isolation_email_tokens_are_invisible_across_tenants,
             isolation_rbac_is_invisible_across_tenants,
             isolation_caches_are_namespaced_by_tenant,
+            isolation_interleaved_statements_on_one_pooled_connection,
         }
     };
 }
@@ -313,8 +366,14 @@ pub async fn two_tenants(
         Ok(dir) => dir,
         Err(e) => panic!("temporary FS root: {e}"),
     };
+    // One connection per server: every statement of both tenants goes through the same
+    // pooled connection (on engines where tenants share a server), so nothing a statement
+    // leaves on a connection can carry over to the other tenant.
+    let config = ManagerConfig::from_fs_root(dir.path())
+        .default_tenant_db(template)
+        .server_pool(1, std::time::Duration::from_secs(30));
     let manager =
-        match Manager::new(ManagerConfig::from_fs_root(dir.path()).default_tenant_db(template)).await {
+        match Manager::new(config).await {
             Ok(m) => m,
             Err(e) => panic!("manager for the isolation suite: {e}"),
         };

@@ -199,6 +199,7 @@ pub(crate) fn open_server(backend: SqlBackend, cfg: &ServerConfig) -> StoreResul
         backend,
         pool,
         max_connections,
+        acquire_timeout: cfg.acquire_timeout,
         persistent: !pgbouncer,
         pgbouncer,
         rotations: Default::default(),
@@ -259,7 +260,7 @@ async fn provision_postgres(server: &Server, namespace: Option<&str>) -> StoreRe
         Some(
             sqlx::postgres::PgPoolOptions::new()
                 .max_connections(1)
-                .acquire_timeout(Duration::from_secs(30))
+                .acquire_timeout(server.acquire_timeout)
                 .connect_lazy_with(opts.disable_statement_logging()),
         )
     } else {
@@ -322,7 +323,7 @@ async fn provision_mysql(server: &Server, namespace: Option<&str>) -> StoreResul
     // One connection of its own: the lock and `USE` are session state, gone when it closes.
     let pool = sqlx::mysql::MySqlPoolOptions::new()
         .max_connections(1)
-        .acquire_timeout(Duration::from_secs(30))
+        .acquire_timeout(server.acquire_timeout)
         .connect_lazy_with(opts);
     let db = sea_orm::DatabaseConnection::from(pool.clone());
     let (_, lock_name) = lock_key(database);

@@ -86,6 +86,8 @@ pub(crate) struct Server {
     pub(crate) pool: SqlPool,
     /// Most connections of the pool.
     pub(crate) max_connections: u32,
+    /// How long a call waits for a connection (also bounds provisioning's own connections).
+    pub(crate) acquire_timeout: std::time::Duration,
     /// Whether statements are prepared once and cached per connection (off behind PgBouncer).
     pub(crate) persistent: bool,
     /// Behind PgBouncer in transaction mode.
