@@ -36,4 +36,6 @@ pub mod repository;
 
 pub use error::{StoreError, StoreResult};
 pub use mode::{Capabilities, DbConfig, ModeConfig, OperationalMode, detect_mode};
-pub use registry::{Adapter, AdapterConnection, ConnectConfig, Location, Registry, ServerConfig, ServerPool, TenantRef};
+pub use registry::{
+    Adapter, AdapterConnection, ConnectConfig, Location, Registry, ServerConfig, ServerPool, TenantRef,
+};

@@ -263,7 +263,12 @@ impl ConnectionPool {
     /// provisioned is not provisioned again.
     ///
     /// Errors: those of [`checkout`](Self::checkout) and [`ServerPool::provision`].
-    pub async fn provision(&self, server: &ServerConfig, namespace: Option<&str>, once: bool) -> StoreResult<()> {
+    pub async fn provision(
+        &self,
+        server: &ServerConfig,
+        namespace: Option<&str>,
+        once: bool,
+    ) -> StoreResult<()> {
         let key = server_key(server);
         let out = self.checkout(server).await?;
         let ns = namespace.unwrap_or_default().to_string();

@@ -171,7 +171,11 @@ pub trait Adapter: Send + Sync {
             server.close().await;
             return Err(e);
         }
-        server.bind(&TenantRef { slug: cfg.tenant_slug.clone(), id: cfg.tenant_id }, location.namespace.as_deref(), true)
+        server.bind(
+            &TenantRef { slug: cfg.tenant_slug.clone(), id: cfg.tenant_id },
+            location.namespace.as_deref(),
+            true,
+        )
     }
 
     /// Drops the namespace `cfg` names — a PostgreSQL schema (`DROP SCHEMA … CASCADE`), a
@@ -223,7 +227,10 @@ pub trait ServerPool: Send + Sync {
     /// Errors: as [`Adapter::drop_namespace`].
     async fn drop_namespace(&self, namespace: Option<&str>) -> StoreResult<()> {
         let _ = namespace;
-        Err(StoreError::NotSupported { operation: "drop a namespace".into(), backend: self.driver().to_string() })
+        Err(StoreError::NotSupported {
+            operation: "drop a namespace".into(),
+            backend: self.driver().to_string(),
+        })
     }
 
     /// Checks the server answers.

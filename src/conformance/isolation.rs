@@ -308,7 +308,6 @@ pub async fn isolation_interleaved_statements_on_one_pooled_connection(fx: &Isol
     }
 }
 
-
 /// The one list of isolation cases.
 #[macro_export]
 macro_rules! isolation_cases {
@@ -372,11 +371,10 @@ pub async fn two_tenants(
     let config = ManagerConfig::from_fs_root(dir.path())
         .default_tenant_db(template)
         .server_pool(1, std::time::Duration::from_secs(30));
-    let manager =
-        match Manager::new(config).await {
-            Ok(m) => m,
-            Err(e) => panic!("manager for the isolation suite: {e}"),
-        };
+    let manager = match Manager::new(config).await {
+        Ok(m) => m,
+        Err(e) => panic!("manager for the isolation suite: {e}"),
+    };
     let mut accesses = Vec::new();
     for (slug, name) in [("acme", "Acme"), ("globex", "Globex")] {
         if let Err(e) = manager.config().tenants().create(Tenant::new(slug, name)).await {

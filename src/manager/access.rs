@@ -133,7 +133,9 @@ impl TenantRepository for InvalidatingTenants {
         self.inner.clear(&created.slug).await;
         match self.inner.provision(&created.slug).await {
             Ok(_) | Err(StoreError::NoDatabase { .. }) => {}
-            Err(e) => tracing::warn!(tenant = %created.slug, error = %e, "tenant created, provisioning failed"),
+            Err(e) => {
+                tracing::warn!(tenant = %created.slug, error = %e, "tenant created, provisioning failed")
+            }
         }
         match self.repo()?.get_by_slug(&created.slug).await {
             Ok(tenant) => Ok(tenant),

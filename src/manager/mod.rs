@@ -546,7 +546,10 @@ impl Inner {
             state: if result.is_ok() { ProvisioningState::Ready } else { ProvisioningState::Failed },
             at: crate::model::now(),
             target: provisioning_target(&cfg.db.driver, &location),
-            schema_version: result.is_ok().then(|| self.registry.get(&cfg.db.driver).ok()?.schema_version()).flatten(),
+            schema_version: result
+                .is_ok()
+                .then(|| self.registry.get(&cfg.db.driver).ok()?.schema_version())
+                .flatten(),
             error: result.as_ref().err().map(|e| e.to_string().chars().take(1000).collect()),
         };
         match self.control.tenants()?.record_provisioning(slug, record.clone()).await {

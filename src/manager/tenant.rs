@@ -69,7 +69,17 @@ impl TenantDataAccess {
         scopes: Arc<dyn ScopeRepository>,
     ) -> Self {
         TenantDataAccess {
-            inner: Arc::new(Inner { tenant, conn, used, server_key, state, cache, cache_down, clients, scopes }),
+            inner: Arc::new(Inner {
+                tenant,
+                conn,
+                used,
+                server_key,
+                state,
+                cache,
+                cache_down,
+                clients,
+                scopes,
+            }),
         }
     }
 

@@ -60,7 +60,10 @@ pub trait TenantRepository: Send + Sync {
     /// Errors: `NotFound`; `NotSupported` when the backend cannot record it.
     async fn record_provisioning(&self, slug: &str, provisioning: Provisioning) -> StoreResult<Tenant> {
         let _ = (slug, provisioning);
-        Err(StoreError::NotSupported { operation: "record provisioning".into(), backend: "this control plane".into() })
+        Err(StoreError::NotSupported {
+            operation: "record provisioning".into(),
+            backend: "this control plane".into(),
+        })
     }
 
     /// The tombstones of deleted tenants not yet purged, oldest first.

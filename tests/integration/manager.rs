@@ -15,6 +15,9 @@ use hellojohn_store::{
     StoreError, StoreResult, TenantRef,
 };
 
+/// The server and namespace of the last bind.
+type LastBind = Arc<std::sync::Mutex<Option<(String, Option<String>)>>>;
+
 #[derive(Default)]
 struct Counting {
     /// Server pools opened.
@@ -23,14 +26,14 @@ struct Counting {
     /// Extra time each open takes, in milliseconds (on top of 30 ms).
     slow_ms: AtomicU64,
     /// The server and namespace of the last bind.
-    last_dsn: Arc<std::sync::Mutex<Option<(String, Option<String>)>>>,
+    last_dsn: LastBind,
     /// Namespaces provisioned.
     provisions: Arc<AtomicU64>,
 }
 
 struct CountingServer {
     dsn: String,
-    last_dsn: Arc<std::sync::Mutex<Option<(String, Option<String>)>>>,
+    last_dsn: LastBind,
     provisions: Arc<AtomicU64>,
 }
 
@@ -54,7 +57,12 @@ impl ServerPool for CountingServer {
     fn driver(&self) -> &str {
         "counting"
     }
-    fn bind(&self, _t: &TenantRef, namespace: Option<&str>, _owns: bool) -> StoreResult<Arc<dyn AdapterConnection>> {
+    fn bind(
+        &self,
+        _t: &TenantRef,
+        namespace: Option<&str>,
+        _owns: bool,
+    ) -> StoreResult<Arc<dyn AdapterConnection>> {
         *self.last_dsn.lock().expect("lock") = Some((self.dsn.clone(), namespace.map(str::to_string)));
         Ok(Arc::new(CountingConn))
     }
@@ -157,7 +165,11 @@ async fn tenants_on_one_server_share_one_pool_and_are_provisioned_at_create() {
         let access = s.manager.for_tenant(slug).await.expect("for_tenant");
         assert!(access.has_db());
     }
-    assert_eq!(s.adapter.provisions.load(Ordering::SeqCst), 6, "a provisioned tenant is not migrated on open");
+    assert_eq!(
+        s.adapter.provisions.load(Ordering::SeqCst),
+        6,
+        "a provisioned tenant is not migrated on open"
+    );
     let stats = s.manager.stats().await;
     assert_eq!(stats.pool.open, 1, "{stats:?}");
     assert_eq!(stats.pool.servers.len(), 1);
@@ -356,7 +368,11 @@ async fn a_tenant_whose_database_is_down_resolves_and_recovers_without_restart()
     s.adapter.refuse.store(false, Ordering::SeqCst);
     let up = s.manager.for_tenant("acme").await.expect("resolves again");
     up.ping().await.expect("database back");
-    assert_eq!(s.adapter.connects.load(Ordering::SeqCst), 3, "refused at create and at the first open, then opened");
+    assert_eq!(
+        s.adapter.connects.load(Ordering::SeqCst),
+        3,
+        "refused at create and at the first open, then opened"
+    );
     assert_eq!(s.adapter.provisions.load(Ordering::SeqCst), 1, "migrated on the first open that reached it");
     let again = s.manager.provision_tenant("acme").await.expect("retry");
     assert_eq!(again.state, hellojohn_store::model::ProvisioningState::Ready);

@@ -5,8 +5,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use hellojohn_store::pool::{ConnectionPool, PoolConfig};
 use hellojohn_store::adapters::noop::NoopConnection;
+use hellojohn_store::pool::{ConnectionPool, PoolConfig};
 use hellojohn_store::registry::{Location, ServerConfig, ServerPool, ServerPoolFigures, TenantRef};
 use hellojohn_store::{Adapter, AdapterConnection, DbConfig, Registry, StoreError, StoreResult};
 
@@ -30,7 +30,12 @@ impl ServerPool for CountingServer {
     fn driver(&self) -> &str {
         "counting"
     }
-    fn bind(&self, tenant: &TenantRef, _ns: Option<&str>, _owns: bool) -> StoreResult<Arc<dyn AdapterConnection>> {
+    fn bind(
+        &self,
+        tenant: &TenantRef,
+        _ns: Option<&str>,
+        _owns: bool,
+    ) -> StoreResult<Arc<dyn AdapterConnection>> {
         Ok(Arc::new(NoopConnection::new(tenant.slug.clone())))
     }
     async fn provision(&self, _namespace: Option<&str>) -> StoreResult<()> {

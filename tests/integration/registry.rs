@@ -5,8 +5,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use hellojohn_store::adapters::noop::NoopConnection;
 use hellojohn_store::{
-    Adapter, AdapterConnection, ConnectConfig, DbConfig, Location, Registry, ServerConfig, ServerPool, StoreError,
-    StoreResult, TenantRef,
+    Adapter, AdapterConnection, ConnectConfig, DbConfig, Location, Registry, ServerConfig, ServerPool,
+    StoreError, StoreResult, TenantRef,
 };
 
 struct CountingAdapter;
@@ -34,7 +34,12 @@ impl ServerPool for NoopServer {
     fn driver(&self) -> &str {
         "custom"
     }
-    fn bind(&self, tenant: &TenantRef, _ns: Option<&str>, _owns: bool) -> StoreResult<Arc<dyn AdapterConnection>> {
+    fn bind(
+        &self,
+        tenant: &TenantRef,
+        _ns: Option<&str>,
+        _owns: bool,
+    ) -> StoreResult<Arc<dyn AdapterConnection>> {
         Ok(Arc::new(NoopConnection::new(tenant.slug.clone())))
     }
     async fn provision(&self, _namespace: Option<&str>) -> StoreResult<()> {

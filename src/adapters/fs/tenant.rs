@@ -396,7 +396,11 @@ impl TenantRepository for FsTenantRepository {
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(backend = "fs"))]
-    async fn record_provisioning(&self, slug: &str, provisioning: crate::model::Provisioning) -> StoreResult<Tenant> {
+    async fn record_provisioning(
+        &self,
+        slug: &str,
+        provisioning: crate::model::Provisioning,
+    ) -> StoreResult<Tenant> {
         validate_slug(slug)?;
         let _guard = self.cp.lock(&format!("tenant-{slug}")).await?;
         let mut current = self.cp.load_tenant(slug)?;

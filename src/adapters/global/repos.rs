@@ -125,7 +125,11 @@ impl TenantRepository for GlobalTenantRepository {
             .await
     }
 
-    async fn record_provisioning(&self, slug: &str, provisioning: crate::model::Provisioning) -> StoreResult<Tenant> {
+    async fn record_provisioning(
+        &self,
+        slug: &str,
+        provisioning: crate::model::Provisioning,
+    ) -> StoreResult<Tenant> {
         validate_slug(slug)?;
         self.cp
             .write(move |state| {

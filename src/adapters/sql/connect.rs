@@ -174,8 +174,9 @@ pub(crate) fn open_server(backend: SqlBackend, cfg: &ServerConfig) -> StoreResul
                 .disable_statement_logging()
                 .busy_timeout(SQLITE_BUSY_TIMEOUT)
                 .foreign_keys(true);
-            let mut pool =
-                sqlx::sqlite::SqlitePoolOptions::new().acquire_timeout(cfg.acquire_timeout).test_before_acquire(false);
+            let mut pool = sqlx::sqlite::SqlitePoolOptions::new()
+                .acquire_timeout(cfg.acquire_timeout)
+                .test_before_acquire(false);
             let opts = if sqlite_path(&dsn).is_some() {
                 pool = pool.max_connections(max).min_connections(0).idle_timeout(Some(IDLE_TIMEOUT));
                 opts.journal_mode(SqliteJournalMode::Wal).synchronous(SqliteSynchronous::Normal)
@@ -223,9 +224,13 @@ fn ddl_error(backend: SqlBackend, what: &str, err: DbErr) -> StoreError {
 pub(crate) async fn ping(server: &Server) -> StoreResult<()> {
     let result = with_pool!(&server.pool, |p| sqlx::raw_sql("SELECT 1").execute(p).await.map(|_| ()));
     result.map_err(|e| {
-        match super::error::ErrCtx::new(server.backend.name(), "connection").map(super::exec::sqlx_error_to_conn_err(e)) {
+        match super::error::ErrCtx::new(server.backend.name(), "connection")
+            .map(super::exec::sqlx_error_to_conn_err(e))
+        {
             err @ StoreError::Unavailable { .. } => err,
-            StoreError::Backend { backend, message, source } => StoreError::Unavailable { backend, message, source },
+            StoreError::Backend { backend, message, source } => {
+                StoreError::Unavailable { backend, message, source }
+            }
             other => other,
         }
     })
@@ -382,8 +387,9 @@ async fn provision_sqlite(server: &Server) -> StoreResult<()> {
     if let Some(parent) = sqlite_path(&server.dsn).and_then(|p| p.parent().map(std::path::Path::to_path_buf))
         && !parent.as_os_str().is_empty()
     {
-        std::fs::create_dir_all(&parent)
-            .map_err(|e| StoreError::unavailable(backend.name(), format!("creating {}: {e}", parent.display())))?;
+        std::fs::create_dir_all(&parent).map_err(|e| {
+            StoreError::unavailable(backend.name(), format!("creating {}: {e}", parent.display()))
+        })?;
     }
     // Opening a new file switches it to WAL, which SQLite does not retry on a busy file:
     // replicas in this process opening one new file at once would get "database is locked".
@@ -408,9 +414,13 @@ pub(crate) async fn drop_namespace(server: &Server, namespace: Option<&str>) -> 
                 ("database", format!("DROP DATABASE IF EXISTS `{ns}`"))
             };
             check_droppable(field, ns)?;
-            let result =
-                with_pool!(&server.pool, |p| sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(p).await.map(|_| ()));
-            result.map_err(|e| ddl_error(backend, "dropping the namespace", super::exec::sqlx_error_to_exec_err(e)))
+            let result = with_pool!(&server.pool, |p| sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                .execute(p)
+                .await
+                .map(|_| ()));
+            result.map_err(|e| {
+                ddl_error(backend, "dropping the namespace", super::exec::sqlx_error_to_exec_err(e))
+            })
         }
         SqlBackend::Sqlite => {
             server.pool.close().await;

@@ -20,7 +20,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use sea_orm::sea_query::Values;
-use sea_orm::{ConnAcquireErr, ConnectionTrait, DbBackend, DbErr, ExecResult, QueryResult, RuntimeErr, Statement, sqlx};
+use sea_orm::{
+    ConnAcquireErr, ConnectionTrait, DbBackend, DbErr, ExecResult, QueryResult, RuntimeErr, Statement, sqlx,
+};
 use sea_query_sqlx::SqlxValues;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
@@ -198,7 +200,11 @@ macro_rules! run {
             .map_err(sqlx_error_to_query_err)
     };
     ($exec:expr, $sql:expr, raw) => {
-        sqlx::raw_sql(sqlx::AssertSqlSafe($sql)).execute($exec).await.map(ExecResult::from).map_err(sqlx_error_to_exec_err)
+        sqlx::raw_sql(sqlx::AssertSqlSafe($sql))
+            .execute($exec)
+            .await
+            .map(ExecResult::from)
+            .map_err(sqlx_error_to_exec_err)
     };
 }
 
@@ -250,7 +256,11 @@ impl NsDb {
     /// transaction is open.
     async fn in_transaction<T, F>(&self, f: F) -> Result<T, DbErr>
     where
-        F: for<'t> FnOnce(&'t NsTxn) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, DbErr>> + Send + 't>> + Send,
+        F: for<'t> FnOnce(
+                &'t NsTxn,
+            ) -> std::pin::Pin<
+                Box<dyn std::future::Future<Output = Result<T, DbErr>> + Send + 't>,
+            > + Send,
         T: Send,
     {
         let txn = self.begin(false).await?;

@@ -45,8 +45,8 @@ use self::error::ErrCtx;
 use crate::error::{StoreError, StoreResult};
 use crate::mode::DbConfig;
 use crate::registry::{
-    Adapter, AdapterConnection, ConnectConfig, Location, Registry, ServerConfig, ServerPool, ServerPoolFigures,
-    TenantRef,
+    Adapter, AdapterConnection, ConnectConfig, Location, Registry, ServerConfig, ServerPool,
+    ServerPoolFigures, TenantRef,
 };
 use crate::repository::{
     ConsentRepository, EmailTokenRepository, IdentityRepository, MfaRepository, RbacRepository,

@@ -105,14 +105,18 @@ impl<'a> Lexer<'a> {
             Tok::Other
         } else if c.is_ascii_alphabetic() || c == b'_' {
             let mut i = start + 1;
-            while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_' || bytes[i] == b'$') {
+            while i < bytes.len()
+                && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_' || bytes[i] == b'$')
+            {
                 i += 1;
             }
             self.pos = i;
             Tok::Word(&self.sql[start..i])
         } else if c.is_ascii_digit() || c == b'$' || c == b'?' {
             let mut i = start + 1;
-            while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'.' || bytes[i] == b'_') {
+            while i < bytes.len()
+                && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'.' || bytes[i] == b'_')
+            {
                 i += 1;
             }
             self.pos = i;
@@ -204,15 +208,33 @@ pub(crate) fn qualify(sql: &str, namespace: &str, dialect: Dialect) -> Result<St
             }
             t if is_kw(t, "JOIN") || is_kw(t, "INTO") => true,
             // `ON DUPLICATE KEY UPDATE col = …` names a column.
-            t if is_kw(t, "UPDATE") => !prev.is_some_and(|p| is_kw(p, "KEY") || is_kw(p, "DO") || is_kw(p, "FOR")),
+            t if is_kw(t, "UPDATE") => {
+                !prev.is_some_and(|p| is_kw(p, "KEY") || is_kw(p, "DO") || is_kw(p, "FOR"))
+            }
             Tok::Punct(',') => from_list_depth == Some(depth),
             _ => false,
         };
         if let Tok::Word(w) = tok
             && from_list_depth == Some(depth)
-            && ["WHERE", "GROUP", "ORDER", "LIMIT", "HAVING", "FOR", "LOCK", "UNION", "ON", "USING", "SET", "VALUES", "RETURNING", "OFFSET", "WINDOW"]
-                .iter()
-                .any(|k| w.eq_ignore_ascii_case(k))
+            && [
+                "WHERE",
+                "GROUP",
+                "ORDER",
+                "LIMIT",
+                "HAVING",
+                "FOR",
+                "LOCK",
+                "UNION",
+                "ON",
+                "USING",
+                "SET",
+                "VALUES",
+                "RETURNING",
+                "OFFSET",
+                "WINDOW",
+            ]
+            .iter()
+            .any(|k| w.eq_ignore_ascii_case(k))
         {
             from_list_depth = None;
         }
@@ -242,30 +264,46 @@ mod tests {
     #[test]
     fn select_with_join_and_column_qualifiers() {
         assert_eq!(
-            pg(r#"SELECT "users"."id" FROM "users" INNER JOIN "identities" ON "users"."id" = "identities"."user_id" WHERE "users"."email" = $1"#),
+            pg(
+                r#"SELECT "users"."id" FROM "users" INNER JOIN "identities" ON "users"."id" = "identities"."user_id" WHERE "users"."email" = $1"#
+            ),
             r#"SELECT "users"."id" FROM "acme"."users" INNER JOIN "acme"."identities" ON "users"."id" = "identities"."user_id" WHERE "users"."email" = $1"#
         );
     }
 
     #[test]
     fn insert_update_delete() {
-        assert_eq!(pg(r#"INSERT INTO "users" ("id") VALUES ($1)"#), r#"INSERT INTO "acme"."users" ("id") VALUES ($1)"#);
+        assert_eq!(
+            pg(r#"INSERT INTO "users" ("id") VALUES ($1)"#),
+            r#"INSERT INTO "acme"."users" ("id") VALUES ($1)"#
+        );
         assert_eq!(pg(r#"UPDATE "users" SET "a" = $1"#), r#"UPDATE "acme"."users" SET "a" = $1"#);
-        assert_eq!(pg(r#"DELETE FROM "users" WHERE "id" = $1"#), r#"DELETE FROM "acme"."users" WHERE "id" = $1"#);
+        assert_eq!(
+            pg(r#"DELETE FROM "users" WHERE "id" = $1"#),
+            r#"DELETE FROM "acme"."users" WHERE "id" = $1"#
+        );
         assert_eq!(
             pg(r#"INSERT INTO "t" ("a") VALUES ($1) ON CONFLICT ("a") DO UPDATE SET "a" = "excluded"."a""#),
             r#"INSERT INTO "acme"."t" ("a") VALUES ($1) ON CONFLICT ("a") DO UPDATE SET "a" = "excluded"."a""#
         );
-        assert_eq!(pg(r#"SELECT "id" FROM "t" WHERE "id" = $1 FOR UPDATE"#), r#"SELECT "id" FROM "acme"."t" WHERE "id" = $1 FOR UPDATE"#);
+        assert_eq!(
+            pg(r#"SELECT "id" FROM "t" WHERE "id" = $1 FOR UPDATE"#),
+            r#"SELECT "id" FROM "acme"."t" WHERE "id" = $1 FOR UPDATE"#
+        );
     }
 
     #[test]
     fn subqueries_and_from_lists() {
         assert_eq!(
-            pg(r#"SELECT COUNT(*) AS num_items FROM (SELECT "id" FROM "users" WHERE "id" IN (SELECT "user_id" FROM "identities")) AS "sub_query""#),
+            pg(
+                r#"SELECT COUNT(*) AS num_items FROM (SELECT "id" FROM "users" WHERE "id" IN (SELECT "user_id" FROM "identities")) AS "sub_query""#
+            ),
             r#"SELECT COUNT(*) AS num_items FROM (SELECT "id" FROM "acme"."users" WHERE "id" IN (SELECT "user_id" FROM "acme"."identities")) AS "sub_query""#
         );
-        assert_eq!(pg(r#"SELECT 1 FROM "a", "b" WHERE "a"."x" = "b"."x""#), r#"SELECT 1 FROM "acme"."a", "acme"."b" WHERE "a"."x" = "b"."x""#);
+        assert_eq!(
+            pg(r#"SELECT 1 FROM "a", "b" WHERE "a"."x" = "b"."x""#),
+            r#"SELECT 1 FROM "acme"."a", "acme"."b" WHERE "a"."x" = "b"."x""#
+        );
         assert_eq!(pg("SELECT x, y FROM t, u"), r#"SELECT x, y FROM "acme"."t", "acme"."u""#);
         // A comma after the FROM list (in a function call) is not a table.
         assert_eq!(
@@ -292,11 +330,21 @@ mod tests {
     #[test]
     fn mysql() {
         assert_eq!(
-            qualify("INSERT INTO `t` (`a`) VALUES (?) ON DUPLICATE KEY UPDATE `a` = VALUES(`a`)", "hj_acme", Dialect::MySql).unwrap(),
+            qualify(
+                "INSERT INTO `t` (`a`) VALUES (?) ON DUPLICATE KEY UPDATE `a` = VALUES(`a`)",
+                "hj_acme",
+                Dialect::MySql
+            )
+            .unwrap(),
             "INSERT INTO `hj_acme`.`t` (`a`) VALUES (?) ON DUPLICATE KEY UPDATE `a` = VALUES(`a`)"
         );
         assert_eq!(
-            qualify(r"SELECT 1 FROM `t` WHERE `a` = 'it\'s FROM `x`' LOCK IN SHARE MODE", "n", Dialect::MySql).unwrap(),
+            qualify(
+                r"SELECT 1 FROM `t` WHERE `a` = 'it\'s FROM `x`' LOCK IN SHARE MODE",
+                "n",
+                Dialect::MySql
+            )
+            .unwrap(),
             r"SELECT 1 FROM `n`.`t` WHERE `a` = 'it\'s FROM `x`' LOCK IN SHARE MODE"
         );
     }

@@ -253,7 +253,8 @@ impl SqlTokens {
             .await
             .map_err(err)?;
         if let Some(successor) = successor {
-            if saw_active || start <= revoked_at || self.ctx.rotations().started_before_commit(old.id, start) {
+            if saw_active || start <= revoked_at || self.ctx.rotations().started_before_commit(old.id, start)
+            {
                 return Ok(Settled::Concurrent);
             }
             let active = successor.revoked_at.is_none() && from_db(successor.expires_at) > now;
