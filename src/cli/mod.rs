@@ -65,9 +65,10 @@ enum Command {
         #[command(subcommand)]
         command: tenants::TenantCommand,
     },
-    /// Create and migrate tenants' databases (one tenant, or --all with a progress bar).
+    /// Create and migrate tenants' databases and record the outcome (one tenant, or --all,
+    /// --jobs at a time, with a progress bar on a terminal).
     Migrate(migrate::MigrateArgs),
-    /// Mode, tenants, which have a database, and a ping of each.
+    /// Mode, tenants (database, provisioning, a ping of each), and the per-server pools.
     Status,
     /// Move the control plane between an FS tree and the global database.
     #[cfg(any(feature = "postgres", feature = "mysql"))]

@@ -3,9 +3,9 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 
 use super::{fail, runtime};
-use crate::error::StoreResult;
+use crate::error::{StoreError, StoreResult};
 use crate::manager::Manager;
-use crate::model::{Secret, Tenant, TenantDbSettings};
+use crate::model::{ProvisioningState, Secret, Tenant, TenantDbSettings};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum TenantCommand {
@@ -17,6 +17,16 @@ pub(crate) enum TenantCommand {
     /// Drop the namespaces of tenants deleted at least --older-than ago (never a tenant's
     /// own database) and forget them.
     Purge(PurgeArgs),
+    /// Create and migrate the tenant's database now and record the outcome in the tenant
+    /// (after a failed `tenant create`, or to retry). Exit 0 when ready, and also when the
+    /// tenant has no database (nothing to do, said so); 1 when it fails.
+    Provision(ProvisionArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ProvisionArgs {
+    /// Slug of the tenant.
+    slug: String,
 }
 
 #[derive(Debug, Args)]
@@ -73,16 +83,25 @@ pub(crate) fn list(manager_args: &super::args::StoreArgs) -> ExitCode {
     runtime(async {
         let manager = Manager::new(manager_args.manager_config()?).await?;
         let tenants = manager.config().tenants().list().await?;
-        println!("{:<24} {:<38} {:<10} name", "slug", "id", "database");
+        println!("{:<24} {:<38} {:<10} {:<13} name", "slug", "id", "database", "provisioning");
+        let mut failed = 0;
         for t in &tenants {
-            let db = match &t.settings.user_db {
-                Some(own) => own.driver.clone(),
-                None if manager.capabilities().users => "default".into(),
-                None => "-".into(),
+            let (db, has_db) = match &t.settings.user_db {
+                Some(own) => (own.driver.clone(), true),
+                None if manager.capabilities().users => ("default".into(), true),
+                None => ("-".into(), false),
             };
-            println!("{:<24} {:<38} {:<10} {}", t.slug, t.id, db, t.name);
+            let provisioning = provisioning_label(t, has_db);
+            failed += usize::from(provisioning == "failed");
+            println!("{:<24} {:<38} {:<10} {:<13} {}", t.slug, t.id.to_string(), db, provisioning, t.name);
         }
         println!("{} tenant(s)", tenants.len());
+        if failed > 0 {
+            println!(
+                "{failed} whose database could not be prepared: `hellojohn-store status` says why; \
+                 retry with `hellojohn-store tenant provision <slug>`"
+            );
+        }
         Ok(ExitCode::SUCCESS)
     })
 }
@@ -109,6 +128,44 @@ pub(crate) fn run(manager_args: &super::args::StoreArgs, cmd: TenantCommand) -> 
             Ok(ExitCode::SUCCESS)
         }),
         TenantCommand::Purge(args) => runtime(async move { purge(manager_args, args).await }),
+        TenantCommand::Provision(args) => runtime(async move { provision(manager_args, args).await }),
+    }
+}
+
+async fn provision(manager_args: &super::args::StoreArgs, args: ProvisionArgs) -> StoreResult<ExitCode> {
+    let manager = Manager::new(manager_args.manager_config()?).await?;
+    let outcome = manager.provision_tenant(&args.slug).await;
+    manager.close().await;
+    match outcome {
+        Ok(p) => {
+            let version = p.schema_version.as_deref().unwrap_or("unknown");
+            println!("database of {} ready (schema version {version})", args.slug);
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(StoreError::NoDatabase { .. }) => {
+            println!("{} has no database (control plane only): nothing to provision", args.slug);
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e @ StoreError::TenantNotFound { .. }) => Err(e),
+        Err(e) => Ok(fail(
+            &format!(
+                "the database of {} could not be prepared (recorded as failed): {e}\n\
+                 retry with: hellojohn-store tenant provision {}",
+                args.slug, args.slug
+            ),
+            1,
+        )),
+    }
+}
+
+/// The provisioning column of a tenant: `ready`, `failed`, `not recorded`, or `-` without
+/// a database.
+pub(crate) fn provisioning_label(tenant: &Tenant, has_db: bool) -> &'static str {
+    match &tenant.provisioning {
+        _ if !has_db => "-",
+        None => "not recorded",
+        Some(p) if p.state == ProvisioningState::Ready => "ready",
+        Some(_) => "failed",
     }
 }
 
@@ -122,7 +179,7 @@ pub(crate) fn list_deleted(manager_args: &super::args::StoreArgs) -> ExitCode {
             println!(
                 "{:<24} {:<38} {:<42} {:<8} {}",
                 d.slug,
-                d.id,
+                d.id.to_string(),
                 d.namespace,
                 db,
                 d.deleted_at.to_rfc3339()
@@ -184,8 +241,9 @@ async fn create(manager_args: &super::args::StoreArgs, args: CreateArgs) -> Stor
     // `create` provisions the tenant's database and records how it went.
     match &created.provisioning {
         None => println!("{} has no database (control plane only)", created.slug),
-        Some(p) if p.state == crate::model::ProvisioningState::Ready => {
-            println!("database of {} ready", created.slug)
+        Some(p) if p.state == ProvisioningState::Ready => {
+            let version = p.schema_version.as_deref().unwrap_or("unknown");
+            println!("database of {} ready (schema version {version})", created.slug)
         }
         Some(p) => {
             let error = p.error.as_deref().unwrap_or("unknown error");

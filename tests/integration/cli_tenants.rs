@@ -1,6 +1,8 @@
 //! The operator commands on a real tree and real databases: `tenant create`, `tenants list`,
-//! `migrate --all` (exit 1 naming the tenant whose database fails) and `status` (a ping per
-//! tenant, the control-plane version on a global database).
+//! `tenant provision` (failure recorded, then ready once the database is reachable),
+//! `migrate --all [--jobs N]` (exit 1 naming the tenant whose database fails) and `status` (a
+//! ping and the provisioning state per tenant, the server pools, the control-plane version on
+//! a global database).
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -11,6 +13,11 @@ const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 /// beside it.
 fn cli(root: &Path, args: &[&str]) -> Output {
     let dsn = format!("sqlite://{}/{{tenant}}.db?mode=rwc", root.display());
+    cli_on(root, &dsn, args)
+}
+
+/// Runs the CLI on the FS root `root` with the default tenant database template `dsn` (SQLite).
+fn cli_on(root: &Path, dsn: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_hellojohn-store"))
         .args(args)
         .env("HJ_FS_ROOT", root)
@@ -115,4 +122,162 @@ fn delete_list_deleted_and_purge_with_a_dry_run_first() {
 
     let out = cli(root, &["tenant", "purge", "--older-than", "soon"]);
     assert_eq!(out.status.code(), Some(2), "a bad retention is a usage error: {:?}", text(&out));
+}
+
+/// The `provisioning:` block of a tenant's file.
+fn provisioning_of(root: &Path, slug: &str) -> String {
+    let stored =
+        std::fs::read_to_string(root.join(format!("tenants/{slug}/tenant.yaml"))).expect("tenant.yaml");
+    let at = stored.find("provisioning:").unwrap_or_else(|| panic!("no provisioning recorded: {stored}"));
+    stored[at..]
+        .lines()
+        .take_while(|l| l.starts_with("provisioning:") || l.starts_with("  "))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn tenant_provision_records_ready_and_failed_and_a_failed_tenant_is_retried() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+
+    // The default template: created and provisioned; `tenant provision` again is ready too.
+    let out = cli(root, &["tenant", "create", "acme"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("database of acme ready (schema version m"), "{stdout}");
+    let out = cli(root, &["tenant", "provision", "acme"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("database of acme ready (schema version m"), "{stdout}");
+    let recorded = provisioning_of(root, "acme");
+    assert!(recorded.contains("state: ready") && recorded.contains("schema_version: m"), "{recorded}");
+    assert!(root.join("acme.db").is_file());
+
+    // A template the database cannot be made at (a folder that is a file): create says so,
+    // with the retry hint, and records `failed`; `tenant provision` fails the same way.
+    std::fs::write(root.join("not-a-dir"), b"").expect("write a file");
+    let unreachable = format!("sqlite://{}/not-a-dir/{{tenant}}.db?mode=rwc", root.display());
+    let out = cli_on(root, &unreachable, &["tenant", "create", "late"]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(stdout.contains("created tenant late"), "{stdout}");
+    assert!(
+        stderr.contains("could not be prepared")
+            && stderr.contains("retry with: hellojohn-store tenant provision late"),
+        "{stderr}"
+    );
+    let recorded = provisioning_of(root, "late");
+    assert!(recorded.contains("state: failed") && recorded.contains("error:"), "{recorded}");
+    let out = cli_on(root, &unreachable, &["tenant", "provision", "late"]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("the database of late could not be prepared") && stderr.contains("sqlite"),
+        "{stderr}"
+    );
+    assert!(!stdout.contains("ready"), "{stdout}");
+
+    // `tenants list` and `status` show the state.
+    let (listed, _) = text(&cli_on(root, &unreachable, &["tenants", "list"]));
+    let line = |text: &str, slug: &str| {
+        text.lines()
+            .find(|l| l.starts_with(&format!("{slug} ")))
+            .unwrap_or_else(|| panic!("{slug}: {text}"))
+            .to_string()
+    };
+    assert!(listed.contains("provisioning"), "{listed}");
+    assert!(line(&listed, "acme").contains(" ready "), "{listed}");
+    assert!(line(&listed, "late").contains(" failed "), "{listed}");
+    assert!(listed.contains("1 whose database could not be prepared"), "{listed}");
+    let out = cli_on(root, &unreachable, &["status"]);
+    let (status, _) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "late is down: {status}");
+    assert!(line(&status, "late").contains(" failed "), "{status}");
+    assert!(status.contains("provisioning failed at"), "the recorded error is shown: {status}");
+
+    // Pointed somewhere reachable, the retry succeeds and is recorded.
+    let out = cli(root, &["tenant", "provision", "late"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("database of late ready (schema version m"), "{stdout}");
+    let recorded = provisioning_of(root, "late");
+    assert!(recorded.contains("state: ready") && !recorded.contains("error:"), "{recorded}");
+    assert!(root.join("late.db").is_file());
+    let (listed, _) = text(&cli(root, &["tenants", "list"]));
+    assert!(line(&listed, "late").contains(" ready "), "{listed}");
+
+    // An unknown tenant is an error, not a success.
+    let out = cli(root, &["tenant", "provision", "nobody"]);
+    assert_eq!(out.status.code(), Some(1), "{:?}", text(&out));
+    assert!(text(&out).1.contains("nobody"), "{:?}", text(&out));
+}
+
+#[test]
+fn tenant_provision_of_a_tenant_whose_own_database_does_not_answer_exits_1() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    // Nothing listens on port 1.
+    let out = cli(root, &["tenant", "create", "broken", "--db", "postgres://postgres@127.0.0.1:1/x"]);
+    assert_eq!(out.status.code(), Some(1), "{:?}", text(&out));
+    let out = cli(root, &["tenant", "provision", "broken"]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("the database of broken could not be prepared") && stderr.contains("unavailable"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("127.0.0.1:1"), "no DSN in the message: {stderr}");
+    assert!(provisioning_of(root, "broken").contains("state: failed"));
+}
+
+#[test]
+fn migrate_all_in_parallel_then_status_shows_the_server_pools() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    let slugs: Vec<String> = (0..10).map(|i| format!("t{i:02}")).collect();
+    for slug in &slugs {
+        let out = cli(root, &["tenant", "create", slug]);
+        assert!(out.status.success(), "create {slug}: {:?}", text(&out));
+    }
+
+    let out = cli(root, &["migrate", "--all", "--jobs", "4"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("migrated 10 tenant(s), skipped 0 without a database, 0 failed"), "{stdout}");
+    // Not a terminal: the progress bar draws nothing.
+    assert!(
+        !stdout.contains('\u{1b}') && !stderr.contains('\u{1b}') && !stderr.contains('\r'),
+        "{stdout:?}{stderr:?}"
+    );
+    assert_eq!(stdout.lines().count(), 1, "the summary only: {stdout}");
+    for slug in &slugs {
+        assert!(root.join(format!("{slug}.db")).is_file(), "{slug}");
+        assert!(provisioning_of(root, slug).contains("state: ready"), "{slug}");
+    }
+    let out = cli(root, &["migrate", "--all", "--jobs", "0"]);
+    assert_eq!(out.status.code(), Some(2), "--jobs 0 is a usage error: {:?}", text(&out));
+
+    let out = cli(root, &["status"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("tenants: 10"), "{stdout}");
+    for slug in &slugs {
+        let line = stdout.lines().find(|l| l.starts_with(&format!("{slug} "))).expect("a line per tenant");
+        assert!(line.contains("sqlite") && line.contains(" ready ") && line.contains(" ok "), "{line}");
+    }
+    // One pool per SQLite file, each with the one tenant that pinged it.
+    assert!(stdout.contains("server pools: 10 open"), "{stdout}");
+    assert!(
+        stdout.contains("size/max") && stdout.contains("waiting") && stdout.contains("tenants"),
+        "{stdout}"
+    );
+    let pools: Vec<&str> = stdout.lines().filter(|l| l.starts_with("sqlite ") && l.contains(".db")).collect();
+    assert_eq!(pools.len(), 10, "{stdout}");
+    for slug in &slugs {
+        let pool = pools.iter().find(|l| l.contains(&format!("/{slug}.db"))).expect("the tenant's pool");
+        let columns: Vec<&str> = pool.split_whitespace().collect();
+        assert_eq!(columns[5], "1", "one tenant on {pool}");
+        assert_eq!(columns[4], "0", "nobody waiting on {pool}");
+    }
 }
