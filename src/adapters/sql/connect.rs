@@ -125,6 +125,22 @@ fn config_error(dsn: &str, err: sqlx::Error) -> StoreError {
     StoreError::invalid("dsn", format!("{}: {err}", redact_dsn(dsn)))
 }
 
+/// The options of a server's shared pool: up to `max` connections made on demand, closed
+/// after [`IDLE_TIMEOUT`] unused, not pinged before each checkout (a dead connection fails
+/// its call with `Unavailable` and is dropped).
+#[cfg_attr(not(any(feature = "postgres", feature = "mysql")), allow(dead_code))]
+fn shared_pool_options<DB: sqlx::Database>(
+    max: u32,
+    acquire_timeout: Duration,
+) -> sqlx::pool::PoolOptions<DB> {
+    sqlx::pool::PoolOptions::new()
+        .max_connections(max)
+        .min_connections(0)
+        .acquire_timeout(acquire_timeout)
+        .idle_timeout(Some(IDLE_TIMEOUT))
+        .test_before_acquire(false)
+}
+
 /// The pool of one server, opened lazily (no connection yet).
 pub(crate) fn open_server(backend: SqlBackend, cfg: &ServerConfig) -> StoreResult<Server> {
     #[allow(unused_imports)]
@@ -141,30 +157,14 @@ pub(crate) fn open_server(backend: SqlBackend, cfg: &ServerConfig) -> StoreResul
             let opts = sqlx::postgres::PgConnectOptions::from_str(&dsn)
                 .map_err(|e| config_error(&dsn, e))?
                 .disable_statement_logging();
-            SqlPool::Postgres(
-                sqlx::postgres::PgPoolOptions::new()
-                    .max_connections(max)
-                    .min_connections(0)
-                    .acquire_timeout(cfg.acquire_timeout)
-                    .idle_timeout(Some(IDLE_TIMEOUT))
-                    .test_before_acquire(false)
-                    .connect_lazy_with(opts),
-            )
+            SqlPool::Postgres(shared_pool_options(max, cfg.acquire_timeout).connect_lazy_with(opts))
         }
         #[cfg(feature = "mysql")]
         SqlBackend::MySql => {
             let opts = sqlx::mysql::MySqlConnectOptions::from_str(&dsn)
                 .map_err(|e| config_error(&dsn, e))?
                 .disable_statement_logging();
-            SqlPool::MySql(
-                sqlx::mysql::MySqlPoolOptions::new()
-                    .max_connections(max)
-                    .min_connections(0)
-                    .acquire_timeout(cfg.acquire_timeout)
-                    .idle_timeout(Some(IDLE_TIMEOUT))
-                    .test_before_acquire(false)
-                    .connect_lazy_with(opts),
-            )
+            SqlPool::MySql(shared_pool_options(max, cfg.acquire_timeout).connect_lazy_with(opts))
         }
         #[cfg(feature = "sqlite")]
         SqlBackend::Sqlite => {
