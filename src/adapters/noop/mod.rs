@@ -47,8 +47,12 @@ impl NoopConnection {
 
 #[async_trait]
 impl AdapterConnection for NoopConnection {
+    /// `noop`, or the driver of the database that could not be reached.
     fn name(&self) -> &str {
-        "noop"
+        match &self.unavailable {
+            None => "noop",
+            Some((backend, _)) => backend,
+        }
     }
     async fn ping(&self) -> StoreResult<()> {
         match self.unavailable {
