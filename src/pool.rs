@@ -194,8 +194,14 @@ impl ConnectionPool {
                     }
                     counters.open.fetch_sub(1, Ordering::Relaxed);
                     counters.closed.fetch_add(1, Ordering::Relaxed);
-                    entry.server.close().await;
-                    tracing::debug!(server = %entry.redacted, ?cause, "server pool closed");
+                    // Closed now only when nothing else holds it: calls in flight (and accesses a
+                    // caller still holds) keep a pool until they end, and it closes when its
+                    // last holder lets go. `close_all`, `refresh` and a failed health check
+                    // close it at once.
+                    if Arc::strong_count(&entry.server) == 1 {
+                        entry.server.close().await;
+                    }
+                    tracing::debug!(server = %entry.redacted, ?cause, "server pool dropped from the pool");
                     if let Some(hook) = on_close {
                         hook(key.to_string()).await;
                     }
@@ -278,7 +284,13 @@ impl ConnectionPool {
         {
             return Ok(());
         }
-        out.server.provision(namespace).await?;
+        // On a task of its own: a caller that gives up (a timeout, a dropped request) does not
+        // cut a migration in half (MySQL's DDL is not transactional).
+        let server = out.server.clone();
+        let owned = namespace.map(str::to_string);
+        tokio::spawn(async move { server.provision(owned.as_deref()).await })
+            .await
+            .map_err(|e| StoreError::unavailable("pool", format!("provisioning task failed: {e}")))??;
         if let Some(entry) = self.entries.get(&key).await
             && Arc::ptr_eq(&entry.server, &out.server)
             && let Ok(mut set) = entry.provisioned.lock()
@@ -346,6 +358,9 @@ impl ConnectionPool {
     /// Closes the server of `key` (a [`server_key`], if open); the next
     /// [`checkout`](Self::checkout) opens it again.
     pub async fn refresh(&self, key: &str) {
+        if let Some(entry) = self.entries.get(key).await {
+            entry.server.close().await;
+        }
         self.entries.invalidate(key).await;
         self.entries.run_pending_tasks().await;
     }
@@ -378,6 +393,7 @@ impl ConnectionPool {
             let alive = tokio::time::timeout(self.config.health_check_timeout, entry.server.ping()).await;
             if !matches!(alive, Ok(Ok(()))) {
                 tracing::warn!(server = %entry.redacted, "server failed its health check; closing its pool");
+                entry.server.close().await;
                 self.entries.invalidate(key.as_str()).await;
                 dropped.push(key.to_string());
             }
@@ -423,6 +439,9 @@ impl ConnectionPool {
 
     /// Closes every server.
     pub async fn close_all(&self) {
+        for (_, entry) in self.entries.iter() {
+            entry.server.close().await;
+        }
         self.entries.invalidate_all();
         self.entries.run_pending_tasks().await;
     }

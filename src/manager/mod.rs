@@ -386,24 +386,28 @@ impl Inner {
         ) else {
             return Ok(());
         };
-        if !resolve::same_server(&own_key.server, &default_key.server) || own_key == default_key {
+        if own_key == default_key {
             return Ok(());
         }
+        // A name of the template's form is refused on every server, not only on the one the
+        // template names: another address of that server (a PgBouncer port in front of it, a
+        // DNS alias) is not recognised as the same server.
+        let same = resolve::same_server(&own_key.server, &default_key.server);
         let template_form = match pattern.namespace.split_once(TENANT_PLACEHOLDER) {
             Some((prefix, suffix)) if !suffix.contains(TENANT_PLACEHOLDER) => own_key
                 .namespace
                 .strip_prefix(prefix)
                 .and_then(|rest| rest.strip_suffix(suffix))
                 .is_some_and(crate::model::is_valid_tenant_namespace),
-            _ => true,
+            _ => same,
         };
         if template_form {
             return Err(StoreError::invalid(
                 "settings.user_db",
                 format!(
-                    "tenant {}'s own database is on the server of the default tenant database and names {}, a \
-                     namespace of the template's form that belongs (or may come to belong) to another tenant; \
-                     on that server it may only use its own ({}) or a name of another form",
+                    "tenant {}'s own database names {}, a namespace of the default tenant database's form that \
+                     belongs (or may come to belong) to another tenant (refused on every server: another address \
+                     may lead to the template's); it may only use its own ({}) or a name of another form",
                     tenant.slug, own_key.namespace, default_key.namespace
                 ),
             ));

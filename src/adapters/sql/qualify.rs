@@ -9,9 +9,13 @@
 //! item of that name, whatever its schema.
 //!
 //! The rewrite fails closed: a table reference that already names a namespace (`"a"."b"`
-//! after `FROM`) is refused, so a statement can only ever reach the namespace of the
-//! connection that sends it. String literals and quoted identifiers are skipped whole, so a
-//! value inside a statement (values are bound parameters anyway) cannot move it.
+//! after `FROM`) is refused, and so is a statement holding what the lexer does not follow
+//! (comments, PostgreSQL dollar quotes) — SeaORM never writes either — so a statement can
+//! only ever reach the namespace of the connection that sends it. String literals (`'…'`,
+//! PostgreSQL `E'…'`, MySQL `"…"` and backslash escapes) and quoted identifiers are skipped
+//! whole, so a value inside a statement (values are bound parameters anyway) cannot move
+//! it. A name after `FROM` that is not a table (`EXTRACT(YEAR FROM ts)`) is qualified too
+//! and fails at the server: the store's statements use none.
 
 use std::fmt::Write as _;
 
@@ -47,6 +51,9 @@ enum Tok<'a> {
     Punct(char),
     /// A string literal, a number, a parameter: passed through.
     Other,
+    /// Something the store's statements never hold and the lexer does not follow (a
+    /// comment, a dollar-quoted string): the statement is refused.
+    Unknown(&'static str),
 }
 
 struct Lexer<'a> {
@@ -65,7 +72,24 @@ impl<'a> Lexer<'a> {
         let start = self.pos;
         let c = *bytes.get(start)?;
         let q = self.dialect.quote() as u8;
-        let tok = if c == q {
+        let next = bytes.get(start + 1).copied();
+        let tok = if (c == b'-' && next == Some(b'-')) || (c == b'/' && next == Some(b'*')) {
+            self.pos = bytes.len();
+            Tok::Unknown("a comment")
+        } else if c == b'#' && self.dialect == Dialect::MySql {
+            self.pos = bytes.len();
+            Tok::Unknown("a comment")
+        } else if c == b'$' && self.dialect == Dialect::Postgres && !next.is_some_and(|n| n.is_ascii_digit()) {
+            self.pos = bytes.len();
+            Tok::Unknown("a dollar-quoted string")
+        } else if (c == b'e' || c == b'E') && next == Some(b'\'') && self.dialect == Dialect::Postgres {
+            // E'…': backslash escapes.
+            self.pos = skip_string(bytes, start + 1, b'\'', true);
+            Tok::Other
+        } else if c == b'"' && self.dialect == Dialect::MySql {
+            self.pos = skip_string(bytes, start, b'"', true);
+            Tok::Other
+        } else if c == q {
             // Quoted identifier; a doubled quote is an escaped quote.
             let mut i = start + 1;
             loop {
@@ -85,23 +109,7 @@ impl<'a> Lexer<'a> {
             self.pos = i;
             Tok::Quoted(&self.sql[start..i])
         } else if c == b'\'' {
-            let mut i = start + 1;
-            loop {
-                match bytes.get(i) {
-                    None => break,
-                    Some(b'\\') if self.dialect == Dialect::MySql => i += 2,
-                    Some(b'\'') => {
-                        if bytes.get(i + 1) == Some(&b'\'') {
-                            i += 2;
-                        } else {
-                            i += 1;
-                            break;
-                        }
-                    }
-                    Some(_) => i += 1,
-                }
-            }
-            self.pos = i.min(bytes.len());
+            self.pos = skip_string(bytes, start, b'\'', self.dialect == Dialect::MySql);
             Tok::Other
         } else if c.is_ascii_alphabetic() || c == b'_' {
             let mut i = start + 1;
@@ -129,6 +137,28 @@ impl<'a> Lexer<'a> {
         };
         Some((tok, start, self.pos))
     }
+}
+
+/// The end of the string literal opening at `start` (quote `quote`; doubled quotes, and
+/// backslash escapes when `backslash`).
+fn skip_string(bytes: &[u8], start: usize, quote: u8, backslash: bool) -> usize {
+    let mut i = start + 1;
+    loop {
+        match bytes.get(i) {
+            None => break,
+            Some(b'\\') if backslash => i += 2,
+            Some(&b) if b == quote => {
+                if bytes.get(i + 1) == Some(&quote) {
+                    i += 2;
+                } else {
+                    i += 1;
+                    break;
+                }
+            }
+            Some(_) => i += 1,
+        }
+    }
+    i.min(bytes.len())
 }
 
 fn is_kw(tok: Tok<'_>, kw: &str) -> bool {
@@ -161,6 +191,9 @@ pub(crate) fn qualify(sql: &str, namespace: &str, dialect: Dialect) -> Result<St
     let mut from_list_depth: Option<i32> = None;
     let mut expect_table = false;
     while let Some((tok, start, end)) = lexer.next() {
+        if let Tok::Unknown(what) = tok {
+            return Err(Refused(format!("statement holds {what}, which the store never sends: {}", truncate(sql))));
+        }
         match tok {
             Tok::Punct('(') => depth += 1,
             Tok::Punct(')') => {
@@ -202,14 +235,19 @@ pub(crate) fn qualify(sql: &str, namespace: &str, dialect: Dialect) -> Result<St
             }
         }
         let table_next = match tok {
-            t if is_kw(t, "FROM") => {
+            // `DELETE … USING a, b` and `UPDATE a, b` (MySQL) list tables like `FROM`.
+            t if is_kw(t, "FROM") || is_kw(t, "USING") => {
                 from_list_depth = Some(depth);
                 true
             }
-            t if is_kw(t, "JOIN") || is_kw(t, "INTO") => true,
+            t if is_kw(t, "JOIN") || is_kw(t, "INTO") || is_kw(t, "TABLE") => true,
             // `ON DUPLICATE KEY UPDATE col = …` names a column.
             t if is_kw(t, "UPDATE") => {
-                !prev.is_some_and(|p| is_kw(p, "KEY") || is_kw(p, "DO") || is_kw(p, "FOR"))
+                let table = !prev.is_some_and(|p| is_kw(p, "KEY") || is_kw(p, "DO") || is_kw(p, "FOR"));
+                if table {
+                    from_list_depth = Some(depth);
+                }
+                table
             }
             Tok::Punct(',') => from_list_depth == Some(depth),
             _ => false,
@@ -325,6 +363,37 @@ mod tests {
         assert!(qualify(r#"SELECT 1 FROM "other"."users""#, "acme", Dialect::Postgres).is_err());
         assert!(qualify("DELETE FROM other.users", "acme", Dialect::Postgres).is_err());
         assert!(qualify("SELECT 1 FROM `other` . `users`", "acme", Dialect::MySql).is_err());
+    }
+
+    #[test]
+    fn what_the_lexer_does_not_follow_is_refused() {
+        for sql in [
+            "SELECT 1 /* don't */ FROM t",
+            "SELECT 1 -- it's\n FROM t",
+            "SELECT $$ ' $$ FROM t",
+            "SELECT $tag$ x $tag$ FROM t",
+            "SELECT 1 FROM a/**/.b",
+        ] {
+            assert!(qualify(sql, "acme", Dialect::Postgres).is_err(), "{sql}");
+        }
+        assert!(qualify("SELECT 1 # it's\n FROM t", "acme", Dialect::MySql).is_err());
+        // Parameters are not dollar quotes.
+        assert_eq!(pg("SELECT 1 FROM t WHERE a = $1"), r#"SELECT 1 FROM "acme"."t" WHERE a = $1"#);
+    }
+
+    #[test]
+    fn escaped_strings_using_and_update_lists() {
+        assert_eq!(pg(r"SELECT E'\'' FROM t"), r#"SELECT E'\'' FROM "acme"."t""#);
+        assert_eq!(
+            qualify(r#"SELECT "it's" FROM t"#, "n", Dialect::MySql).unwrap(),
+            r#"SELECT "it's" FROM `n`.`t`"#
+        );
+        assert_eq!(pg("DELETE FROM a USING b WHERE a.x = b.x"), r#"DELETE FROM "acme"."a" USING "acme"."b" WHERE a.x = b.x"#);
+        assert_eq!(
+            qualify("UPDATE a, b SET a.x = b.x", "n", Dialect::MySql).unwrap(),
+            "UPDATE `n`.`a`, `n`.`b` SET a.x = b.x"
+        );
+        assert_eq!(pg("SELECT 1 FROM (TABLE t) AS s"), r#"SELECT 1 FROM (TABLE "acme"."t") AS s"#);
     }
 
     #[test]
