@@ -14,7 +14,8 @@
 //!   idle for `idle_timeout` are closed by a sweep; "used" means handed out by
 //!   [`ConnectionPool::checkout`] or marked through its [`UseMark`] (which every tenant
 //!   access on the server does, so a busy server is never closed as idle).
-//! - A health check pings every open server and closes those that stop answering.
+//! - A health check pings every open server and drops those that stop answering (closed
+//!   once the calls in flight on them end); the next call opens the server again.
 //! - A failed open is not remembered: the next call tries again.
 //!
 //! The pool owns servers only; it knows nothing of tenants' settings (the manager resolves
@@ -84,6 +85,12 @@ struct PoolEntry {
     created_at: Timestamp,
     last_used_micros: AtomicI64,
     used: UseMark,
+    /// Closed already (by `refresh` or `close_all`).
+    closed: AtomicBool,
+    /// Dropped from the pool: no longer handed out (set before the eviction listener looks
+    /// at who still holds the server, so a checkout racing the drop either is seen holding
+    /// it or sees this and looks again).
+    retired: AtomicBool,
     /// The namespaces provisioned through this pool since it opened.
     provisioned: std::sync::Mutex<std::collections::HashSet<String>>,
     /// The open-server slot this pool holds; given back when the entry is dropped.
@@ -93,6 +100,13 @@ struct PoolEntry {
 impl PoolEntry {
     fn touch(&self) {
         self.last_used_micros.store(chrono::Utc::now().timestamp_micros(), Ordering::Relaxed);
+    }
+
+    /// Closes the server now, whoever holds it.
+    async fn close(&self) {
+        if !self.closed.swap(true, Ordering::Relaxed) {
+            self.server.close().await;
+        }
     }
 
     /// When the connection was last used, folding in a pending [`UseMark`].
@@ -196,9 +210,13 @@ impl ConnectionPool {
                     counters.closed.fetch_add(1, Ordering::Relaxed);
                     // Closed now only when nothing else holds it: calls in flight (and accesses a
                     // caller still holds) keep a pool until they end, and it closes when its
-                    // last holder lets go. `close_all`, `refresh` and a failed health check
+                    // last holder lets go. `close_all` and `refresh`
                     // close it at once.
-                    if Arc::strong_count(&entry.server) == 1 {
+                    entry.retired.store(true, Ordering::SeqCst);
+                    if !entry.closed.load(Ordering::Relaxed)
+                        && Arc::strong_count(&entry.server) == 1
+                        && entry.server.holders() == 0
+                    {
                         entry.server.close().await;
                     }
                     tracing::debug!(server = %entry.redacted, ?cause, "server pool dropped from the pool");
@@ -229,10 +247,26 @@ impl ConnectionPool {
     /// Errors: those of the adapter's `open_server` and of the registry lookup; a failure is
     /// not cached.
     pub async fn checkout(&self, server: &ServerConfig) -> StoreResult<Checkout> {
+        // A server dropped from the pool between the lookup and the clone (see the eviction
+        // listener) is not handed out: look again, which opens it anew.
+        for _ in 0..8 {
+            let out = self.checkout_once(server).await?;
+            if let Some(out) = out {
+                return Ok(out);
+            }
+        }
+        Err(StoreError::unavailable("pool", "the server's pool kept being dropped while it was taken"))
+    }
+
+    async fn checkout_once(&self, server: &ServerConfig) -> StoreResult<Option<Checkout>> {
         let key = server_key(server);
+        let handed = |entry: &PoolEntry| {
+            let out = Checkout { server: entry.server.clone(), mark: entry.used.clone() };
+            (!entry.retired.load(Ordering::SeqCst)).then_some(out)
+        };
         if let Some(entry) = self.entries.get(&key).await {
             entry.touch();
-            return Ok(Checkout { server: entry.server.clone(), mark: entry.used.clone() });
+            return Ok(handed(&entry));
         }
         let result = self
             .entries
@@ -249,6 +283,8 @@ impl ConnectionPool {
                     created_at: now,
                     last_used_micros: AtomicI64::new(now.timestamp_micros()),
                     used: UseMark::default(),
+                    closed: AtomicBool::new(false),
+                    retired: AtomicBool::new(false),
                     provisioned: Default::default(),
                     _slot: slot,
                 }))
@@ -259,7 +295,7 @@ impl ConnectionPool {
         match result {
             Ok(entry) => {
                 entry.touch();
-                Ok(Checkout { server: entry.server.clone(), mark: entry.used.clone() })
+                Ok(handed(&entry))
             }
             Err(shared) => Err(clone_error(&shared)),
         }
@@ -359,7 +395,7 @@ impl ConnectionPool {
     /// [`checkout`](Self::checkout) opens it again.
     pub async fn refresh(&self, key: &str) {
         if let Some(entry) = self.entries.get(key).await {
-            entry.server.close().await;
+            entry.close().await;
         }
         self.entries.invalidate(key).await;
         self.entries.run_pending_tasks().await;
@@ -392,8 +428,9 @@ impl ConnectionPool {
         for (key, entry) in open {
             let alive = tokio::time::timeout(self.config.health_check_timeout, entry.server.ping()).await;
             if !matches!(alive, Ok(Ok(()))) {
-                tracing::warn!(server = %entry.redacted, "server failed its health check; closing its pool");
-                entry.server.close().await;
+                // Dropped, not closed under its callers: a server too busy to answer within the
+                // timeout is not dead, and calls in flight finish on it.
+                tracing::warn!(server = %entry.redacted, "server failed its health check; dropping its pool");
                 self.entries.invalidate(key.as_str()).await;
                 dropped.push(key.to_string());
             }
@@ -440,7 +477,7 @@ impl ConnectionPool {
     /// Closes every server.
     pub async fn close_all(&self) {
         for (_, entry) in self.entries.iter() {
-            entry.server.close().await;
+            entry.close().await;
         }
         self.entries.invalidate_all();
         self.entries.run_pending_tasks().await;

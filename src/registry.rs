@@ -243,6 +243,14 @@ pub trait ServerPool: Send + Sync {
 
     /// Connections open, in use, idle, and calls waiting.
     fn figures(&self) -> ServerPoolFigures;
+
+    /// Tenant connections bound to this pool that are still alive (held by a caller or by a
+    /// call in flight). The manager's pool closes a server it drops only when this is 0;
+    /// otherwise the server closes when its last holder lets go. The default, 0, means the
+    /// adapter does not count (its server is closed when dropped).
+    fn holders(&self) -> usize {
+        0
+    }
 }
 
 /// An open data plane of one tenant. Accessors return the repositories the connection

@@ -308,6 +308,63 @@ pub async fn isolation_interleaved_statements_on_one_pooled_connection(fx: &Isol
     }
 }
 
+/// Values that look like SQL — quotes, backticks, `"."`, comments, dollar quotes, MySQL
+/// backslash escapes, `FROM <other tenant>` — stored as user fields and metadata and used as
+/// search strings in both tenants: every call succeeds, each value is read back unchanged,
+/// and each tenant's searches find only its own users.
+pub async fn isolation_hostile_values_stay_values(fx: &IsolationFixture) {
+    const HOSTILE: [&str; 12] = [
+        "x' FROM users --",
+        "x\" FROM \"users\" --",
+        "x` FROM `users` #",
+        "a\\' FROM users; --",
+        "E'\\'' FROM users",
+        "$$ FROM users $$",
+        "$t$ ' FROM users $t$",
+        "/* FROM users */ '",
+        "\".\"",
+        "`.`",
+        "%_!\\",
+        "FROM globex.users JOIN acme.users",
+    ];
+    for (tag, tenant) in [("a", &fx.a), ("b", &fx.b)] {
+        let users = tenant.users().expect("users");
+        for (i, hostile) in HOSTILE.iter().enumerate() {
+            let mut input = CreateUserInput::new(format!("h{i}-{tag}@example.com"));
+            input.name = Some(format!("{tag} {hostile}"));
+            input.given_name = Some((*hostile).to_string());
+            input.metadata = serde_json::json!({ "q": hostile, "k": [hostile] });
+            let (user, _) = users.create(input).await.unwrap_or_else(|e| panic!("create {hostile:?}: {e}"));
+            let back = users.get_by_id(user.id).await.unwrap_or_else(|e| panic!("read {hostile:?}: {e}"));
+            assert_eq!(back.given_name.as_deref(), Some(*hostile), "value changed on the way");
+            assert_eq!(back.metadata["q"], serde_json::json!(hostile), "metadata changed on the way");
+        }
+    }
+    for (tag, tenant) in [("a", &fx.a), ("b", &fx.b)] {
+        let users = tenant.users().expect("users");
+        for hostile in HOSTILE {
+            let found = users
+                .list(&UserFilter { search: Some(hostile.to_string()), limit: 200, ..UserFilter::default() })
+                .await
+                .unwrap_or_else(|e| panic!("search {hostile:?}: {e}"));
+            assert!(!found.is_empty(), "tenant {tag}: search {hostile:?} found nothing");
+            for user in &found {
+                assert!(
+                    user.email.ends_with(&format!("-{tag}@example.com")),
+                    "tenant {tag} found {}",
+                    user.email
+                );
+            }
+            tenant
+                .sessions()
+                .expect("sessions")
+                .list(&SessionFilter { search: Some(hostile.to_string()), ..SessionFilter::default() })
+                .await
+                .unwrap_or_else(|e| panic!("session search {hostile:?}: {e}"));
+        }
+    }
+}
+
 /// The one list of isolation cases.
 #[macro_export]
 macro_rules! isolation_cases {
@@ -324,6 +381,7 @@ macro_rules! isolation_cases {
             isolation_rbac_is_invisible_across_tenants,
             isolation_caches_are_namespaced_by_tenant,
             isolation_interleaved_statements_on_one_pooled_connection,
+            isolation_hostile_values_stay_values,
         }
     };
 }

@@ -26,6 +26,7 @@ mod mongo_adapter;
 mod password;
 mod pool;
 mod registry;
+mod review_e;
 mod sql_connect;
 mod sql_mysql;
 mod sql_pgbouncer;

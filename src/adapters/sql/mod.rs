@@ -175,6 +175,11 @@ impl ServerPool for SqlServerPool {
         self.server.pool.close().await;
     }
 
+    fn holders(&self) -> usize {
+        // Every bound tenant's context holds the server once; this pool holds it once.
+        Arc::strong_count(&self.server).saturating_sub(1)
+    }
+
     fn figures(&self) -> ServerPoolFigures {
         let size = self.server.pool.size();
         let idle = u32::try_from(self.server.pool.num_idle()).unwrap_or(u32::MAX).min(size);

@@ -79,7 +79,8 @@ impl<'a> Lexer<'a> {
         } else if c == b'#' && self.dialect == Dialect::MySql {
             self.pos = bytes.len();
             Tok::Unknown("a comment")
-        } else if c == b'$' && self.dialect == Dialect::Postgres && !next.is_some_and(|n| n.is_ascii_digit()) {
+        } else if c == b'$' && self.dialect == Dialect::Postgres && !next.is_some_and(|n| n.is_ascii_digit())
+        {
             self.pos = bytes.len();
             Tok::Unknown("a dollar-quoted string")
         } else if (c == b'e' || c == b'E') && next == Some(b'\'') && self.dialect == Dialect::Postgres {
@@ -192,7 +193,10 @@ pub(crate) fn qualify(sql: &str, namespace: &str, dialect: Dialect) -> Result<St
     let mut expect_table = false;
     while let Some((tok, start, end)) = lexer.next() {
         if let Tok::Unknown(what) = tok {
-            return Err(Refused(format!("statement holds {what}, which the store never sends: {}", truncate(sql))));
+            return Err(Refused(format!(
+                "statement holds {what}, which the store never sends: {}",
+                truncate(sql)
+            )));
         }
         match tok {
             Tok::Punct('(') => depth += 1,
@@ -388,7 +392,10 @@ mod tests {
             qualify(r#"SELECT "it's" FROM t"#, "n", Dialect::MySql).unwrap(),
             r#"SELECT "it's" FROM `n`.`t`"#
         );
-        assert_eq!(pg("DELETE FROM a USING b WHERE a.x = b.x"), r#"DELETE FROM "acme"."a" USING "acme"."b" WHERE a.x = b.x"#);
+        assert_eq!(
+            pg("DELETE FROM a USING b WHERE a.x = b.x"),
+            r#"DELETE FROM "acme"."a" USING "acme"."b" WHERE a.x = b.x"#
+        );
         assert_eq!(
             qualify("UPDATE a, b SET a.x = b.x", "n", Dialect::MySql).unwrap(),
             "UPDATE `n`.`a`, `n`.`b` SET a.x = b.x"
