@@ -73,10 +73,10 @@ impl<'a> Lexer<'a> {
         let c = *bytes.get(start)?;
         let q = self.dialect.quote() as u8;
         let next = bytes.get(start + 1).copied();
-        let tok = if (c == b'-' && next == Some(b'-')) || (c == b'/' && next == Some(b'*')) {
-            self.pos = bytes.len();
-            Tok::Unknown("a comment")
-        } else if c == b'#' && self.dialect == Dialect::MySql {
+        let comment = (c == b'-' && next == Some(b'-'))
+            || (c == b'/' && next == Some(b'*'))
+            || (c == b'#' && self.dialect == Dialect::MySql);
+        let tok = if comment {
             self.pos = bytes.len();
             Tok::Unknown("a comment")
         } else if c == b'$' && self.dialect == Dialect::Postgres && !next.is_some_and(|n| n.is_ascii_digit())
