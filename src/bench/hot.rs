@@ -818,7 +818,7 @@ async fn measure_all(hot: &HotPaths, opts: &BenchOptions) -> StoreResult<Vec<Row
             .note(format!("median of {iters}, interleaved"));
         if op.is_read() && hot.engine() == Engine::Postgres {
             row =
-                row.check(Check::VsBaseline(1.25), "≤1.25× sqlx").check(Check::VsFloor(2.0), "≤2× SELECT 1");
+                row.check(Check::VsBaseline(1.15), "≤1.15× sqlx").check(Check::VsFloor(2.0), "≤2× SELECT 1");
         }
         rows.push(row);
     }

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use super::hot::{HotPaths, Op, Side};
-use super::{BenchOptions, Engine, Row, Unit};
+use super::{BenchOptions, Check, Engine, Row, Unit};
 use crate::error::{StoreError, StoreResult};
 
 async fn ops_per_sec(hot: &Arc<HotPaths>, side: Side, tasks: usize, window: Duration) -> StoreResult<f64> {
@@ -65,6 +65,7 @@ pub async fn run(opts: &BenchOptions) -> StoreResult<Vec<Row>> {
                 store / 2.0,
             )
             .baseline(baseline / 2.0)
+            .check(Check::VsBaseline(1.2), "≤1.2× sqlx")
             .note(format!("pool of 10, 2 × {} ms windows each", window.as_millis())),
         );
     }

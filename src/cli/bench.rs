@@ -17,6 +17,9 @@ pub(crate) struct BenchArgs {
     /// Groups, comma-separated (hot, mongo, throughput, for_tenant, cold, control); all by default.
     #[arg(long, value_delimiter = ',')]
     groups: Vec<String>,
+    /// Tenants of the `cold` group on each engine (default 10,000; with `--quick` 200, MySQL 50).
+    #[arg(long)]
+    tenants: Option<usize>,
     /// PostgreSQL server (else `HJ_TEST_POSTGRES_URL`, else the loopback test server).
     #[arg(long)]
     postgres_url: Option<String>,
@@ -36,6 +39,7 @@ pub(crate) fn run(args: BenchArgs) -> ExitCode {
         let mut opts = BenchOptions::new(args.quick);
         opts.engines = args.engines.iter().map(|e| Engine::parse(e)).collect::<StoreResult<_>>()?;
         opts.groups = args.groups.iter().map(|g| g.trim().to_string()).filter(|g| !g.is_empty()).collect();
+        opts.tenants = args.tenants;
         if let Some(url) = args.postgres_url {
             opts.postgres_url = url;
         }
