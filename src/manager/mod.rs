@@ -389,10 +389,13 @@ impl Inner {
         if own_key == default_key {
             return Ok(());
         }
-        // A name of the template's form is refused on every server, not only on the one the
-        // template names: another address of that server (a PgBouncer port in front of it, a
-        // DNS alias) is not recognised as the same server.
+        // A name of the template's form is refused on the template's host whatever the port,
+        // not only on its server: a pooler (PgBouncer) on another port of that host leads to
+        // the same database server. Another DNS name or address of it is not recognised.
         let same = resolve::same_server(&own_key.server, &default_key.server);
+        if !same && !resolve::same_host(&own_key.server, &default_key.server) {
+            return Ok(());
+        }
         let template_form = match pattern.namespace.split_once(TENANT_PLACEHOLDER) {
             Some((prefix, suffix)) if !suffix.contains(TENANT_PLACEHOLDER) => own_key
                 .namespace
@@ -405,9 +408,10 @@ impl Inner {
             return Err(StoreError::invalid(
                 "settings.user_db",
                 format!(
-                    "tenant {}'s own database names {}, a namespace of the default tenant database's form that \
-                     belongs (or may come to belong) to another tenant (refused on every server: another address \
-                     may lead to the template's); it may only use its own ({}) or a name of another form",
+                    "tenant {}'s own database is on the host of the default tenant database and names {}, a \
+                     namespace of the template's form that belongs (or may come to belong) to another tenant; \
+                     on that host (any port: a pooler may lead to the template's server) it may only use its \
+                     own ({}) or a name of another form",
                     tenant.slug, own_key.namespace, default_key.namespace
                 ),
             ));

@@ -181,6 +181,24 @@ pub fn same_server(a: &str, b: &str) -> bool {
     }
 }
 
+/// Whether two [`NamespaceKey::server`]s share a host whatever the ports: a pooler such as
+/// PgBouncer on another port of the same host usually leads to the same database server.
+/// SQLite folders compare whole.
+pub fn same_host(a: &str, b: &str) -> bool {
+    let hosts = |s: &str| -> Option<(String, Vec<String>)> {
+        let (scheme, hosts) = s.split_once("://")?;
+        let strip = |h: &str| match h.rsplit_once(':') {
+            Some((host, port)) if port.bytes().all(|c| c.is_ascii_digit()) => host.to_string(),
+            _ => h.to_string(),
+        };
+        Some((scheme.to_string(), hosts.split(',').map(strip).collect()))
+    };
+    match (hosts(a), hosts(b)) {
+        (Some((sa, ha)), Some((sb, hb))) => sa == sb && ha.iter().any(|h| hb.contains(h)),
+        _ => a == b,
+    }
+}
+
 fn server_of(scheme: &str, hosts: &str, default_port: u16) -> String {
     let mut hosts: Vec<String> = hosts.split(',').map(|h| fold_host(h, default_port)).collect();
     hosts.sort();
