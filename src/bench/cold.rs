@@ -24,7 +24,8 @@
 //!    many). Figures: failed calls, peak server connections, ops/s. When the ratio misses
 //!    10 %, the same again with sqlx's per-connection statement cache raised to 2,048
 //!    (`statement-cache-capacity=2048` in the DSN): round-robin over 1,000 namespaces means
-//!    1,000 distinct statement texts, more than the default cache of 100.
+//!    1,000 distinct statement texts, more than sqlx's default cache of 100 (the MySQL
+//!    pools' default; PostgreSQL pools keep 1,024 and plan each statement once).
 //! 4. *memory*: a fresh manager whose tenant cache holds N; `VmRSS` growth after
 //!    `for_tenant` of all N tenants (accesses cached, no read), divided by N.
 //!
@@ -418,7 +419,14 @@ async fn measure(s: &Setup, n: usize, active_n: usize, quick: bool) -> StoreResu
     }
     let calls: u64 = if quick { 2_000 } else { 32_000 };
     let load = Load { targets: Arc::new(targets), calls, seed_failures, quick };
-    let ratio = load.measure(&mgr, s, &mut rows, "default statement cache (100)").await;
+    let default_label = match s.engine {
+        Engine::Postgres => format!(
+            "store's defaults (statement cache {}, generic plans)",
+            crate::adapters::sql::PG_STATEMENT_CACHE
+        ),
+        _ => "default statement cache (sqlx's 100)".to_string(),
+    };
+    let ratio = load.measure(&mgr, s, &mut rows, &default_label).await;
     mgr.close().await;
     drop(mgr);
     if ratio.is_some_and(|r| r > 1.10) {

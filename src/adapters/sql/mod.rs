@@ -15,6 +15,8 @@
 //! - one file per repository.
 
 mod connect;
+#[cfg(feature = "bench")]
+pub(crate) use connect::PG_STATEMENT_CACHE;
 pub(crate) mod error;
 pub(crate) mod exec;
 pub(crate) mod qualify;
