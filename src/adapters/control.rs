@@ -249,7 +249,9 @@ fn apply_client(client: &mut Client, input: ClientInput) {
 
 /// Adds a client to `clients` (the tenant's, with its stored `scopes`).
 ///
-/// Errors: `Conflict` on an existing client_id; `InvalidInput`; `Crypto` without a key for a secret.
+/// Errors: `Conflict` on an existing client_id; `InvalidInput` (also for a client breaking
+/// [`Client::validate`]: a confidential one without a secret, a public one with
+/// `client_credentials`); `Crypto` without a key for a secret.
 pub(crate) fn create_client(
     clients: &mut Vec<Client>,
     scopes: &[Scope],
@@ -291,13 +293,15 @@ pub(crate) fn create_client(
         updated_at: at,
     };
     apply_client(&mut client, input);
+    client.validate()?;
     clients.push(client.clone());
     clients.sort_by(|a, b| a.client_id.cmp(&b.client_id));
     Ok(client)
 }
 
 /// Updates the client `input.client_id` in `clients`; a new plain secret is sealed, a
-/// public client loses its secret.
+/// public client loses its secret. Nothing changes unless the result passes
+/// [`Client::validate`].
 ///
 /// Errors: `NotFound`; `InvalidInput`; `Crypto`.
 pub(crate) fn update_client(
@@ -316,16 +320,18 @@ pub(crate) fn update_client(
         Some(plain) => Some(seal_client_secret(secrets, slug, &input.client_id, &plain)?),
         None => None,
     };
-    let client = &mut clients[index];
-    apply_client(client, input);
+    let mut client = clients[index].clone();
+    apply_client(&mut client, input);
     if let Some(s) = new_secret {
         client.secret = Some(s);
     }
     if client.client_type == ClientType::Public {
         client.secret = None;
     }
+    client.validate()?;
     client.updated_at = now();
-    Ok(client.clone())
+    clients[index] = client.clone();
+    Ok(client)
 }
 
 /// Removes the client `client_id`. Errors: `NotFound`.
@@ -483,10 +489,29 @@ pub(crate) fn sort_admins(admins: &mut [Admin]) {
     admins.sort_by_key(|a| a.email.to_lowercase());
 }
 
-/// Adds an admin. Errors: `Conflict` on the e-mail (case-insensitive); `InvalidInput`.
-pub(crate) fn create_admin(admins: &mut Vec<Admin>, input: AdminInput) -> StoreResult<Admin> {
+/// Refuses tenant ids that are not among `tenants` (the live tenants' ids): an admin is
+/// never assigned a tenant that does not exist.
+///
+/// Errors: `InvalidInput` naming `assigned_tenants`.
+pub(crate) fn check_assigned_tenants(ids: &[Uuid], tenants: &[Uuid]) -> StoreResult<()> {
+    match ids.iter().find(|id| !tenants.contains(id)) {
+        Some(id) => Err(StoreError::invalid("assigned_tenants", format!("tenant {id} does not exist"))),
+        None => Ok(()),
+    }
+}
+
+/// Adds an admin; `tenants` are the ids of the live tenants.
+///
+/// Errors: `Conflict` on the e-mail (case-insensitive); `InvalidInput` (also for an
+/// assigned tenant that does not exist).
+pub(crate) fn create_admin(
+    admins: &mut Vec<Admin>,
+    input: AdminInput,
+    tenants: &[Uuid],
+) -> StoreResult<Admin> {
     validate_email(&input.email)?;
     validate_hash(&input.password_hash)?;
+    check_assigned_tenants(&input.assigned_tenants, tenants)?;
     let wanted = input.email.to_lowercase();
     if admins.iter().any(|a| a.email.to_lowercase() == wanted) {
         return Err(StoreError::conflict("admin", format!("e-mail {:?} exists", input.email)));
@@ -547,6 +572,38 @@ pub(crate) fn update_admin(admins: &mut [Admin], id: Uuid, input: AdminUpdate) -
     Ok(updated)
 }
 
+/// Replaces the tenants the admin `id` may manage with `ids` (sorted, without repeats);
+/// `tenants` are the ids of the live tenants.
+///
+/// Errors: `NotFound` for an unknown admin; `InvalidInput` for a tenant that does not exist.
+pub(crate) fn assign_tenants(
+    admins: &mut [Admin],
+    id: Uuid,
+    ids: &[Uuid],
+    tenants: &[Uuid],
+) -> StoreResult<()> {
+    let admin = admins.iter_mut().find(|a| a.id == id).ok_or_else(|| StoreError::not_found("admin", id))?;
+    check_assigned_tenants(ids, tenants)?;
+    let mut ids = ids.to_vec();
+    ids.sort();
+    ids.dedup();
+    admin.assigned_tenants = ids;
+    admin.updated_at = now();
+    Ok(())
+}
+
+/// Removes the tenant `tenant_id` (being deleted) from every admin's assigned tenants.
+/// Returns whether an admin changed.
+pub(crate) fn unassign_tenant(admins: &mut [Admin], tenant_id: Uuid) -> bool {
+    let mut changed = false;
+    for admin in admins.iter_mut().filter(|a| a.assigned_tenants.contains(&tenant_id)) {
+        admin.assigned_tenants.retain(|t| *t != tenant_id);
+        admin.updated_at = now();
+        changed = true;
+    }
+    changed
+}
+
 /// Runs `change` on the admin `id`. Errors: `NotFound`.
 pub(crate) fn modify_admin(
     admins: &mut [Admin],
@@ -563,7 +620,10 @@ pub(crate) fn sort_tokens(tokens: &mut [AdminRefreshToken]) {
     tokens.sort_by(|a, b| (a.created_at, &a.token_hash).cmp(&(b.created_at, &b.token_hash)));
 }
 
-/// Adds an admin refresh token. Errors: `NotFound` for an unknown admin; `Conflict`; `InvalidInput`.
+/// Adds an admin refresh token (created now).
+///
+/// Errors: `NotFound` for an unknown admin; `Conflict`; `InvalidInput` (also for an
+/// `expires_at` before now, its creation time).
 pub(crate) fn create_token(
     admins: &[Admin],
     tokens: &mut Vec<AdminRefreshToken>,
@@ -584,6 +644,7 @@ pub(crate) fn create_token(
         created_at: now(),
         expires_at: crate::model::truncate_micros(expires_at),
     };
+    token.validate()?;
     tokens.push(token.clone());
     sort_tokens(tokens);
     Ok(token)

@@ -122,3 +122,60 @@ fn the_example_secrets_open_with_the_documented_example_key() {
         assert!(wrong.decrypt("acme", fields::USER_DB_DSN, &db.dsn).is_err());
     });
 }
+
+/// What `validate` refuses in one file, the store refuses to load, at the same file, line,
+/// column and pointer (not `1:1`): the typed values and their rules are checked on every
+/// load, so a "valid" verdict means the store loads the tree.
+#[test]
+fn the_store_refuses_to_load_a_broken_file_at_the_place_validate_reports() {
+    use hellojohn_store::StoreError;
+    use hellojohn_store::adapters::fs::FsControlPlane;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/broken");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let admin: uuid::Uuid = "0192f0c4-0000-7000-8000-0000000000a1".parse().expect("uuid");
+    for (fixture, what) in [
+        ("integer-overflow-u32", "tenants"),
+        ("float-in-integer-field", "tenants"),
+        ("integer-overflow-i64", "tenants"),
+        ("duplicate-user-field-name", "tenants"),
+        ("select-field-without-options", "tenants"),
+        ("logo-url-not-a-url", "tenants"),
+        ("confidential-client-without-secret", "clients"),
+        ("public-client-with-client-credentials", "clients"),
+        ("public-client-with-secret", "clients"),
+        ("token-expires-before-created", "tokens"),
+    ] {
+        let dir = root.join(fixture);
+        let expected: Vec<Expected> = std::fs::read_to_string(dir.join("expected.txt"))
+            .expect("expected.txt")
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(parse_expected)
+            .collect();
+        let cp = FsControlPlane::new(&dir, None);
+        let err = runtime.block_on(async {
+            match what {
+                "tenants" => cp.tenants().list().await.map(|_| ()),
+                "clients" => cp.clients("acme").expect("clients").list("").await.map(|_| ()),
+                _ => cp.admin_refresh_tokens().list_by_admin(admin).await.map(|_| ()),
+            }
+        });
+        let Err(StoreError::InvalidConfig { problems }) = err else {
+            panic!("{fixture}: the store loaded it: {err:?}");
+        };
+        for e in &expected {
+            assert!(
+                problems.iter().any(|p| p.file == dir.join(&e.file).display().to_string()
+                    && (p.line, p.column) == (e.line, e.column)
+                    && p.pointer == e.pointer
+                    && p.message.contains(&e.fragment)),
+                "{fixture}: expected {}:{}:{}: {}: …{}…, the store said {problems:#?}",
+                e.file,
+                e.line,
+                e.column,
+                e.pointer,
+                e.fragment
+            );
+        }
+    }
+}

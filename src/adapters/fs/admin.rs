@@ -32,6 +32,22 @@ impl FsControlPlane {
         self.store(FileKind::Admins, &self.admins_path(), &file, None)
     }
 
+    /// The ids of the live tenants, for the rule that an admin's tenants exist.
+    fn tenant_ids(&self) -> StoreResult<Vec<Uuid>> {
+        Ok(self.all_tenants()?.into_iter().map(|t| t.id).collect())
+    }
+
+    /// Removes the tenant `tenant_id` from every admin's assigned tenants (the tenant was
+    /// deleted), under the `admins` lock.
+    pub(crate) async fn unassign_tenant(&self, tenant_id: Uuid) -> StoreResult<()> {
+        let _guard = self.lock("admins").await?;
+        let mut file = self.load_admins()?;
+        if control::unassign_tenant(&mut file.admins, tenant_id) {
+            self.save_admins(file)?;
+        }
+        Ok(())
+    }
+
     fn load_tokens(&self) -> StoreResult<AdminRefreshTokensFile> {
         Ok(self.load(FileKind::AdminRefreshTokens, &self.tokens_path(), None)?.unwrap_or_default())
     }
@@ -132,7 +148,8 @@ impl AdminRepository for FsAdminRepository {
         validate_hash(&input.password_hash)?;
         let _guard = self.cp.lock("admins").await?;
         let mut file = self.cp.load_admins()?;
-        let admin = control::create_admin(&mut file.admins, input)?;
+        let tenants = if input.assigned_tenants.is_empty() { Vec::new() } else { self.cp.tenant_ids()? };
+        let admin = control::create_admin(&mut file.admins, input, &tenants)?;
         self.cp.save_admins(file)?;
         Ok(admin)
     }
@@ -179,15 +196,11 @@ impl AdminRepository for FsAdminRepository {
 
     #[tracing::instrument(level = "debug", skip_all, fields(backend = "fs"))]
     async fn assign_tenants(&self, id: Uuid, tenant_ids: &[Uuid]) -> StoreResult<()> {
-        let mut ids = tenant_ids.to_vec();
-        ids.sort();
-        ids.dedup();
-        self.modify(id, move |a| {
-            a.assigned_tenants = ids;
-            a.updated_at = now();
-        })
-        .await
-        .map(|_| ())
+        let _guard = self.cp.lock("admins").await?;
+        let mut file = self.cp.load_admins()?;
+        let tenants = if tenant_ids.is_empty() { Vec::new() } else { self.cp.tenant_ids()? };
+        control::assign_tenants(&mut file.admins, id, tenant_ids, &tenants)?;
+        self.cp.save_admins(file)
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(backend = "fs"))]

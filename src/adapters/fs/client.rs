@@ -45,7 +45,7 @@ impl FsClientRepository {
         if !report.problems.is_empty() {
             return Err(StoreError::InvalidConfig { problems: report.problems });
         }
-        document::typed(FileKind::Clients, &file, &json)
+        document::typed(&file, &text, &json)
     }
 
     fn load_scopes(&self) -> StoreResult<ScopesFile> {

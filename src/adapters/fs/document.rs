@@ -1,17 +1,19 @@
 //! Reading and writing one control-plane file: YAML text → JSON value → JSON-Schema
-//! validation → per-file rules → typed value, with every problem located by file, line,
-//! column and JSON pointer. Writing renders YAML with the `yaml-language-server` schema
-//! line and runs the same checks on the text before it may reach the disk.
+//! validation → per-file rules → typed value (the deserialization a load does, and the
+//! model's rules on it), with every problem located by file, line, column and JSON pointer.
+//! A text that passes has a typed value the store loads. Writing renders YAML with the
+//! `yaml-language-server` schema line and runs the same checks on the text before it may
+//! reach the disk.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::positions::{Pos, Positions};
+use super::positions::{Pos, Positions, escape_token};
 use super::rules;
-use super::schema::FileKind;
+use super::schema::{AdminRefreshTokensFile, AdminsFile, ClientsFile, FileKind, ScopesFile};
 use crate::error::{ConfigProblem, StoreError, StoreResult};
-use crate::model::SECRET_PATTERN;
+use crate::model::{SECRET_PATTERN, Tenant, Violation};
 
 /// Largest control-plane file the store reads (hostile or runaway files are refused).
 pub const MAX_FILE_BYTES: usize = 4 * 1024 * 1024;
@@ -123,6 +125,7 @@ pub(crate) fn check_text(
     }
     schema_problems(kind, &json, &mut report);
     rules::check_file(kind, &json, folder_slug, &mut report);
+    typed_problems(kind, &json, &mut report);
     if report.problems.is_empty() {
         Ok(Parsed { json, text: text.to_string() })
     } else {
@@ -132,14 +135,89 @@ pub(crate) fn check_text(
     }
 }
 
-/// The typed value of a file of `kind` whose JSON passed every check.
+/// The typed value of a file of `kind` whose JSON passed every check (`text` is the file's
+/// text, to locate a problem).
 ///
-/// Errors: `InvalidConfig` when the JSON does not fit the type (the schemas are generated
-/// from the types, so only a schema out of step with its type gets here).
-pub(crate) fn typed<T: DeserializeOwned>(kind: FileKind, file: &str, json: &Value) -> StoreResult<T> {
-    T::deserialize(json).map_err(|e| StoreError::InvalidConfig {
-        problems: vec![problem(file, 1, 1, "", format!("does not match the {kind:?} type: {e}"))],
+/// Errors: `InvalidConfig` at the failing value's line and column when the JSON does not
+/// fit the type ([`check_text`] already deserializes it, so only a caller that skipped it
+/// gets here).
+pub(crate) fn typed<T: DeserializeOwned>(file: &str, text: &str, json: &Value) -> StoreResult<T> {
+    deserialize_located(json).map_err(|(pointer, message)| {
+        let mut report = Report::new(file, text);
+        report.value(&pointer, unloadable(&message));
+        StoreError::InvalidConfig { problems: report.problems }
     })
+}
+
+/// The message of a value the typed deserialization refuses.
+fn unloadable(serde_message: &str) -> String {
+    format!("the store cannot load this value: {serde_message}")
+}
+
+/// The JSON pointer of a path `serde_path_to_error` recorded (up to its first unknown step).
+fn pointer_of(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut pointer = String::new();
+    for segment in path.iter() {
+        match segment {
+            Segment::Seq { index } => pointer.push_str(&format!("/{index}")),
+            Segment::Map { key } | Segment::Enum { variant: key } => {
+                pointer.push('/');
+                pointer.push_str(&escape_token(key));
+            }
+            Segment::Unknown => break,
+        }
+    }
+    pointer
+}
+
+/// Deserializes `json` as `T`, as a load does; an error comes with the JSON pointer of the
+/// value it failed at and serde's message.
+fn deserialize_located<T: DeserializeOwned>(json: &Value) -> Result<T, (String, String)> {
+    serde_path_to_error::deserialize(json).map_err(|e| (pointer_of(e.path()), e.inner().to_string()))
+}
+
+/// Builds the typed value of a file of `kind` from `json` — what the store loads — and runs
+/// the model's rules on it ([`Violation`]s of clients, tenant settings, admin tokens).
+/// serde stops at its first error: it is reported unless the schema or the rules already
+/// reported a problem at that value, inside it or around it (the same defect, seen twice).
+fn typed_problems(kind: FileKind, json: &Value, report: &mut Report<'_>) {
+    fn under(prefix: &str, list: Vec<Vec<Violation>>) -> Vec<Violation> {
+        list.into_iter()
+            .enumerate()
+            .flat_map(|(i, vs)| vs.into_iter().map(move |v| v.under(&format!("{prefix}/{i}"))))
+            .collect()
+    }
+    let violations = match kind {
+        FileKind::Tenant => build::<Tenant>(json, report).map(|t| t.violations()),
+        FileKind::Clients => build::<ClientsFile>(json, report)
+            .map(|f| under("/clients", f.clients.iter().map(|c| c.violations()).collect())),
+        FileKind::Scopes => build::<ScopesFile>(json, report).map(|_| Vec::new()),
+        FileKind::Admins => build::<AdminsFile>(json, report).map(|_| Vec::new()),
+        FileKind::AdminRefreshTokens => build::<AdminRefreshTokensFile>(json, report)
+            .map(|f| under("/refresh_tokens", f.refresh_tokens.iter().map(|t| t.violations()).collect())),
+    };
+    for v in violations.unwrap_or_default() {
+        report.value(&v.pointer, v.message);
+    }
+}
+
+/// `json` as a `T`, or `None` with its error in `report` (see [`typed_problems`]).
+fn build<T: DeserializeOwned>(json: &Value, report: &mut Report<'_>) -> Option<T> {
+    match deserialize_located::<T>(json) {
+        Ok(value) => Some(value),
+        Err((pointer, message)) => {
+            let related = |p: &str| {
+                p == pointer
+                    || pointer.strip_prefix(p).is_some_and(|rest| rest.starts_with('/'))
+                    || p.strip_prefix(pointer.as_str()).is_some_and(|rest| rest.starts_with('/'))
+            };
+            if !report.problems.iter().any(|p| related(&p.pointer)) {
+                report.value(&pointer, unloadable(&message));
+            }
+            None
+        }
+    }
 }
 
 /// Renders `value` as the text of a file of `kind`: the schema line, then YAML. The text is
@@ -206,7 +284,7 @@ fn to_json(v: &serde_yaml::Value, pointer: &str, report: &mut Report<'_>) -> Opt
                         continue;
                     }
                 };
-                let child = format!("{pointer}/{}", super::positions::escape_token(&key));
+                let child = format!("{pointer}/{}", escape_token(&key));
                 out.insert(key, to_json(val, &child, report)?);
             }
             Value::Object(out)
@@ -235,7 +313,7 @@ fn describe(error: &jsonschema::ValidationError<'_>, pointer: &str, report: &mut
     match error.kind() {
         K::AdditionalProperties { unexpected } => {
             for key in unexpected {
-                let child = format!("{pointer}/{}", super::positions::escape_token(key));
+                let child = format!("{pointer}/{}", escape_token(key));
                 report.key(&child, format!("unknown key {key:?}"));
             }
         }

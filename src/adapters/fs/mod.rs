@@ -302,7 +302,7 @@ impl FsControlPlane {
                 let json = self
                     .check(kind, &file, &text, folder_slug)
                     .map_err(|problems| StoreError::InvalidConfig { problems })?;
-                document::typed(kind, &file, &json).map(Some)
+                document::typed(&file, &text, &json).map(Some)
             }
         }
     }

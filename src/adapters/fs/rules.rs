@@ -1,6 +1,7 @@
 //! Rules a JSON Schema cannot say: per-file (unique ids, redirect URIs, ciphertext shape,
 //! folder name equals slug) and across files (a client's scopes exist, an admin token's
-//! admin exists). They run on the JSON value, so they locate problems by pointer even
+//! admin exists, an admin's tenants exist). The rules between the fields of one value live
+//! on the model types (`model/rules.rs`) and run on the typed value (`document.rs`). They run on the JSON value, so they locate problems by pointer even
 //! when the schema already failed.
 
 use std::collections::HashMap;
@@ -103,11 +104,6 @@ pub(crate) fn check_file(kind: FileKind, json: &Value, folder_slug: Option<&str>
                     }
                 }
                 check_secret(json, &format!("/clients/{i}/secret"), report);
-                if client.get("type").and_then(Value::as_str) == Some("public")
-                    && client.get("secret").is_some()
-                {
-                    report.value(&format!("/clients/{i}/secret"), "a public client cannot have a secret");
-                }
             }
         }
         FileKind::Scopes => {
@@ -171,6 +167,24 @@ pub(crate) fn check_token_admins(tokens: &Value, admin_ids: &[String], report: &
             && !admin_ids.iter().any(|a| a == id)
         {
             report.value(&format!("/refresh_tokens/{i}/admin_id"), format!("admin {id} does not exist"));
+        }
+    }
+}
+
+/// Cross-file rule: every tenant an admin is assigned exists (`tenant_ids` holds the ids in
+/// the tree's `tenant.yaml` files).
+pub(crate) fn check_admin_tenants(admins: &Value, tenant_ids: &[uuid::Uuid], report: &mut Report<'_>) {
+    for (i, admin) in items(admins, "admins") {
+        let assigned = admin.get("assigned_tenants").and_then(Value::as_array).into_iter().flatten();
+        for (j, id) in assigned.enumerate() {
+            if let Some(id) = id.as_str().and_then(|s| uuid::Uuid::parse_str(s).ok())
+                && !tenant_ids.contains(&id)
+            {
+                report.value(
+                    &format!("/admins/{i}/assigned_tenants/{j}"),
+                    format!("tenant {id} does not exist"),
+                );
+            }
         }
     }
 }

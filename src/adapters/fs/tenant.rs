@@ -109,7 +109,8 @@ impl FsControlPlane {
         Ok(slugs)
     }
 
-    fn all_tenants(&self) -> StoreResult<Vec<Tenant>> {
+    /// Every tenant, by slug.
+    pub(crate) fn all_tenants(&self) -> StoreResult<Vec<Tenant>> {
         let mut tenants = Vec::new();
         for slug in self.tenant_slugs()? {
             if validate_slug(&slug).is_err() {
@@ -268,7 +269,8 @@ impl FsControlPlane {
 }
 
 /// Checks a tenant before it is written: a valid slug and a name; no NUL and no name over
-/// [`CONTROL_NAME`](crate::model::limits::CONTROL_NAME) characters.
+/// [`CONTROL_NAME`](crate::model::limits::CONTROL_NAME) characters; settings that pass
+/// [`TenantSettings::validate`].
 pub(crate) fn check_tenant_input(tenant: &Tenant) -> StoreResult<()> {
     validate_slug(&tenant.slug)?;
     if tenant.name.trim().is_empty() {
@@ -278,7 +280,7 @@ pub(crate) fn check_tenant_input(tenant: &Tenant) -> StoreResult<()> {
     check_text("name", &tenant.name, CONTROL_NAME)?;
     check_text_opt("display_name", tenant.display_name.as_deref(), CONTROL_NAME)?;
     check_text_opt("language", tenant.language.as_deref(), CONTROL_NAME)?;
-    Ok(())
+    tenant.settings.validate()
 }
 
 #[async_trait]
@@ -386,6 +388,7 @@ impl TenantRepository for FsTenantRepository {
     #[tracing::instrument(level = "debug", skip_all, fields(backend = "fs"))]
     async fn update_settings(&self, slug: &str, mut settings: TenantSettings) -> StoreResult<Tenant> {
         validate_slug(slug)?;
+        settings.validate()?;
         let _guard = self.cp.lock(&format!("tenant-{slug}")).await?;
         let mut current = self.cp.load_tenant(slug)?;
         seal_settings(self.cp.secrets(), slug, &mut settings)?;
@@ -443,6 +446,11 @@ impl TenantRepository for FsTenantRepository {
         storage::sync_dir(&deleted_dir)?;
         std::fs::remove_dir_all(&trash)
             .map_err(|e| storage::io_error(format!("removing {}", trash.display()), e))?;
+        // After the commit point: no admin keeps a tenant that no longer exists. A failure
+        // here does not undo the delete (logged; `validate` reports what is left).
+        if let Err(e) = self.cp.unassign_tenant(tomb.id).await {
+            tracing::warn!(tenant = %slug, error = %e, "tenant deleted, but not removed from its admins");
+        }
         Ok(())
     }
 

@@ -1,5 +1,6 @@
-//! Validation of a whole control-plane tree: every file against its schema and rules,
-//! plus the rules across files. This is what `hellojohn-store validate <fs-root>` runs.
+//! Validation of a whole control-plane tree: every file against its schema and rules, and
+//! built as the typed value the store loads, plus the rules across files. This is what
+//! `hellojohn-store validate <fs-root>` runs.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -103,6 +104,8 @@ pub fn validate_tree_with_key(root: &Path, secrets: Option<&SecretBox>) -> Store
         Err(_) => Vec::new(),
     };
     slugs.sort();
+    // Whether every tenant file loaded: only then is an admin's unknown tenant a problem.
+    let mut tenants_ok = true;
     for slug in &slugs {
         let dir = tenants_dir.join(slug);
         if let Ok(entries) = std::fs::read_dir(&dir) {
@@ -121,6 +124,7 @@ pub fn validate_tree_with_key(root: &Path, secrets: Option<&SecretBox>) -> Store
             }
         }
         let tenant = check_file(FileKind::Tenant, &dir.join("tenant.yaml"), Some(slug), true, &mut out);
+        tenants_ok &= tenant.is_some();
         if let (Some((tenant, file)), Some(key)) = (&tenant, secrets) {
             let mut report = Report::new(file, &tenant.text);
             check_tenant_secrets(&tenant.json, slug, key, &mut report);
@@ -183,6 +187,13 @@ pub fn validate_tree_with_key(root: &Path, secrets: Option<&SecretBox>) -> Store
         false,
         &mut out,
     );
+    if let (Some((admins, file)), true) = (&admins, tenants_ok) {
+        let ids: Vec<uuid::Uuid> =
+            tenant_ids.keys().filter_map(|id| uuid::Uuid::parse_str(id).ok()).collect();
+        let mut report = Report::new(file, &admins.text);
+        rules::check_admin_tenants(&admins.json, &ids, &mut report);
+        out.extend(report.problems);
+    }
     let admins_ok = admins.is_some() || !admins_dir.join("admins.yaml").exists();
     if let (Some((tokens, file)), true) = (tokens, admins_ok) {
         let ids = admins.as_ref().map(|(a, _)| strings_at(&a.json, "admins", "id")).unwrap_or_default();

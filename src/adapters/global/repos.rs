@@ -113,6 +113,7 @@ impl TenantRepository for GlobalTenantRepository {
 
     async fn update_settings(&self, slug: &str, mut settings: TenantSettings) -> StoreResult<Tenant> {
         validate_slug(slug)?;
+        settings.validate()?;
         control::seal_settings(self.cp.secrets(), slug, &mut settings)?;
         self.cp
             .write(move |state| {
@@ -149,6 +150,7 @@ impl TenantRepository for GlobalTenantRepository {
                     state.tenants.remove(slug).ok_or_else(|| StoreError::not_found("tenant", slug))?;
                 state.clients.remove(slug);
                 state.scopes.remove(slug);
+                control::unassign_tenant(&mut state.admins, tenant.id);
                 state.deleted.insert(tenant.id, control::tombstone(&tenant));
                 Ok(())
             })
@@ -369,7 +371,12 @@ impl AdminRepository for GlobalAdminRepository {
     }
 
     async fn create(&self, input: AdminInput) -> StoreResult<Admin> {
-        self.cp.write(move |state| control::create_admin(&mut state.admins, input)).await
+        self.cp
+            .write(move |state| {
+                let tenants: Vec<Uuid> = state.tenants.values().map(|t| t.id).collect();
+                control::create_admin(&mut state.admins, input, &tenants)
+            })
+            .await
     }
 
     async fn update(&self, id: Uuid, input: AdminUpdate) -> StoreResult<Admin> {
@@ -395,15 +402,13 @@ impl AdminRepository for GlobalAdminRepository {
     }
 
     async fn assign_tenants(&self, id: Uuid, tenant_ids: &[Uuid]) -> StoreResult<()> {
-        let mut ids = tenant_ids.to_vec();
-        ids.sort();
-        ids.dedup();
-        self.modify(id, move |a| {
-            a.assigned_tenants = ids;
-            a.updated_at = now();
-        })
-        .await
-        .map(|_| ())
+        let ids = tenant_ids.to_vec();
+        self.cp
+            .write(move |state| {
+                let tenants: Vec<Uuid> = state.tenants.values().map(|t| t.id).collect();
+                control::assign_tenants(&mut state.admins, id, &ids, &tenants)
+            })
+            .await
     }
 
     async fn has_access_to_tenant(&self, id: Uuid, tenant_id: Uuid) -> StoreResult<bool> {

@@ -100,7 +100,8 @@ pub async fn admins_list_filters_and_pages(cp: &ControlPlane) {
 
 /// Global admins reach every tenant, tenant admins their assigned ones, disabled admins none.
 pub async fn admins_tenant_access_rules(cp: &ControlPlane) {
-    let (t1, t2) = (new_id(), new_id());
+    let t1 = super::tenants::make_tenant(cp, "tenant-1").await.id;
+    let t2 = super::tenants::make_tenant(cp, "tenant-2").await.id;
     let global = admin(cp, "root@example.com", AdminType::Global).await;
     let local = admin(cp, "local@example.com", AdminType::Tenant).await;
     let admins = cp.admins();
@@ -182,7 +183,8 @@ pub async fn admin_refresh_tokens_unknown_admin_is_not_found(cp: &ControlPlane) 
 pub async fn admin_refresh_tokens_purge_expired(cp: &ControlPlane) {
     let a = admin(cp, "a@example.com", AdminType::Global).await;
     let tokens = cp.admin_refresh_tokens();
-    let t = now();
+    // Tokens cannot expire before they are created: purge at a later `now` instead.
+    let t = now() + TimeDelta::hours(3);
     tokens.create(a.id, "old1old1old1old1", t - TimeDelta::hours(2)).await.expect("old1");
     tokens.create(a.id, "old2old2old2old2", t - TimeDelta::minutes(1)).await.expect("old2");
     tokens.create(a.id, "newnewnewnewnewn", t + TimeDelta::hours(2)).await.expect("new");
@@ -218,4 +220,49 @@ pub async fn admins_extreme_offsets_and_times_never_panic(cp: &ControlPlane) {
             Err(other) => panic!("token expiring {t:?}: {other:?}"),
         }
     }
+}
+
+/// An admin is never assigned a tenant that does not exist: `create` and `assign_tenants`
+/// with an unknown tenant id are `InvalidInput` naming `assigned_tenants` and change
+/// nothing; deleting a tenant removes it from every admin it was assigned to.
+pub async fn admins_are_assigned_existing_tenants_only(cp: &ControlPlane) {
+    let acme = super::tenants::make_tenant(cp, "acme").await;
+    let globex = super::tenants::make_tenant(cp, "globex").await;
+    let mut unknown = input("local@example.com", AdminType::Tenant);
+    unknown.assigned_tenants = vec![acme.id, new_id()];
+    match cp.admins().create(unknown).await {
+        Err(StoreError::InvalidInput { field, .. }) => assert_eq!(field, "assigned_tenants"),
+        other => panic!("create with an unknown tenant: {other:?}"),
+    }
+    assert!(cp.admins().list(&AdminFilter::default()).await.expect("list").is_empty(), "nothing created");
+    let mut known = input("local@example.com", AdminType::Tenant);
+    known.assigned_tenants = vec![acme.id, globex.id];
+    let local = cp.admins().create(known).await.expect("create with known tenants");
+    match cp.admins().assign_tenants(local.id, &[globex.id, new_id()]).await {
+        Err(StoreError::InvalidInput { field, .. }) => assert_eq!(field, "assigned_tenants"),
+        other => panic!("assign an unknown tenant: {other:?}"),
+    }
+    let mut both = vec![acme.id, globex.id];
+    both.sort();
+    assert_eq!(cp.admins().get_by_id(local.id).await.expect("get").assigned_tenants, both, "unchanged");
+    cp.tenants().delete("acme").await.expect("delete acme");
+    let after = cp.admins().get_by_id(local.id).await.expect("get");
+    assert_eq!(after.assigned_tenants, vec![globex.id], "the deleted tenant is no longer assigned");
+    match cp.admins().assign_tenants(local.id, &[acme.id]).await {
+        Err(StoreError::InvalidInput { field, .. }) => assert_eq!(field, "assigned_tenants"),
+        other => panic!("assign a deleted tenant: {other:?}"),
+    }
+}
+
+/// An admin refresh token cannot expire before it is created: `InvalidInput` naming
+/// `expires_at`, and nothing is stored.
+pub async fn admin_refresh_tokens_cannot_expire_before_they_are_created(cp: &ControlPlane) {
+    let a = admin(cp, "a@example.com", AdminType::Global).await;
+    let tokens = cp.admin_refresh_tokens();
+    match tokens.create(a.id, "pastpastpastpast", now() - TimeDelta::seconds(1)).await {
+        Err(StoreError::InvalidInput { field, .. }) => assert_eq!(field, "expires_at"),
+        other => panic!("a token expiring in the past: {other:?}"),
+    }
+    assert!(tokens.list_by_admin(a.id).await.expect("list").is_empty(), "nothing stored");
+    tokens.create(a.id, "futurefuturefutu", now() + TimeDelta::minutes(5)).await.expect("future");
 }

@@ -260,3 +260,57 @@ pub async fn clients_of_unknown_tenant_is_tenant_not_found(cp: &ControlPlane) {
     let err = cp.clients("ghost").list("").await.expect_err("list");
     assert!(matches!(err, StoreError::TenantNotFound { .. }), "{err}");
 }
+
+/// The field an `InvalidInput` names, or a panic naming what was expected.
+fn invalid_field<T: std::fmt::Debug>(result: crate::StoreResult<T>, what: &str) -> String {
+    match result {
+        Err(StoreError::InvalidInput { field, .. }) => field,
+        other => panic!("{what}: expected InvalidInput, got {other:?}"),
+    }
+}
+
+/// A confidential client needs a secret: a create without one, or an update making a
+/// secret-less client confidential, is `InvalidInput` naming `secret`, and nothing changes.
+pub async fn clients_confidential_client_needs_a_secret(cp: &ControlPlane) {
+    make_tenant(cp, "acme").await;
+    let clients = cp.clients("acme");
+    let mut c = web_app();
+    c.client_type = Some(ClientType::Confidential);
+    assert_eq!(invalid_field(clients.create(c.clone()).await, "confidential without a secret"), "secret");
+    assert!(clients.list("").await.expect("list").is_empty(), "nothing was created");
+    let public = clients.create(web_app()).await.expect("public");
+    assert_eq!(
+        invalid_field(clients.update(c.clone()).await, "made confidential without a secret"),
+        "secret"
+    );
+    assert_eq!(clients.get("web-app").await.expect("get"), public, "unchanged");
+    c.secret = Some("s3cret".into());
+    let confidential = clients.update(c).await.expect("made confidential with a secret");
+    assert_eq!(confidential.client_type, ClientType::Confidential);
+    assert!(confidential.secret.is_some());
+}
+
+/// A public client cannot use `client_credentials` (it has no secret to authenticate
+/// with): `InvalidInput` naming `grant_types` on create and on update; a confidential
+/// client may.
+pub async fn clients_public_client_cannot_use_client_credentials(cp: &ControlPlane) {
+    make_tenant(cp, "acme").await;
+    let clients = cp.clients("acme");
+    let mut c = web_app();
+    c.grant_types.push(GrantType::ClientCredentials);
+    assert_eq!(
+        invalid_field(clients.create(c.clone()).await, "public with client_credentials"),
+        "grant_types"
+    );
+    let created = clients.create(web_app()).await.expect("public");
+    assert_eq!(invalid_field(clients.update(c.clone()).await, "update adding it"), "grant_types");
+    assert_eq!(clients.get("web-app").await.expect("get"), created, "unchanged");
+    c.client_type = Some(ClientType::Confidential);
+    c.secret = Some("s3cret".into());
+    let updated = clients.update(c).await.expect("confidential with client_credentials");
+    assert!(updated.grant_types.contains(&GrantType::ClientCredentials));
+    let mut back = web_app();
+    back.client_type = Some(ClientType::Public);
+    back.grant_types = updated.grant_types.clone();
+    assert_eq!(invalid_field(clients.update(back).await, "made public keeping it"), "grant_types");
+}

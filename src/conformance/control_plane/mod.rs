@@ -139,6 +139,7 @@ macro_rules! control_plane_cases {
             tenants_racing_creates_never_share_a_namespace,
             tenants_clients_and_scopes_refuse_nul_and_overlong_strings,
             tenants_never_get_a_system_namespace,
+            tenants_settings_rules_are_invalid_input_naming_the_field,
             clients_create_get_list_delete,
             clients_duplicate_client_id_is_conflict,
             clients_unknown_is_not_found,
@@ -148,6 +149,8 @@ macro_rules! control_plane_cases {
             clients_redirect_uris_follow_rfc_8252_and_the_security_bcp,
             clients_secret_is_sealed_and_decrypts,
             clients_public_client_cannot_have_a_secret,
+            clients_confidential_client_needs_a_secret,
+            clients_public_client_cannot_use_client_credentials,
             clients_of_one_tenant_are_invisible_to_another,
             clients_of_unknown_tenant_is_tenant_not_found,
             scopes_system_scopes_always_exist,
@@ -164,9 +167,11 @@ macro_rules! control_plane_cases {
             admins_tenant_access_rules,
             admins_touch_last_seen,
             admins_delete_removes_refresh_tokens,
+            admins_are_assigned_existing_tenants_only,
             admin_refresh_tokens_create_get_list_delete,
             admin_refresh_tokens_unknown_admin_is_not_found,
             admin_refresh_tokens_purge_expired,
+            admin_refresh_tokens_cannot_expire_before_they_are_created,
         }
     };
 }

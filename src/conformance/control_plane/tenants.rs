@@ -340,3 +340,76 @@ pub async fn tenants_clients_and_scopes_refuse_nul_and_overlong_strings(cp: &Con
     invalid(scopes.create(input).await, "NUL in a scope description");
     assert_eq!(scopes.list().await.expect("scopes").len(), before, "no scope was created");
 }
+
+/// Tenant settings break no rule between their fields: user-field names are unique, a
+/// `select` field has options, `logo_url` and `favicon_url` are absolute http(s) URLs.
+/// Otherwise `InvalidInput` naming the field on create, update and update_settings, and
+/// nothing is written.
+pub async fn tenants_settings_rules_are_invalid_input_naming_the_field(cp: &ControlPlane) {
+    use crate::model::{UserFieldDefinition, UserFieldType};
+    fn field(name: &str, field_type: UserFieldType, options: &[&str]) -> UserFieldDefinition {
+        UserFieldDefinition {
+            name: name.into(),
+            field_type,
+            label: None,
+            required: false,
+            unique: false,
+            indexed: false,
+            options: options.iter().map(|o| o.to_string()).collect(),
+        }
+    }
+    fn invalid_field<T: std::fmt::Debug>(r: crate::StoreResult<T>, what: &str) -> String {
+        match r {
+            Err(crate::StoreError::InvalidInput { field, .. }) => field,
+            other => panic!("{what}: expected InvalidInput, got {other:?}"),
+        }
+    }
+    let duplicate = TenantSettings {
+        user_fields: vec![
+            field("phone", UserFieldType::Phone, &[]),
+            field("phone", UserFieldType::Text, &[]),
+        ],
+        ..Default::default()
+    };
+    let no_options =
+        TenantSettings { user_fields: vec![field("plan", UserFieldType::Select, &[])], ..Default::default() };
+    let relative_logo = TenantSettings { logo_url: Some("/static/logo.png".into()), ..Default::default() };
+    let ftp_logo =
+        TenantSettings { logo_url: Some("ftp://cdn.example.com/l.png".into()), ..Default::default() };
+    let bad_favicon = TenantSettings { favicon_url: Some("favicon.ico".into()), ..Default::default() };
+    let cases = [
+        (duplicate, "user_fields"),
+        (no_options, "user_fields"),
+        (relative_logo, "logo_url"),
+        (ftp_logo, "logo_url"),
+        (bad_favicon, "favicon_url"),
+    ];
+    for (i, (settings, name)) in cases.iter().enumerate() {
+        let mut t = Tenant::new(format!("bad-{i}"), "Bad");
+        t.settings = settings.clone();
+        assert_eq!(invalid_field(cp.tenants().create(t).await, name), *name, "create, case {i}");
+    }
+    assert!(cp.tenants().list().await.expect("list").is_empty(), "nothing was created");
+
+    let created = make_tenant(cp, "acme").await;
+    for (i, (settings, name)) in cases.iter().enumerate() {
+        let mut changed = created.clone();
+        changed.settings = settings.clone();
+        assert_eq!(invalid_field(cp.tenants().update(changed).await, name), *name, "update, case {i}");
+        let r = cp.tenants().update_settings("acme", settings.clone()).await;
+        assert_eq!(invalid_field(r, name), *name, "update_settings, case {i}");
+    }
+    assert_eq!(cp.tenants().get_by_slug("acme").await.expect("get"), created, "unchanged");
+
+    let good = TenantSettings {
+        logo_url: Some("https://cdn.example.com/logo.png".into()),
+        favicon_url: Some("http://localhost:8080/favicon.ico".into()),
+        user_fields: vec![
+            field("plan", UserFieldType::Select, &["free", "pro"]),
+            field("phone", UserFieldType::Phone, &[]),
+        ],
+        ..Default::default()
+    };
+    let updated = cp.tenants().update_settings("acme", good.clone()).await.expect("valid settings");
+    assert_eq!(updated.settings.user_fields, good.user_fields);
+}
