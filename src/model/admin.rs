@@ -22,34 +22,40 @@ pub const PASSWORD_HASH_PATTERN: &str = r"^(\$argon2(id|i|d)\$\S+|\$2[aby]\$\d\d
 #[derive(Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Admin {
-    /// UUID.
+    /// The admin's UUID, given by the store when it creates the admin; admin refresh
+    /// tokens refer to it.
+    #[schemars(example = &"01a21ee0-48b2-73d9-8da1-4db1341bd4d7")]
     pub id: Uuid,
-    /// E-mail (unique, case-insensitive).
-    #[schemars(email)]
+    /// The admin's e-mail address, unique among admins (compared case-insensitively):
+    /// `local@domain.tld`, no display name or quotes; the local part may be non-ASCII.
+    #[schemars(schema_with = "super::email::email_address_schema", example = &"ops@hellojohn.example")]
     pub email: String,
-    /// Password hash (argon2id PHC or bcrypt).
+    /// Hash of the admin's password: an argon2 PHC string (`$argon2id$v=19$m=…`) or a
+    /// bcrypt hash (`$2b$12$…`), never the password itself.
     #[schemars(regex(pattern = PASSWORD_HASH_PATTERN))]
     pub password_hash: String,
-    /// Name.
+    /// The admin's name as the admin console shows it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(example = &"Operations")]
     pub name: Option<String>,
-    /// Global or tenant admin.
+    /// `global` (every tenant) or `tenant` (only the tenants of `assigned_tenants`).
     #[serde(rename = "type")]
     pub admin_type: AdminType,
-    /// Tenant ids a tenant admin may manage.
+    /// Ids (UUIDs) of the tenants a `tenant` admin may manage, each once.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("uniqueItems" = true))]
     pub assigned_tenants: Vec<Uuid>,
-    /// Creation time.
+    /// When the admin was created: an RFC 3339 date-time in UTC, written by the store.
     pub created_at: Timestamp,
-    /// Last update time.
+    /// When the admin was last changed: an RFC 3339 date-time in UTC, written by the store.
     pub updated_at: Timestamp,
-    /// Last time the admin was seen.
+    /// When the admin was last seen in the console (RFC 3339 date-time, UTC).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_seen_at: Option<Timestamp>,
-    /// When the admin was disabled.
+    /// When the admin was disabled (RFC 3339 date-time, UTC); absent while enabled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disabled_at: Option<Timestamp>,
-    /// Who created the admin.
+    /// Who created the admin: an admin's e-mail, or a tool's name such as `seed`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
 }
@@ -138,14 +144,16 @@ pub struct AdminFilter {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AdminRefreshToken {
-    /// Hash of the token (hex or base64url, at least 16 characters).
+    /// Hash of the refresh token (hex or base64, 16 to 256 characters), never the token
+    /// itself.
     #[schemars(regex(pattern = "^[A-Za-z0-9_=+/-]{16,256}$"))]
     pub token_hash: String,
-    /// Owner.
+    /// Id (UUID) of the admin the token belongs to, one of `admins/admins.yaml`.
     pub admin_id: Uuid,
-    /// Creation time.
+    /// When the token was issued: an RFC 3339 date-time in UTC.
     pub created_at: Timestamp,
-    /// Expiry.
+    /// When the token stops being accepted: an RFC 3339 date-time in UTC, after
+    /// `created_at`.
     pub expires_at: Timestamp,
 }
 

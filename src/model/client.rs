@@ -4,10 +4,22 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::limits::{CONTROL_DESCRIPTION, CONTROL_NAME};
 use super::{Secret, Timestamp};
 
 /// Pattern of an OAuth `client_id`.
 pub const CLIENT_ID_PATTERN: &str = "^[A-Za-z0-9._-]{3,128}$";
+
+/// The shape of a redirect URI as the schemas give it (ECMA-262 and Python read it alike):
+/// `https://<host>…`, `http://` on `localhost`, `127.x.x.x` or `[::1]` (any port), or a
+/// reverse-DNS private-use scheme (`com.example.app:/cb`); no whitespace, no fragment, no
+/// userinfo in an `http(s)` URI. [`validate_redirect_uri`] checks this and the rest (a
+/// WHATWG parse, refused schemes, userinfo of private-use URIs, control characters).
+pub const REDIRECT_URI_PATTERN: &str = concat!(
+    r"^(?:[Hh][Tt][Tt][Pp][Ss]://[^\s/?#@]+(?:[/?][^\s#]*)?",
+    r"|[Hh][Tt][Tt][Pp]://(?:[Ll][Oo][Cc][Aa][Ll][Hh][Oo][Ss][Tt]|127(?:\.[0-9]{1,3}){3}|\[::1\])(?::[0-9]{1,5})?(?:[/?][^\s#]*)?",
+    r"|[A-Za-z][A-Za-z0-9+-]*(?:\.[A-Za-z0-9+-]+)+:[^\s#]+)$",
+);
 
 /// Whether a client can keep a secret.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
@@ -37,76 +49,120 @@ pub enum GrantType {
     DeviceCode,
 }
 
-/// An OAuth/OIDC client of a tenant. Stored in `tenants/<slug>/clients.yaml`.
+/// An OAuth/OIDC client of a tenant. Stored in `tenants/<slug>/clients.yaml`. A `public`
+/// client has no `secret` and may not use `client_credentials`.
 #[derive(Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(extend(
+    "if" = { "properties": { "type": { "const": "public" } }, "required": ["type"] },
+    "then" = { "properties": {
+        "secret": false,
+        "grant_types": { "type": "array", "items": { "not": { "const": "client_credentials" } } }
+    } }
+))]
 pub struct Client {
-    /// UUID.
+    /// The client's UUID, given by the store when it creates the client.
+    #[schemars(example = &"01a21ee0-4a01-7f3c-9d2e-7c1b2a3d4e5f")]
     pub id: Uuid,
-    /// OAuth `client_id`, `^[A-Za-z0-9._-]{3,128}$`.
-    #[schemars(regex(pattern = "^[A-Za-z0-9._-]{3,128}$"))]
+    /// The OAuth `client_id` apps send: 3 to 128 letters, digits, `.`, `_` or `-`, unique
+    /// in the tenant.
+    #[schemars(regex(pattern = "^[A-Za-z0-9._-]{3,128}$"), example = &"acme-web")]
     pub client_id: String,
-    /// Name.
-    #[schemars(length(min = 1))]
+    /// The client's name, as consent screens and the admin console show it.
+    #[schemars(length(min = 1, max = CONTROL_NAME), example = &"Acme Web")]
     pub name: String,
-    /// Public or confidential.
+    /// `public` (a browser or native app, which cannot keep a secret) or `confidential` (a
+    /// server-side app with a `secret`).
     #[serde(rename = "type")]
     pub client_type: ClientType,
-    /// Description.
+    /// What the client is, for the people who manage it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = CONTROL_DESCRIPTION), example = &"The customer portal")]
     pub description: Option<String>,
-    /// Allowed redirect URIs: https, loopback http, or a reverse-DNS private-use scheme
-    /// (`com.example.app:/cb`); no fragment, no userinfo (the rules of `validate_redirect_uri`).
+    /// Where the client may receive authorization responses, each once: `https://…`,
+    /// `http://` only on a loopback host (`localhost`, `127.0.0.1`, `[::1]`, any port),
+    /// or a native app's reverse-DNS scheme (`com.example.app:/cb`); no fragment, no
+    /// userinfo.
     #[serde(default)]
+    #[schemars(
+        inner(regex(pattern = REDIRECT_URI_PATTERN)),
+        extend("uniqueItems" = true),
+        example = ["https://app.acme.example/callback", "com.acme.app:/oauth2redirect"]
+    )]
     pub redirect_uris: Vec<String>,
-    /// Allowed post-logout redirect URIs (same rules as redirect URIs).
+    /// Where the client may send users after logout, each once (the rules of
+    /// `redirect_uris`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(
+        inner(regex(pattern = REDIRECT_URI_PATTERN)),
+        extend("uniqueItems" = true),
+        example = ["https://app.acme.example/"]
+    )]
     pub post_logout_uris: Vec<String>,
-    /// Allowed CORS origins.
+    /// Web origins (`https://host[:port]`) allowed to call the token endpoints from a
+    /// browser (CORS), each once.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(
+        inner(url, length(max = CONTROL_NAME)),
+        extend("uniqueItems" = true),
+        example = ["https://app.acme.example"]
+    )]
     pub allowed_origins: Vec<String>,
-    /// Login providers offered (`password`, `google`, …).
+    /// Login methods the client offers, each once: `password` or the name of one of the
+    /// tenant's `social_providers`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(inner(length(max = CONTROL_NAME)), extend("uniqueItems" = true), example = ["password", "google"])]
     pub providers: Vec<String>,
-    /// Scopes the client may ask for (each exists in the tenant).
+    /// Scopes the client may ask for, each once; each is a system scope or one of the
+    /// tenant's `scopes.yaml`.
     #[serde(default)]
+    #[schemars(extend("uniqueItems" = true), example = ["openid", "profile", "email"])]
     pub scopes: Vec<String>,
-    /// Grant types the client may use.
+    /// OAuth grant types the client may use, each once; `client_credentials` only for a
+    /// `confidential` client.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("uniqueItems" = true), example = ["authorization_code", "refresh_token"])]
     pub grant_types: Vec<GrantType>,
-    /// Secret, encrypted at rest (confidential clients only).
+    /// The client secret of a `confidential` client, as `enc:v1:` ciphertext, never plain
+    /// text; a `public` client has none. Make it with `hellojohn-store secret seal --tenant
+    /// <slug> --field clients.<client_id>.secret` (the secret on standard input, the key in
+    /// `HJ_SECRET_KEY`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret: Option<Secret>,
     /// Whether users must verify their e-mail before they can log in through this client.
     #[serde(default)]
     pub require_email_verification: bool,
-    /// Page of the client where password resets land.
+    /// Absolute URL of the client's page where password-reset links land.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(url, length(max = CONTROL_DESCRIPTION), example = &"https://app.acme.example/reset")]
     pub reset_password_url: Option<String>,
-    /// Page of the client where e-mail verifications land.
+    /// Absolute URL of the client's page where e-mail verification links land.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(url, length(max = CONTROL_DESCRIPTION), example = &"https://app.acme.example/verified")]
     pub verify_email_url: Option<String>,
-    /// JSON Schema of custom claims, by claim name.
+    /// A JSON Schema for each custom claim the client's tokens carry, by claim name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub claim_schema: BTreeMap<String, serde_json::Value>,
-    /// Claim name → user attribute it is taken from.
+    /// For each custom claim (the key), the user attribute its value is taken from.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub claim_mapping: BTreeMap<String, String>,
-    /// Access-token lifetime in seconds (tenant default when absent).
+    /// How long the client's access tokens stay valid, in seconds; the tenant's
+    /// `access_token_lifetime_secs` when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = 1), example = 900)]
     pub access_token_ttl_secs: Option<u64>,
-    /// Refresh-token lifetime in seconds.
+    /// How long the client's refresh tokens stay valid, in seconds; the tenant's
+    /// `refresh_token_lifetime_secs` when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = 1), example = 2_592_000)]
     pub refresh_token_ttl_secs: Option<u64>,
-    /// ID-token lifetime in seconds.
+    /// How long the client's ID tokens stay valid, in seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = 1), example = 3600)]
     pub id_token_ttl_secs: Option<u64>,
-    /// Creation time.
+    /// When the client was created: an RFC 3339 date-time in UTC, written by the store.
     pub created_at: Timestamp,
-    /// Last update time.
+    /// When the client was last changed: an RFC 3339 date-time in UTC, written by the store.
     pub updated_at: Timestamp,
 }
 
@@ -226,6 +282,9 @@ pub fn validate_redirect_uri(uri: &str) -> crate::error::StoreResult<()> {
     redirect_uri_problem(uri).map_or(Ok(()), |m| Err(crate::error::StoreError::invalid("redirect_uri", m)))
 }
 
+/// [`REDIRECT_URI_PATTERN`], compiled once.
+static REDIRECT_URI_SHAPE: super::PatternCell = super::PatternCell::new();
+
 /// Schemes refused by name, whatever else the URI holds.
 const REFUSED_SCHEMES: [&str; 6] = ["javascript", "data", "file", "vbscript", "blob", "about"];
 
@@ -240,6 +299,12 @@ pub fn redirect_uri_problem(uri: &str) -> Option<String> {
     }
     if uri.contains('#') {
         return Some(format!("redirect URI {uri:?} must not contain a fragment"));
+    }
+    if !super::matches_pattern(&REDIRECT_URI_SHAPE, REDIRECT_URI_PATTERN, uri) {
+        return Some(format!(
+            "redirect URI {uri:?} must be https://host…, http:// on localhost, 127.x.x.x or [::1], \
+             or a reverse-DNS private-use scheme (com.example.app:/callback), without userinfo"
+        ));
     }
     let url = match url::Url::parse(uri) {
         Ok(url) => url,

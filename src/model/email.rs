@@ -76,6 +76,65 @@ pub(crate) fn validate_email_field(field: &str, email: &str) -> StoreResult<(Str
     Ok((email.to_string(), normalized))
 }
 
+/// The syntax of a control-plane e-mail address (an admin's `email`, a tenant's SMTP
+/// `from_email`), as a JSON-Schema `pattern` that ECMA-262 (ajv, editors), Python (`re`,
+/// check-jsonschema) and the store's own validator read alike:
+///
+/// - a dot-atom local part of at most 64 characters: ASCII letters, digits and
+///   ``!#$%&'*+/=?^_`{|}~-``, and any non-ASCII character that is not a control, white
+///   space, invisible or text-direction character (`josé`, `日本語`), in atoms joined by
+///   single dots; no quoted local part (`"a b"@…`), no display name (`Ana <ana@x>`);
+/// - `@`, then a domain of two or more ASCII labels (letters, digits, inner `-`, at most 63
+///   each; IDNs in their `xn--` form) whose last label starts with a letter: so
+///   `ops@localhost`, `a@b.c` and `a@1.2.3.4` are refused, `a@b.co` is accepted.
+///
+/// The schemas give it with `format: idn-email` and `maxLength: 254`
+/// ([`email_address_schema`]); every address this pattern accepts is one that ajv-formats'
+/// `idn-email` (ajv-formats-draft2019) and Python's format checker accept too.
+pub const EMAIL_ADDRESS_PATTERN: &str = concat!(
+    r"^(?=[^@]{1,64}@)",
+    r"(?:[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]|[^\x00-\x9f\u00a0\u00ad\u061c\u1680\u180e\u2000-\u200f\u2028-\u202f\u205f-\u2064\u2066-\u206f\u3000\ufeff])+",
+    r"(?:\.(?:[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]|[^\x00-\x9f\u00a0\u00ad\u061c\u1680\u180e\u2000-\u200f\u2028-\u202f\u205f-\u2064\u2066-\u206f\u3000\ufeff])+)*",
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])$",
+);
+
+/// Longest control-plane e-mail address, in characters (`maxLength` of the schema).
+pub const MAX_EMAIL_ADDRESS_CHARS: usize = 254;
+
+/// The JSON Schema of a control-plane e-mail address, used by the generated schemas and by
+/// [`validate_email_address`]: one definition for the files, the editors and the code.
+pub fn email_address_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "string",
+        "format": "idn-email",
+        "pattern": EMAIL_ADDRESS_PATTERN,
+        "maxLength": MAX_EMAIL_ADDRESS_CHARS
+    })
+}
+
+/// Checks a control-plane e-mail address (an admin's e-mail) against
+/// [`email_address_schema`], with the same validator the store runs on its files, so the
+/// code and the schema cannot disagree. The address is taken as given (not trimmed).
+///
+/// Errors: `InvalidInput` on `field`.
+pub fn validate_email_address(field: &str, email: &str) -> StoreResult<()> {
+    static VALIDATOR: std::sync::OnceLock<Option<jsonschema::Validator>> = std::sync::OnceLock::new();
+    let validator = VALIDATOR.get_or_init(|| {
+        let schema = email_address_schema(&mut schemars::SchemaGenerator::default()).to_value();
+        jsonschema::options().should_validate_formats(true).build(&schema).ok()
+    });
+    let valid = validator.as_ref().is_some_and(|v| v.is_valid(&serde_json::Value::String(email.to_string())));
+    if valid {
+        Ok(())
+    } else {
+        let shown: String = email.chars().take(80).collect();
+        Err(StoreError::invalid(
+            field,
+            format!("{shown:?} is not an e-mail address (local@domain.tld, no display name or quotes)"),
+        ))
+    }
+}
+
 /// Characters that render as nothing or reorder the text around them (zero-width spaces and
 /// joiners, bidirectional marks, embeddings, overrides and isolates, word joiner, invisible
 /// operators, soft hyphen, byte-order mark): an address holding one looks like another
@@ -135,6 +194,42 @@ mod tests {
         assert_eq!(normalize_email("JOS\u{c9}@Example.com"), normalize_email(nfd));
         assert_ne!(normalize_email("jose@example.com"), normalize_email(nfc));
         assert_eq!(normalize_email(nfd), nfc, "the normalised form is NFC");
+    }
+
+    /// The addresses issue 14 names, as ajv (+ ajv-formats-draft2019), check-jsonschema and
+    /// the editor judge them with the schema's `format` and `pattern`.
+    pub(crate) const CONTROL_PLANE_ADDRESSES: &[(&str, bool)] = &[
+        ("ops@localhost", false),
+        ("Ana <ana@x>", false),
+        ("jos\u{e9}@example.com", true),
+        ("ana@example.com", true),
+        ("a@b.co", true),
+        ("\"a b\"@x.com", false),
+        ("a@b.c", false),
+        ("a..b@x.com", false),
+        (".a@x.com", false),
+        ("a@1.2.3.4", false),
+        ("a@-b.com", false),
+        ("a\u{200b}@x.com", false),
+        (" ana@example.com", false),
+        ("ana@example.com\n", false),
+        ("a'b{c}|~@x.com", true),
+        ("\u{65e5}\u{672c}@x.jp", true),
+        ("x@xn--p1ai.xn--p1ai", true),
+    ];
+
+    #[test]
+    fn control_plane_addresses_follow_the_schema_definition() {
+        for (email, ok) in CONTROL_PLANE_ADDRESSES {
+            assert_eq!(validate_email_address("email", email).is_ok(), *ok, "{email:?}");
+        }
+        let local64 = "a".repeat(64);
+        assert!(validate_email_address("email", &format!("{local64}@x.com")).is_ok());
+        assert!(validate_email_address("email", &format!("{local64}a@x.com")).is_err(), "65 characters");
+        let long = format!("ab@{}com", "d.".repeat(124));
+        assert_eq!(long.chars().count(), 254);
+        assert!(validate_email_address("email", &long).is_ok());
+        assert!(validate_email_address("email", &format!("a{long}")).is_err(), "255 characters");
     }
 
     #[test]

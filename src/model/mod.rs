@@ -37,6 +37,25 @@ pub use tenant::*;
 pub use token::*;
 pub use user::*;
 
+/// A JSON-Schema `pattern` compiled once by the validator the store runs on its files, so a
+/// check in code and the same `pattern` in a schema cannot disagree.
+pub(crate) struct PatternCell(std::sync::OnceLock<Option<jsonschema::Validator>>);
+
+impl PatternCell {
+    pub(crate) const fn new() -> Self {
+        PatternCell(std::sync::OnceLock::new())
+    }
+}
+
+/// Whether `value` matches the JSON-Schema `pattern` (compiled into `cell` on first use; a
+/// pattern that does not compile matches nothing).
+pub(crate) fn matches_pattern(cell: &PatternCell, pattern: &str, value: &str) -> bool {
+    let validator = cell.0.get_or_init(|| {
+        jsonschema::validator_for(&serde_json::json!({ "type": "string", "pattern": pattern })).ok()
+    });
+    validator.as_ref().is_some_and(|v| v.is_valid(&serde_json::Value::String(value.to_string())))
+}
+
 /// A point in time, always UTC.
 pub type Timestamp = chrono::DateTime<chrono::Utc>;
 

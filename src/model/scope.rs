@@ -3,6 +3,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::Timestamp;
+use super::limits::{CONTROL_DESCRIPTION, CONTROL_NAME};
 
 /// The scopes every tenant has and nobody can delete.
 pub const SYSTEM_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
@@ -37,29 +38,36 @@ pub fn validate_scope_name(name: &str) -> crate::error::StoreResult<()> {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Scope {
-    /// UUID.
+    /// The scope's UUID, given by the store when it creates the scope.
+    #[schemars(example = &"01a21ee0-4b10-7a2c-8e3f-0c1d2e3f4a5b")]
     pub id: Uuid,
-    /// Name (immutable).
-    #[schemars(regex(pattern = "^[A-Za-z0-9][A-Za-z0-9:._/-]{0,127}$"))]
+    /// The scope as clients ask for it, unique in the tenant and never renamed: a letter or
+    /// digit, then letters, digits and `:._/-` (at most 128).
+    #[schemars(regex(pattern = "^[A-Za-z0-9][A-Za-z0-9:._/-]{0,127}$"), example = &"orders:read")]
     pub name: String,
-    /// Description.
+    /// What the scope grants, for the people who manage it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = CONTROL_DESCRIPTION), example = &"Read the user's orders")]
     pub description: Option<String>,
-    /// Name shown on the consent screen.
+    /// Name shown to users on the consent screen.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = CONTROL_NAME), example = &"Your orders")]
     pub display_name: Option<String>,
-    /// Claims released by the scope.
+    /// Claims the scope releases into tokens and userinfo, each once.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(inner(length(max = CONTROL_NAME)), extend("uniqueItems" = true), example = ["email", "email_verified"])]
     pub claims: Vec<String>,
-    /// Scopes this one depends on.
+    /// Scopes granted along with this one, each once: system scopes or scopes of this file.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("uniqueItems" = true), example = ["openid"])]
     pub depends_on: Vec<String>,
-    /// System scope (cannot be deleted).
+    /// Whether this is one of the system scopes (`openid`, `profile`, `email`,
+    /// `offline_access`), which every tenant has and nobody can delete.
     #[serde(default)]
     pub system: bool,
-    /// Creation time.
+    /// When the scope was created: an RFC 3339 date-time in UTC, written by the store.
     pub created_at: Timestamp,
-    /// Last update time.
+    /// When the scope was last changed: an RFC 3339 date-time in UTC, written by the store.
     pub updated_at: Timestamp,
 }
 

@@ -4,6 +4,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::limits::{CONTROL_DESCRIPTION, CONTROL_NAME};
 use super::{Secret, Timestamp};
 
 /// Pattern of a tenant slug; the slug is also the tenant's folder name.
@@ -43,41 +44,52 @@ pub fn default_namespace(slug: &str) -> String {
 #[serde(deny_unknown_fields)]
 #[schemars(title = "HelloJohn tenant", description = "A tenant of HelloJohn: tenants/<slug>/tenant.yaml")]
 pub struct Tenant {
-    /// UUID.
+    /// The tenant's UUID, given by the store when it creates the tenant. Never change it:
+    /// admins' `assigned_tenants` and the tenant's cache keys refer to it.
+    #[schemars(example = &"01a21ee0-4678-721b-97f6-7e5b19376bb1")]
     pub id: Uuid,
-    /// URL-safe unique name, `^[a-z0-9][a-z0-9-]{0,62}$`; also its folder name.
-    #[schemars(regex(pattern = "^[a-z0-9][a-z0-9-]{0,62}$"))]
+    /// URL-safe unique name of the tenant: lower-case letters, digits and `-`, at most 63
+    /// (`^[a-z0-9][a-z0-9-]{0,62}$`). It must equal the name of the tenant's folder under
+    /// `tenants/`.
+    #[schemars(regex(pattern = "^[a-z0-9][a-z0-9-]{0,62}$"), length(max = 63), example = &"acme")]
     pub slug: String,
-    /// Name.
-    #[schemars(length(min = 1))]
+    /// The tenant's full name, as the admin console shows it (at least one character).
+    #[schemars(length(min = 1, max = CONTROL_NAME), example = &"Acme Corporation")]
     pub name: String,
-    /// Display name.
+    /// A shorter name shown to the tenant's users, e.g. on its login page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = CONTROL_NAME), example = &"Acme")]
     pub display_name: Option<String>,
-    /// Default language (BCP 47 tag, e.g. `en` or `es-AR`).
+    /// Default language of the tenant's pages and e-mails: a BCP 47 tag such as `en` or
+    /// `es-AR`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = "^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$"))]
+    #[schemars(regex(pattern = "^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$"), example = &"en", example = &"es-AR")]
     pub language: Option<String>,
-    /// The tenant's namespace: the name `{tenant}` stands for in the default tenant
-    /// database template (`^[a-z0-9_]{1,40}$`). Chosen once, when the tenant is created, and
-    /// unique among live tenants and deleted tenants not yet purged; immutable afterwards.
-    /// Absent in files written before namespaces were recorded: then
-    /// [`default_namespace`] of the slug.
+    /// The name `{tenant}` stands for in the default tenant database template: the
+    /// tenant's PostgreSQL schema, MySQL or MongoDB database, or SQLite file name
+    /// (`^[a-z0-9_]{1,40}$`). The store chooses it when it creates the tenant, unique among
+    /// live tenants and deleted tenants not yet purged; never change it. Absent in files
+    /// written before namespaces were recorded: the slug with `-` as `_` is used then (a
+    /// slug longer than 40 after that: its first 31 characters, `_` and 8 hex digits).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = "^[a-z0-9_]{1,40}$"))]
+    #[schemars(regex(pattern = "^[a-z0-9_]{1,40}$"), example = &"acme")]
     pub namespace: Option<String>,
-    /// Settings (branding, lifetimes, databases, …).
+    /// The tenant's settings: branding, token lifetimes, mail server, own database, cache,
+    /// password policy, custom user fields, mail templates, issuer, social login, consent.
     #[serde(default)]
     pub settings: TenantSettings,
-    /// Where the creation and migration of the tenant's database namespace stands. Written
-    /// by the store (`tenants().create` through a manager, `hellojohn-store tenant
-    /// provision`, `migrate`) through `TenantRepository::record_provisioning`; `update`
-    /// leaves it as it is. Absent until the first attempt.
+    /// Written by the store, do not edit: how the last creation and migration of the
+    /// tenant's database namespace ended (`tenants().create` through a manager,
+    /// `hellojohn-store tenant provision`, `migrate`, through
+    /// `TenantRepository::record_provisioning`; `update` leaves it as it is). Absent until
+    /// the first attempt.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provisioning: Option<Provisioning>,
-    /// Creation time.
+    /// When the tenant was created: an RFC 3339 date-time in UTC, written by the store.
+    #[schemars(example = &"2026-11-27T21:19:04.313320Z")]
     pub created_at: Timestamp,
-    /// Last update time.
+    /// When the tenant was last changed: an RFC 3339 date-time in UTC, written by the store.
+    #[schemars(example = &"2026-11-27T21:19:04.313320Z")]
     pub updated_at: Timestamp,
 }
 
@@ -88,7 +100,7 @@ pub struct Provisioning {
     /// `ready` (created and migrated) or `failed` (see `error`; retry with `hellojohn-store
     /// tenant provision <slug>`).
     pub state: ProvisioningState,
-    /// When the attempt ended.
+    /// When the attempt ended: an RFC 3339 date-time in UTC.
     pub at: Timestamp,
     /// The database the attempt was for: a digest of driver, server and namespace (no
     /// secret), so a changed database is provisioned again.
@@ -102,7 +114,7 @@ pub struct Provisioning {
     pub error: Option<String>,
 }
 
-/// [`Provisioning::state`].
+/// Whether the last provisioning attempt of a tenant succeeded (`Provisioning::state`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ProvisioningState {
@@ -155,78 +167,89 @@ pub struct DeletedTenant {
     pub deleted_at: Timestamp,
 }
 
-/// Settings of a tenant. Secret fields are [`Secret`]s: plain when given by a caller,
-/// ciphertext once stored.
+/// Settings of a tenant. Secret fields (the SMTP and Redis passwords, the own database's
+/// DSN, social providers' client secrets) hold `enc:v1:` ciphertext in the file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(extend(
+    "if" = { "properties": { "issuer_mode": { "const": "custom" } }, "required": ["issuer_mode"] },
+    "then" = { "properties": { "issuer_override": { "type": "string" } }, "required": ["issuer_override"] }
+))]
 pub struct TenantSettings {
-    /// Logo URL.
+    /// Absolute URL of the tenant's logo, shown on its login and consent pages.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(url, length(max = CONTROL_DESCRIPTION), example = &"https://cdn.acme.example/logo.svg")]
     pub logo_url: Option<String>,
-    /// Primary brand color (`#rrggbb`).
+    /// Primary brand colour as `#rrggbb` hex, e.g. for buttons and links.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = "^#[0-9A-Fa-f]{6}$"))]
+    #[schemars(regex(pattern = "^#[0-9A-Fa-f]{6}$"), example = &"#0b5fff")]
     pub brand_color: Option<String>,
-    /// Secondary color (`#rrggbb`).
+    /// Secondary brand colour as `#rrggbb` hex.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = "^#[0-9A-Fa-f]{6}$"))]
+    #[schemars(regex(pattern = "^#[0-9A-Fa-f]{6}$"), example = &"#0a2540")]
     pub secondary_color: Option<String>,
-    /// Favicon URL.
+    /// Absolute URL of the tenant's favicon.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(url, length(max = CONTROL_DESCRIPTION), example = &"https://cdn.acme.example/favicon.ico")]
     pub favicon_url: Option<String>,
-    /// Session lifetime in seconds.
+    /// How long a login session lasts, in seconds (86400 = one day).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = 1), example = 86_400)]
     pub session_lifetime_secs: Option<u64>,
-    /// Refresh-token lifetime in seconds.
+    /// How long a refresh token stays valid, in seconds (2592000 = 30 days).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = 1), example = 2_592_000)]
     pub refresh_token_lifetime_secs: Option<u64>,
     /// Seconds after a rotation during which presenting the rotated refresh token again
     /// returns the same successor instead of revoking the family (a client's retry); 0 or
     /// absent: off. At most 300 (5 minutes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(max = 300))]
+    #[schemars(range(max = MAX_REFRESH_TOKEN_REUSE_INTERVAL_SECS), example = 10)]
     pub refresh_token_reuse_interval_secs: Option<u64>,
-    /// Access-token lifetime in seconds.
+    /// How long an access token stays valid, in seconds (900 = 15 minutes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = 1), example = 900)]
     pub access_token_lifetime_secs: Option<u64>,
-    /// Whether MFA is enabled.
+    /// Whether the tenant's users can (and are offered to) use multi-factor authentication.
     #[serde(default)]
     pub mfa_enabled: bool,
-    /// Whether social login is enabled.
+    /// Whether the tenant offers login through the providers of `social_providers`.
     #[serde(default)]
     pub social_login_enabled: bool,
-    /// Outgoing mail server.
+    /// The mail server the tenant's e-mails (verification, password reset) are sent through.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub smtp: Option<SmtpSettings>,
-    /// The tenant's own data-plane database (overrides the default tenant DB).
+    /// The tenant's own database for its users and tokens, instead of the deployment's
+    /// default tenant database.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_db: Option<TenantDbSettings>,
-    /// Cache of the tenant.
+    /// Where the tenant's cache lives: in the process (default) or on a Redis server.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache: Option<TenantCacheSettings>,
-    /// Password and lockout policy.
+    /// Password rules and lockout after failed logins.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub security: Option<SecurityPolicy>,
-    /// Custom user fields, in display order.
+    /// Custom fields of the tenant's users, in the order forms show them; names are unique.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub user_fields: Vec<UserFieldDefinition>,
-    /// Mail templates by kind (`verify_email`, `reset_password`, …).
+    /// Mail templates by kind (`verify_email`, `reset_password`, …); each has a subject and
+    /// an HTML and/or a plain-text body.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub mailing_templates: BTreeMap<String, MailTemplate>,
-    /// How the issuer (`iss`) of the tenant's tokens is built.
+    /// How the issuer (`iss`) of the tenant's tokens is built: `global` (default), `path`
+    /// or `custom` (then `issuer_override` is required).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issuer_mode: Option<IssuerMode>,
-    /// Issuer URL used when `issuer_mode` is `custom`.
+    /// The issuer URL of the tenant's tokens; required when `issuer_mode` is `custom`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(url, length(max = CONTROL_DESCRIPTION), example = &"https://login.acme.example")]
     pub issuer_override: Option<String>,
-    /// Social login providers by name (`google`, `github`, …).
+    /// Social login providers by name (`google`, `github`, …; lower-case letters, digits,
+    /// `_` and `-`, at most 32).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(extend("propertyNames" = { "pattern": "^[a-z0-9][a-z0-9_-]{0,31}$" }))]
     pub social_providers: BTreeMap<String, SocialProvider>,
-    /// When users are asked for consent.
+    /// When and how users are asked to consent to the scopes a client asks for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consent_policy: Option<ConsentPolicy>,
 }
@@ -249,42 +272,48 @@ impl TenantSettings {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SmtpSettings {
-    /// Host name.
-    #[schemars(length(min = 1))]
+    /// Host name (or IP address) of the SMTP server.
+    #[schemars(length(min = 1), example = &"smtp.acme.example")]
     pub host: String,
-    /// Port.
-    #[schemars(range(min = 1))]
+    /// TCP port of the SMTP server: usually 587 (STARTTLS), 465 (implicit TLS) or 25.
+    #[schemars(range(min = 1), example = 587)]
     pub port: u16,
-    /// User name.
+    /// User name to log in to the SMTP server with; no login when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(example = &"mailer")]
     pub username: Option<String>,
-    /// Password.
+    /// Password of the SMTP login, as `enc:v1:` ciphertext, never plain text. Make it
+    /// with `hellojohn-store secret seal --tenant <slug> --field smtp.password` (the
+    /// password on standard input, the key in `HJ_SECRET_KEY`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password: Option<Secret>,
-    /// Sender address.
-    #[schemars(email)]
+    /// The address the tenant's e-mails are sent from.
+    #[schemars(schema_with = "super::email::email_address_schema", example = &"no-reply@acme.example")]
     pub from_email: String,
-    /// Sender name.
+    /// The sender name shown with `from_email` in mail clients.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(example = &"Acme Accounts")]
     pub from_name: Option<String>,
     /// Whether to use TLS (STARTTLS or implicit).
     #[serde(default)]
     pub use_tls: bool,
 }
 
-/// The tenant's own database. The DSN is encrypted at rest: decrypt it with
-/// [`SecretBox::decrypt`](crate::crypto::SecretBox::decrypt) and field
-/// [`USER_DB_DSN`](crate::crypto::fields::USER_DB_DSN).
+/// The tenant's own database. The DSN is encrypted at rest (field `user_db.dsn`; in Rust,
+/// `SecretBox::decrypt` with `crypto::fields::USER_DB_DSN`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TenantDbSettings {
-    /// Driver name (`postgres`, `mysql`, `sqlite`, `mongo`).
-    #[schemars(regex(pattern = "^[a-z0-9_-]{1,32}$"))]
+    /// Database engine of the DSN: `postgres`, `mysql`, `sqlite` or `mongo`.
+    #[schemars(regex(pattern = "^[a-z0-9_-]{1,32}$"), example = &"postgres")]
     pub driver: String,
-    /// DSN.
+    /// Connection string of the tenant's database (its password included), as `enc:v1:`
+    /// ciphertext, never plain text. Make it with `hellojohn-store secret seal --tenant
+    /// <slug> --field user_db.dsn` (the DSN on standard input, the key in `HJ_SECRET_KEY`).
     pub dsn: Secret,
-    /// PostgreSQL schema.
+    /// PostgreSQL schema holding the tenant's tables in that database (PostgreSQL only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(example = &"acme")]
     pub schema: Option<String>,
 }
 
@@ -317,25 +346,30 @@ pub enum CacheDriver {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TenantCacheSettings {
-    /// `memory` (default) or `redis`.
+    /// `memory` (in the process, the default) or `redis`.
     #[serde(default)]
     pub driver: CacheDriver,
-    /// Redis host.
+    /// Host name (or IP address) of the Redis server, for the `redis` driver.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(example = &"redis.acme.example")]
     pub host: Option<String>,
-    /// Redis port.
+    /// TCP port of the Redis server (6379 when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(example = 6379)]
     pub port: Option<u16>,
-    /// Redis password.
+    /// Password of the Redis server, as `enc:v1:` ciphertext, never plain text. Make it
+    /// with `hellojohn-store secret seal --tenant <slug> --field cache.password` (the
+    /// password on standard input, the key in `HJ_SECRET_KEY`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password: Option<Secret>,
-    /// Redis database number.
+    /// Redis logical database number (`SELECT`), 0 when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 0))]
+    #[schemars(range(min = 0), example = 2)]
     pub db: Option<i64>,
     /// Key prefix inside the tenant's own namespace: keys are
     /// `hj:t:{tenant id}:{prefix}{key}`, so it can only subdivide the tenant's keys.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(example = &"acme:")]
     pub prefix: Option<String>,
 }
 
@@ -343,28 +377,29 @@ pub struct TenantCacheSettings {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SecurityPolicy {
-    /// Shortest accepted password.
+    /// Shortest password accepted, in characters (1 to 1024).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 1, max = 1024))]
+    #[schemars(range(min = 1, max = 1024), example = 12)]
     pub password_min_length: Option<u32>,
-    /// Require an upper-case letter.
+    /// Whether a password must hold an upper-case letter.
     #[serde(default)]
     pub require_uppercase: bool,
-    /// Require a lower-case letter.
+    /// Whether a password must hold a lower-case letter.
     #[serde(default)]
     pub require_lowercase: bool,
-    /// Require a digit.
+    /// Whether a password must hold a digit.
     #[serde(default)]
     pub require_number: bool,
-    /// Require a symbol.
+    /// Whether a password must hold a symbol (neither letter nor digit).
     #[serde(default)]
     pub require_special: bool,
-    /// Failed logins before the account is locked.
+    /// Failed logins in a row after which the account is locked; no lockout when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = 1), example = 5)]
     pub max_login_attempts: Option<u32>,
-    /// How long a lockout lasts, in seconds.
+    /// How long a locked account stays locked, in seconds (900 = 15 minutes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(example = 900)]
     pub lockout_duration_secs: Option<u64>,
 }
 
@@ -390,14 +425,17 @@ pub enum UserFieldType {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserFieldDefinition {
-    /// Key in `custom_fields`.
-    #[schemars(regex(pattern = "^[a-z][a-z0-9_]{0,63}$"))]
+    /// The field's key in a user's `custom_fields`: a lower-case letter, then lower-case
+    /// letters, digits and `_` (at most 64).
+    #[schemars(regex(pattern = "^[a-z][a-z0-9_]{0,63}$"), example = &"employee_id")]
     pub name: String,
-    /// Type.
+    /// What the field holds: `text`, `number`, `boolean`, `date`, `phone` or `select`
+    /// (one of `options`).
     #[serde(rename = "type")]
     pub field_type: UserFieldType,
-    /// Label shown in forms.
+    /// Label shown next to the field in forms.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(example = &"Employee ID")]
     pub label: Option<String>,
     /// Whether a value is required.
     #[serde(default)]
@@ -408,8 +446,9 @@ pub struct UserFieldDefinition {
     /// Whether the field is indexed for search.
     #[serde(default)]
     pub indexed: bool,
-    /// Allowed values of a `select` field.
+    /// Allowed values of a `select` field, each once.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("uniqueItems" = true), example = ["engineering", "sales"])]
     pub options: Vec<String>,
 }
 
@@ -417,14 +456,17 @@ pub struct UserFieldDefinition {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MailTemplate {
-    /// Subject line.
-    #[schemars(length(min = 1))]
+    /// Subject line of the e-mail (at least one character).
+    #[schemars(length(min = 1), example = &"Confirm your Acme account")]
     pub subject: String,
-    /// HTML body.
+    /// HTML body of the e-mail; `{{name}}`, `{{link}}` and the like are filled in when it
+    /// is sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(example = &"<p>Hello {{name}}, <a href=\"{{link}}\">confirm your e-mail</a>.</p>")]
     pub body_html: Option<String>,
-    /// Plain-text body.
+    /// Plain-text body of the e-mail, for mail clients that do not show HTML.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(example = &"Hello {{name}}, confirm your e-mail: {{link}}")]
     pub body_text: Option<String>,
 }
 
@@ -445,23 +487,29 @@ pub enum IssuerMode {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SocialProvider {
-    /// Whether the provider is offered.
+    /// Whether the provider is offered on the login page.
     #[serde(default)]
     pub enabled: bool,
-    /// OAuth client id at the provider.
-    #[schemars(length(min = 1))]
+    /// The OAuth client id the provider gave the tenant.
+    #[schemars(length(min = 1), example = &"1234567890-abc.apps.googleusercontent.com")]
     pub client_id: String,
-    /// OAuth client secret at the provider.
+    /// The OAuth client secret the provider gave the tenant, as `enc:v1:` ciphertext,
+    /// never plain text. Make it with `hellojohn-store secret seal --tenant <slug> --field
+    /// social_providers.<name>.client_secret` (the secret on standard input, the key in
+    /// `HJ_SECRET_KEY`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<Secret>,
-    /// Scopes asked of the provider.
+    /// Scopes asked of the provider at login, each once.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("uniqueItems" = true), example = ["openid", "email", "profile"])]
     pub scopes: Vec<String>,
-    /// Authorization endpoint (generic OIDC providers).
+    /// Authorization endpoint URL of a generic OpenID Connect provider.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(url, length(max = CONTROL_DESCRIPTION), example = &"https://idp.example/authorize")]
     pub auth_url: Option<String>,
-    /// Token endpoint (generic OIDC providers).
+    /// Token endpoint URL of a generic OpenID Connect provider.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(url, length(max = CONTROL_DESCRIPTION), example = &"https://idp.example/token")]
     pub token_url: Option<String>,
 }
 
@@ -480,12 +528,13 @@ pub enum ConsentMode {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConsentPolicy {
-    /// Single screen or per scope.
+    /// `single` (one screen for all scopes, the default) or `per_scope` (a decision per
+    /// scope).
     #[serde(default)]
     pub consent_mode: ConsentMode,
-    /// Days a consent stays valid (none: forever).
+    /// Days a consent stays valid; forever when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = 1), example = 365)]
     pub expiration_days: Option<u32>,
     /// Whether a user's per-scope decisions are remembered.
     #[serde(default)]

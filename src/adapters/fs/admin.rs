@@ -59,19 +59,10 @@ impl FsControlPlane {
     }
 }
 
-/// Input check shared by the control-plane backends.
+/// Input check shared by the control-plane backends: the schemas' definition of an
+/// address ([`validate_email_address`](crate::model::validate_email_address)).
 pub(crate) fn validate_email(email: &str) -> StoreResult<()> {
-    let ok = match email.split_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty()
-                && !domain.is_empty()
-                && !domain.contains('@')
-                && domain.contains('.')
-                && !email.chars().any(|c| c.is_whitespace() || c.is_control())
-        }
-        None => false,
-    };
-    if ok { Ok(()) } else { Err(StoreError::invalid("email", format!("{email:?} is not an e-mail address"))) }
+    crate::model::validate_email_address("email", email)
 }
 
 /// Input check shared by the control-plane backends: the data plane's

@@ -220,8 +220,8 @@ fn build<T: DeserializeOwned>(json: &Value, report: &mut Report<'_>) -> Option<T
     }
 }
 
-/// Renders `value` as the text of a file of `kind`: the schema line, then YAML. The text is
-/// checked like a read before it is returned.
+/// Renders `value` as the text of a file of `kind`: the schema line, then YAML that YAML 1.1
+/// readers read alike (see `yaml.rs`). The text is checked like a read before it is returned.
 ///
 /// Errors: `InvalidConfig` when the rendered text would not pass validation; `Backend` when
 /// serialization fails (a plain-text secret refuses to serialize).
@@ -232,7 +232,7 @@ pub(crate) fn render<T: Serialize>(
     schema_ref: &str,
     folder_slug: Option<&str>,
 ) -> StoreResult<String> {
-    let body = serde_yaml::to_string(value).map_err(|e| StoreError::Backend {
+    let body = super::yaml::to_string(value).map_err(|e| StoreError::Backend {
         backend: "fs".into(),
         message: format!("serializing {file}: {e}"),
         source: None,

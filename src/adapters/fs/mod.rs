@@ -43,6 +43,7 @@ pub(crate) mod storage;
 pub(crate) mod tenant;
 pub mod tree;
 mod watch;
+mod yaml;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -428,7 +428,7 @@ impl TenantRepository for FsTenantRepository {
         let tomb = control::tombstone(&tenant);
         let deleted_dir = self.cp.deleted_dir();
         storage::create_dir_private(&deleted_dir)?;
-        let text = serde_yaml::to_string(&tomb).map_err(|e| {
+        let text = super::yaml::to_string(&tomb).map_err(|e| {
             StoreError::invalid("tenant", format!("rendering the deleted-tenant record: {e}"))
         })?;
         let pending = deleted_dir.join(format!(".pending-{}.yaml", tomb.id));
