@@ -103,7 +103,7 @@ pub struct Client {
     /// browser (CORS), each once.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(
-        inner(url, length(max = CONTROL_NAME)),
+        inner(url, regex(pattern = super::ORIGIN_PATTERN), length(max = CONTROL_NAME)),
         extend("uniqueItems" = true),
         example = ["https://app.acme.example"]
     )]
@@ -134,11 +134,11 @@ pub struct Client {
     pub require_email_verification: bool,
     /// Absolute URL of the client's page where password-reset links land.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(url, length(max = CONTROL_DESCRIPTION), example = &"https://app.acme.example/reset")]
+    #[schemars(url, regex(pattern = super::URL_PATTERN), length(max = CONTROL_DESCRIPTION), example = &"https://app.acme.example/reset")]
     pub reset_password_url: Option<String>,
     /// Absolute URL of the client's page where e-mail verification links land.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(url, length(max = CONTROL_DESCRIPTION), example = &"https://app.acme.example/verified")]
+    #[schemars(url, regex(pattern = super::URL_PATTERN), length(max = CONTROL_DESCRIPTION), example = &"https://app.acme.example/verified")]
     pub verify_email_url: Option<String>,
     /// A JSON Schema for each custom claim the client's tokens carry, by claim name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -289,7 +289,19 @@ static REDIRECT_URI_SHAPE: super::PatternCell = super::PatternCell::new();
 const REFUSED_SCHEMES: [&str; 6] = ["javascript", "data", "file", "vbscript", "blob", "about"];
 
 /// Why `uri` is not an acceptable redirect URI (see [`validate_redirect_uri`]), `None` when it is.
+/// Every URI it accepts matches [`REDIRECT_URI_PATTERN`], the schemas' shape of a redirect URI.
 pub fn redirect_uri_problem(uri: &str) -> Option<String> {
+    let problem = redirect_uri_rules(uri);
+    if problem.is_none() && !super::matches_pattern(&REDIRECT_URI_SHAPE, REDIRECT_URI_PATTERN, uri) {
+        return Some(format!(
+            "redirect URI {uri:?} must be https://host…, http:// on localhost, 127.x.x.x or [::1], \
+             or a reverse-DNS private-use scheme (com.example.app:/callback), without userinfo"
+        ));
+    }
+    problem
+}
+
+fn redirect_uri_rules(uri: &str) -> Option<String> {
     if uri.is_empty() {
         return Some("redirect URI is empty".into());
     }
@@ -299,12 +311,6 @@ pub fn redirect_uri_problem(uri: &str) -> Option<String> {
     }
     if uri.contains('#') {
         return Some(format!("redirect URI {uri:?} must not contain a fragment"));
-    }
-    if !super::matches_pattern(&REDIRECT_URI_SHAPE, REDIRECT_URI_PATTERN, uri) {
-        return Some(format!(
-            "redirect URI {uri:?} must be https://host…, http:// on localhost, 127.x.x.x or [::1], \
-             or a reverse-DNS private-use scheme (com.example.app:/callback), without userinfo"
-        ));
     }
     let url = match url::Url::parse(uri) {
         Ok(url) => url,

@@ -37,6 +37,24 @@ pub use tenant::*;
 pub use token::*;
 pub use user::*;
 
+/// The shape of the URL fields of the control-plane files (`logo_url`, `favicon_url`,
+/// `issuer_override`, a client's `reset_password_url`, a provider's `auth_url`, …), given in
+/// the schemas beside `format: uri` so tools that do not check formats (check-jsonschema
+/// without `rfc3987`) refuse the same values: an absolute `http` or `https` URL with a host
+/// name or bracketed IP literal, an optional port, and path, query and fragment of RFC 3986
+/// characters (non-ASCII percent-encoded), no userinfo, no whitespace.
+pub const URL_PATTERN: &str = concat!(
+    r"^[Hh][Tt][Tt][Pp][Ss]?://(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?",
+    r"(?:/(?:[A-Za-z0-9._~!$&'()*+,;=:@/-]|%[0-9A-Fa-f]{2})*)?",
+    r"(?:\?(?:[A-Za-z0-9._~!$&'()*+,;=:@/?-]|%[0-9A-Fa-f]{2})*)?",
+    r"(?:#(?:[A-Za-z0-9._~!$&'()*+,;=:@/?-]|%[0-9A-Fa-f]{2})*)?$",
+);
+
+/// The shape of a web origin (a client's `allowed_origins`): `http(s)://host[:port]`, no
+/// path, as browsers send it in `Origin`.
+pub const ORIGIN_PATTERN: &str =
+    r"^[Hh][Tt][Tt][Pp][Ss]?://(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$";
+
 /// A JSON-Schema `pattern` compiled once by the validator the store runs on its files, so a
 /// check in code and the same `pattern` in a schema cannot disagree.
 pub(crate) struct PatternCell(std::sync::OnceLock<Option<jsonschema::Validator>>);

@@ -178,7 +178,7 @@ pub struct DeletedTenant {
 pub struct TenantSettings {
     /// Absolute URL of the tenant's logo, shown on its login and consent pages.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(url, length(max = CONTROL_DESCRIPTION), example = &"https://cdn.acme.example/logo.svg")]
+    #[schemars(url, regex(pattern = super::URL_PATTERN), length(max = CONTROL_DESCRIPTION), example = &"https://cdn.acme.example/logo.svg")]
     pub logo_url: Option<String>,
     /// Primary brand colour as `#rrggbb` hex, e.g. for buttons and links.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -190,7 +190,7 @@ pub struct TenantSettings {
     pub secondary_color: Option<String>,
     /// Absolute URL of the tenant's favicon.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(url, length(max = CONTROL_DESCRIPTION), example = &"https://cdn.acme.example/favicon.ico")]
+    #[schemars(url, regex(pattern = super::URL_PATTERN), length(max = CONTROL_DESCRIPTION), example = &"https://cdn.acme.example/favicon.ico")]
     pub favicon_url: Option<String>,
     /// How long a login session lasts, in seconds (86400 = one day).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -242,7 +242,7 @@ pub struct TenantSettings {
     pub issuer_mode: Option<IssuerMode>,
     /// The issuer URL of the tenant's tokens; required when `issuer_mode` is `custom`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(url, length(max = CONTROL_DESCRIPTION), example = &"https://login.acme.example")]
+    #[schemars(url, regex(pattern = super::URL_PATTERN), length(max = CONTROL_DESCRIPTION), example = &"https://login.acme.example")]
     pub issuer_override: Option<String>,
     /// Social login providers by name (`google`, `github`, …; lower-case letters, digits,
     /// `_` and `-`, at most 32).
@@ -505,11 +505,11 @@ pub struct SocialProvider {
     pub scopes: Vec<String>,
     /// Authorization endpoint URL of a generic OpenID Connect provider.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(url, length(max = CONTROL_DESCRIPTION), example = &"https://idp.example/authorize")]
+    #[schemars(url, regex(pattern = super::URL_PATTERN), length(max = CONTROL_DESCRIPTION), example = &"https://idp.example/authorize")]
     pub auth_url: Option<String>,
     /// Token endpoint URL of a generic OpenID Connect provider.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(url, length(max = CONTROL_DESCRIPTION), example = &"https://idp.example/token")]
+    #[schemars(url, regex(pattern = super::URL_PATTERN), length(max = CONTROL_DESCRIPTION), example = &"https://idp.example/token")]
     pub token_url: Option<String>,
 }
 

@@ -13,7 +13,10 @@ use super::positions::{Pos, Positions, escape_token};
 use super::rules;
 use super::schema::{AdminRefreshTokensFile, AdminsFile, ClientsFile, FileKind, ScopesFile};
 use crate::error::{ConfigProblem, StoreError, StoreResult};
-use crate::model::{SECRET_PATTERN, Tenant, Violation};
+use crate::model::{
+    EMAIL_ADDRESS_PATTERN, ORIGIN_PATTERN, REDIRECT_URI_PATTERN, SECRET_PATTERN, Tenant, URL_PATTERN, Violation,
+    redirect_uri_problem,
+};
 
 /// Largest control-plane file the store reads (hostile or runaway files are refused).
 pub const MAX_FILE_BYTES: usize = 4 * 1024 * 1024;
@@ -130,7 +133,14 @@ pub(crate) fn check_text(
         Ok(Parsed { json, text: text.to_string() })
     } else {
         report.problems.sort_by_key(|a| (a.line, a.column));
-        report.problems.dedup();
+        // A rule both the schema and `rules.rs` check is reported once, with one message.
+        let mut unique: Vec<ConfigProblem> = Vec::with_capacity(report.problems.len());
+        for problem in report.problems {
+            if !unique.contains(&problem) {
+                unique.push(problem);
+            }
+        }
+        report.problems = unique;
         Err(report.problems)
     }
 }
@@ -317,9 +327,45 @@ fn describe(error: &jsonschema::ValidationError<'_>, pointer: &str, report: &mut
                 report.key(&child, format!("unknown key {key:?}"));
             }
         }
+        K::Required { property } if property.as_str() == Some("issuer_override") => {
+            report.value(&format!("{pointer}/issuer_mode"), "issuer_mode custom needs issuer_override");
+        }
         K::Required { property } => {
             let name = property.as_str().map_or_else(|| property.to_string(), |s| format!("{s:?}"));
             report.value(pointer, format!("missing required key {name}"));
+        }
+        K::Pattern { pattern } if pattern == EMAIL_ADDRESS_PATTERN => {
+            let shown =
+                error.instance().as_str().map_or_else(|| error.instance().to_string(), |s| format!("{s:?}"));
+            report.value(
+                pointer,
+                format!("{shown} is not an e-mail address (local@domain.tld, no display name or quotes)"),
+            );
+        }
+        // The same message as the rule in `rules.rs`, so the two are reported once.
+        K::Pattern { pattern } if pattern == REDIRECT_URI_PATTERN => {
+            let uri = error.instance().as_str().unwrap_or_default();
+            let message = redirect_uri_problem(uri)
+                .unwrap_or_else(|| format!("redirect URI {uri:?} has not the shape of one"));
+            report.value(pointer, message);
+        }
+        // Every `format: uri` of the schemas has a `pattern` (URL_PATTERN, ORIGIN_PATTERN)
+        // that accepts fewer values and says why in plain words: report that one only.
+        K::Format { format } if format == "uri" => {}
+        K::Pattern { pattern } if pattern == URL_PATTERN => {
+            report.value(pointer, format!("{} is not an absolute http(s) URL", error.instance()));
+        }
+        K::Pattern { pattern } if pattern == ORIGIN_PATTERN => {
+            report.value(
+                pointer,
+                format!("{} is not a web origin (http(s)://host[:port], no path)", error.instance()),
+            );
+        }
+        K::FalseSchema if pointer.starts_with("/clients/") && pointer.ends_with("/secret") => {
+            report.value(pointer, "a public client cannot have a secret");
+        }
+        K::Not { .. } if pointer.starts_with("/clients/") && pointer.contains("/grant_types/") => {
+            report.value(pointer, "a public client cannot use client_credentials");
         }
         K::Pattern { pattern } if pattern == SECRET_PATTERN => {
             report.value(

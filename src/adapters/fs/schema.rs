@@ -286,6 +286,14 @@ mod tests {
                 }
                 if let Some(format) = node.get("format").and_then(Value::as_str) {
                     assert!(STANDARD_FORMATS.contains(&format), "{kind:?} {pointer}: format {format:?}");
+                    // Tools that skip formats (check-jsonschema without `rfc3987`, editors for
+                    // `idn-email`) must refuse what the store refuses: a pattern says it.
+                    if matches!(format, "uri" | "idn-email") {
+                        assert!(
+                            node.get("pattern").is_some(),
+                            "{kind:?} {pointer}: format {format:?} without a pattern"
+                        );
+                    }
                 }
             }
         }
