@@ -15,6 +15,7 @@ cd "$(dirname "$0")/.."
 CHECK_JSONSCHEMA=0.39.0
 AJV_CLI=5.0.0
 AJV_FORMATS=3.0.1
+AJV_FORMATS_DRAFT2019=1.6.1
 YAML_LANGUAGE_SERVER=2.0.0
 TOOLS="${HJ_SCHEMA_TOOLS:-$HOME/.cache/hellojohn-schema-tools}"
 
@@ -27,7 +28,7 @@ install() {
     python3 -m venv "$TOOLS/venv"
     "$TOOLS/venv/bin/pip" install -q "check-jsonschema==$CHECK_JSONSCHEMA"
   fi
-  local want="ajv-cli@$AJV_CLI ajv-formats@$AJV_FORMATS yaml-language-server@$YAML_LANGUAGE_SERVER"
+  local want="ajv-cli@$AJV_CLI ajv-formats@$AJV_FORMATS ajv-formats-draft2019@$AJV_FORMATS_DRAFT2019 yaml-language-server@$YAML_LANGUAGE_SERVER"
   if [ "$(cat "$TOOLS/node/.installed" 2>/dev/null)" != "$want" ]; then
     mkdir -p "$TOOLS/node"
     # shellcheck disable=SC2086
@@ -52,7 +53,7 @@ run() {
   case "$1" in
     check-jsonschema) "$TOOLS/venv/bin/check-jsonschema" --schemafile "$2" "$3" ;;
     ajv) NODE_PATH="$TOOLS/node/node_modules" "$TOOLS/node/node_modules/.bin/ajv" validate \
-           --spec=draft2020 --strict=true --all-errors -c ajv-formats -s "$2" -d "$3" ;;
+           --spec=draft2020 --strict=true --all-errors -c ajv-formats -c ajv-formats-draft2019 -s "$2" -d "$3" ;;
     yaml-language-server) NODE_PATH="$TOOLS/node/node_modules" node scripts/yaml-ls-validate.js "$2" "$3" ;;
   esac
 }
