@@ -10,7 +10,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
-use rand::RngCore;
+use rand::{Rng, TryRng};
 
 use crate::error::{StoreError, StoreResult};
 use crate::model::{SECRET_PREFIX, Secret};
@@ -77,12 +77,11 @@ impl SecretBox {
             Ok(v) if !v.trim().is_empty() => SecretBox::from_base64(&v).map(Some),
             _ => Ok(None),
         }
-    }
-
-    /// A fresh random key, as base64 (for `HJ_SECRET_KEY`).
+     /// A fresh random key, as base64 (for `HJ_SECRET_KEY`), from the thread's CSPRNG
+    /// (ChaCha12 seeded and reseeded from the operating system).
     pub fn generate_key_base64() -> String {
         let mut key = [0u8; 32];
-        rand::rngs::OsRng.fill_bytes(&mut key);
+        rand::rng().fill_bytes(&mut key);
         B64.encode(key)
     }
 
@@ -91,7 +90,9 @@ impl SecretBox {
     /// Errors: `Crypto` if the cipher fails.
     pub fn encrypt(&self, tenant: &str, field: &str, plain: &str) -> StoreResult<Secret> {
         let mut nonce = [0u8; NONCE_LEN];
-        rand::rngs::OsRng.fill_bytes(&mut nonce);
+        rand::rngs::SysRng
+            .try_fill_bytes(&mut nonce)
+            .map_err(|e| crypto(format!("no random nonce from the operating system: {e}")))?;
         let aad = associated_data(tenant, field);
         let ct = self
             .cipher
@@ -102,6 +103,8 @@ impl SecretBox {
         out.extend_from_slice(&ct);
         Ok(Secret::Sealed(format!("{SECRET_PREFIX}{}", B64.encode(out))))
     }
+
+   }
 
     /// Decrypts a secret of `field` of `tenant`; a plain secret is returned as is.
     ///
