@@ -77,7 +77,9 @@ impl SecretBox {
             Ok(v) if !v.trim().is_empty() => SecretBox::from_base64(&v).map(Some),
             _ => Ok(None),
         }
-     /// A fresh random key, as base64 (for `HJ_SECRET_KEY`), from the thread's CSPRNG
+    }
+
+    /// A fresh random key, as base64 (for `HJ_SECRET_KEY`), from the thread's CSPRNG
     /// (ChaCha12 seeded and reseeded from the operating system).
     pub fn generate_key_base64() -> String {
         let mut key = [0u8; 32];
@@ -103,8 +105,6 @@ impl SecretBox {
         out.extend_from_slice(&ct);
         Ok(Secret::Sealed(format!("{SECRET_PREFIX}{}", B64.encode(out))))
     }
-
-   }
 
     /// Decrypts a secret of `field` of `tenant`; a plain secret is returned as is.
     ///
@@ -199,6 +199,51 @@ pub mod fields {
     pub fn client_secret(client_id: &str) -> String {
         format!("clients.{client_id}.secret")
     }
+
+    /// Every field a secret is sealed for, as [`check`] takes them (`<provider>` and
+    /// `<client_id>` stand for a name).
+    pub const SEALABLE: [&str; 5] = [
+        USER_DB_DSN,
+        CACHE_PASSWORD,
+        SMTP_PASSWORD,
+        "social_providers.<provider>.client_secret",
+        "clients.<client_id>.secret",
+    ];
+
+    /// Checks that `field` is one the store seals secrets for: one of [`SEALABLE`], with a
+    /// provider name matching `^[a-z0-9][a-z0-9_-]{0,31}$` or a client id matching the
+    /// client-id pattern in place of the placeholder.
+    ///
+    /// Errors: `InvalidInput` naming the sealable fields.
+    pub fn check(field: &str) -> crate::error::StoreResult<()> {
+        let provider = field
+            .strip_prefix("social_providers.")
+            .and_then(|rest| rest.strip_suffix(".client_secret"))
+            .filter(|name| is_provider_name(name));
+        let client = field
+            .strip_prefix("clients.")
+            .and_then(|rest| rest.strip_suffix(".secret"))
+            .filter(|id| crate::model::validate_client_id(id).is_ok());
+        if [USER_DB_DSN, CACHE_PASSWORD, SMTP_PASSWORD].contains(&field)
+            || provider.is_some()
+            || client.is_some()
+        {
+            Ok(())
+        } else {
+            Err(crate::error::StoreError::invalid(
+                "field",
+                format!("{field:?} is not a sealable field; sealable fields: {}", SEALABLE.join(", ")),
+            ))
+        }
+    }
+
+    /// A social provider's name as `social_providers` keys it: `^[a-z0-9][a-z0-9_-]{0,31}$`.
+    fn is_provider_name(name: &str) -> bool {
+        let bytes = name.as_bytes();
+        (1..=32).contains(&bytes.len())
+            && (bytes[0].is_ascii_lowercase() || bytes[0].is_ascii_digit())
+            && bytes.iter().all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+    }
 }
 
 #[cfg(test)]
@@ -214,6 +259,35 @@ mod tests {
         assert!(b.decrypt("other", "user_db.dsn", &s).is_err());
         assert!(b.decrypt("acme", "smtp.password", &s).is_err());
         assert!(SecretBox::new([8u8; 32]).decrypt("acme", "user_db.dsn", &s).is_err());
+    }
+
+    #[test]
+    fn sealable_fields() {
+        for ok in [
+            "user_db.dsn",
+            "cache.password",
+            "smtp.password",
+            "social_providers.google.client_secret",
+            "clients.acme-web.secret",
+            "clients.a.b.c.secret",
+        ] {
+            assert!(fields::check(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "smtp",
+            "smtp.pasword",
+            "settings.smtp.password",
+            "social_providers..client_secret",
+            "social_providers.Google.client_secret",
+            "social_providers.google.secret",
+            "clients.ab.secret",
+            "clients..secret",
+            "clients.web app.secret",
+        ] {
+            let err = fields::check(bad).expect_err(bad).to_string();
+            assert!(err.contains("smtp.password") && err.contains("clients.<client_id>.secret"), "{err}");
+        }
     }
 
     #[test]
