@@ -1,4 +1,3 @@
-#![cfg(feature = "redis")]
 //! The cache conformance suite on Redis (`HJ_TEST_REDIS_URL`, default
 //! `redis://127.0.0.1:6379`), and tenants' Redis namespaces as the manager builds them. Two
 //! tenants share the server; every case gets fresh tenant ids, so runs never see each
