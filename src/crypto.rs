@@ -10,7 +10,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
-use rand::RngCore;
+use rand::{Rng, TryRng};
 
 use crate::error::{StoreError, StoreResult};
 use crate::model::{SECRET_PREFIX, Secret};
@@ -79,10 +79,11 @@ impl SecretBox {
         }
     }
 
-    /// A fresh random key, as base64 (for `HJ_SECRET_KEY`).
+    /// A fresh random key, as base64 (for `HJ_SECRET_KEY`), from the thread's CSPRNG
+    /// (ChaCha12 seeded and reseeded from the operating system).
     pub fn generate_key_base64() -> String {
         let mut key = [0u8; 32];
-        rand::rngs::OsRng.fill_bytes(&mut key);
+        rand::rng().fill_bytes(&mut key);
         B64.encode(key)
     }
 
@@ -91,7 +92,9 @@ impl SecretBox {
     /// Errors: `Crypto` if the cipher fails.
     pub fn encrypt(&self, tenant: &str, field: &str, plain: &str) -> StoreResult<Secret> {
         let mut nonce = [0u8; NONCE_LEN];
-        rand::rngs::OsRng.fill_bytes(&mut nonce);
+        rand::rngs::SysRng
+            .try_fill_bytes(&mut nonce)
+            .map_err(|e| crypto(format!("no random nonce from the operating system: {e}")))?;
         let aad = associated_data(tenant, field);
         let ct = self
             .cipher
@@ -196,6 +199,51 @@ pub mod fields {
     pub fn client_secret(client_id: &str) -> String {
         format!("clients.{client_id}.secret")
     }
+
+    /// Every field a secret is sealed for, as [`check`] takes them (`<provider>` and
+    /// `<client_id>` stand for a name).
+    pub const SEALABLE: [&str; 5] = [
+        USER_DB_DSN,
+        CACHE_PASSWORD,
+        SMTP_PASSWORD,
+        "social_providers.<provider>.client_secret",
+        "clients.<client_id>.secret",
+    ];
+
+    /// Checks that `field` is one the store seals secrets for: one of [`SEALABLE`], with a
+    /// provider name matching `^[a-z0-9][a-z0-9_-]{0,31}$` or a client id matching the
+    /// client-id pattern in place of the placeholder.
+    ///
+    /// Errors: `InvalidInput` naming the sealable fields.
+    pub fn check(field: &str) -> crate::error::StoreResult<()> {
+        let provider = field
+            .strip_prefix("social_providers.")
+            .and_then(|rest| rest.strip_suffix(".client_secret"))
+            .filter(|name| is_provider_name(name));
+        let client = field
+            .strip_prefix("clients.")
+            .and_then(|rest| rest.strip_suffix(".secret"))
+            .filter(|id| crate::model::validate_client_id(id).is_ok());
+        if [USER_DB_DSN, CACHE_PASSWORD, SMTP_PASSWORD].contains(&field)
+            || provider.is_some()
+            || client.is_some()
+        {
+            Ok(())
+        } else {
+            Err(crate::error::StoreError::invalid(
+                "field",
+                format!("{field:?} is not a sealable field; sealable fields: {}", SEALABLE.join(", ")),
+            ))
+        }
+    }
+
+    /// A social provider's name as `social_providers` keys it: `^[a-z0-9][a-z0-9_-]{0,31}$`.
+    fn is_provider_name(name: &str) -> bool {
+        let bytes = name.as_bytes();
+        (1..=32).contains(&bytes.len())
+            && (bytes[0].is_ascii_lowercase() || bytes[0].is_ascii_digit())
+            && bytes.iter().all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+    }
 }
 
 #[cfg(test)]
@@ -211,6 +259,35 @@ mod tests {
         assert!(b.decrypt("other", "user_db.dsn", &s).is_err());
         assert!(b.decrypt("acme", "smtp.password", &s).is_err());
         assert!(SecretBox::new([8u8; 32]).decrypt("acme", "user_db.dsn", &s).is_err());
+    }
+
+    #[test]
+    fn sealable_fields() {
+        for ok in [
+            "user_db.dsn",
+            "cache.password",
+            "smtp.password",
+            "social_providers.google.client_secret",
+            "clients.acme-web.secret",
+            "clients.a.b.c.secret",
+        ] {
+            assert!(fields::check(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "smtp",
+            "smtp.pasword",
+            "settings.smtp.password",
+            "social_providers..client_secret",
+            "social_providers.Google.client_secret",
+            "social_providers.google.secret",
+            "clients.ab.secret",
+            "clients..secret",
+            "clients.web app.secret",
+        ] {
+            let err = fields::check(bad).expect_err(bad).to_string();
+            assert!(err.contains("smtp.password") && err.contains("clients.<client_id>.secret"), "{err}");
+        }
     }
 
     #[test]

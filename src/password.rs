@@ -123,7 +123,12 @@ pub fn verify_password(hash: Option<&str>, password: &str) -> bool {
 pub fn hash_password(password: &str) -> StoreResult<String> {
     use argon2::PasswordHasher;
     use argon2::password_hash::SaltString;
-    let salt = SaltString::generate(&mut rand::rngs::OsRng);
+    use rand::Rng;
+    // 16 bytes, argon2's recommended salt length (what `SaltString::generate` draws).
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    let salt = SaltString::encode_b64(&bytes)
+        .map_err(|e| StoreError::Crypto { message: format!("encoding the password salt: {e}") })?;
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())

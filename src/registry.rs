@@ -345,14 +345,26 @@ impl Registry {
 
     /// The adapter for `driver` (case-insensitive).
     ///
-    /// Errors: `InvalidInput` naming the known drivers when none is registered.
+    /// Errors: `InvalidInput` naming the known drivers when none is registered (and the
+    /// cargo feature to enable when the driver is one of the store's own, not built in).
     pub fn get(&self, driver: &str) -> StoreResult<Arc<dyn Adapter>> {
-        self.adapters.get(&driver.trim().to_ascii_lowercase()).cloned().ok_or_else(|| {
+        let name = driver.trim().to_ascii_lowercase();
+        self.adapters.get(&name).cloned().ok_or_else(|| {
             let known = self.drivers();
+            let feature = match name.as_str() {
+                "postgres" | "postgresql" => Some("postgres"),
+                "mysql" | "mariadb" => Some("mysql"),
+                "sqlite" => Some("sqlite"),
+                "mongo" | "mongodb" => Some("mongo"),
+                _ => None,
+            };
             StoreError::invalid(
                 "driver",
                 format!(
-                    "unknown driver {driver:?}; known drivers: {}",
+                    "unknown driver {driver:?}{}; known drivers: {}",
+                    feature
+                        .map(|f| format!(" (this build lacks hellojohn-store's `{f}` cargo feature)"))
+                        .unwrap_or_default(),
                     if known.is_empty() { "(none)".to_string() } else { known.join(", ") }
                 ),
             )

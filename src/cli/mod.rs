@@ -9,6 +9,7 @@ mod internal;
 mod migrate;
 mod mode;
 mod schema;
+mod secret;
 mod status;
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 mod sync;
@@ -46,6 +47,9 @@ enum Command {
     Validate(validate::ValidateArgs),
     /// JSON Schemas of the control-plane files.
     Schema(schema::SchemaArgs),
+    /// Seal a secret for a tenant's YAML (`secret seal --tenant acme --field smtp.password`,
+    /// the value on stdin).
+    Secret(secret::SecretArgs),
     /// (tests) Create clients in a tenant from a separate process.
     #[command(name = "__write-clients", hide = true)]
     WriteClients(internal::WriteClientsArgs),
@@ -97,6 +101,7 @@ pub fn main() -> ExitCode {
         Command::Mode => mode::run(&cli.store),
         Command::Validate(args) => validate::run(args),
         Command::Schema(args) => schema::run(args),
+        Command::Secret(args) => secret::run(args),
         Command::WriteClients(args) => internal::write_clients(args),
         Command::Churn(args) => internal::churn(args),
         Command::Demo(args) => demo::run(args),

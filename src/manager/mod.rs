@@ -596,6 +596,14 @@ impl Inner {
     }
 
     async fn cache_for(&self, tenant: &Tenant) -> StoreResult<Arc<dyn Cache>> {
+        // A Redis cache shared by replicas must not become a per-process one unnoticed.
+        #[cfg(not(feature = "redis"))]
+        if tenant.settings.cache.as_ref().is_some_and(|c| c.driver == crate::model::CacheDriver::Redis) {
+            return Err(StoreError::NotSupported {
+                operation: format!("the Redis cache of tenant {}", tenant.slug),
+                backend: "this build (enable hellojohn-store's `redis` cargo feature)".into(),
+            });
+        }
         #[cfg(feature = "redis")]
         if let Some(settings) =
             tenant.settings.cache.as_ref().filter(|c| c.driver == crate::model::CacheDriver::Redis)

@@ -13,7 +13,7 @@ use hellojohn_store::adapters::fs::FsControlPlane;
 use hellojohn_store::adapters::fs::tree::validate_tree_with_key;
 use hellojohn_store::crypto::SecretBox;
 use hellojohn_store::model::{AdminFilter, Tenant};
-use rand::Rng;
+use rand::RngExt;
 
 const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
@@ -134,7 +134,7 @@ fn a_writer_killed_at_random_moments_never_leaves_a_broken_tree() {
             .expect("tenant")
     });
     let started = Instant::now();
-    let mut rng = rand::thread_rng();
+    let mut rng = rand::rng();
     let mut seen = in_flight(root);
     let (mut rounds, mut killed_mid_write, mut max_clients) = (0, 0, 0);
     let mut by_kind: BTreeMap<&str, usize> = BTreeMap::new();
@@ -146,7 +146,7 @@ fn a_writer_killed_at_random_moments_never_leaves_a_broken_tree() {
         let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
         stdout.read_line(&mut ready).expect("read the writer's stdout");
         assert_eq!(ready.trim(), "ready", "{round}: the writer did not start: {}", stderr_of(&mut child));
-        std::thread::sleep(Duration::from_millis(rng.gen_range(0..80)));
+        std::thread::sleep(Duration::from_millis(rng.random_range(0..80)));
         if let Some(status) = child.try_wait().expect("try_wait") {
             panic!("{round}: the writer stopped by itself ({status}): {}", stderr_of(&mut child));
         }

@@ -5,6 +5,7 @@
 
 mod cache_memory;
 mod cache_redis;
+mod cli_secret;
 mod cli_tenants;
 mod cli_validate;
 mod dsn_redaction;

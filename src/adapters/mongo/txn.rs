@@ -109,7 +109,7 @@ async fn commit(session: &mut ClientSession) -> mongodb::error::Result<()> {
 
 /// A short, growing, jittered pause before attempt `attempt + 1`.
 fn backoff(attempt: u32) -> Duration {
-    use rand::Rng;
+    use rand::RngExt;
     let base = 2u64.saturating_pow(attempt.min(7));
-    Duration::from_millis(base + rand::thread_rng().gen_range(0..=base))
+    Duration::from_millis(base + rand::rng().random_range(0..=base))
 }

@@ -22,7 +22,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait, is_valid_namespace};
-use sea_orm::{ConnectionTrait, DbErr, Statement, TransactionTrait, sqlx};
+#[cfg(feature = "mysql")]
+use sea_orm::Statement;
+use sea_orm::{ConnectionTrait, DbErr, TransactionTrait, sqlx};
 use sha2::{Digest, Sha256};
 
 use super::SqlBackend;
@@ -175,7 +177,8 @@ pub(crate) fn open_server(backend: SqlBackend, cfg: &ServerConfig) -> StoreResul
     use sqlx::ConnectOptions as _;
     let dsn = normalise_dsn(backend, &cfg.dsn)?;
     let max = cfg.max_connections.max(1);
-    #[allow(unused_mut)]
+    // Set by the PostgreSQL arm; with `postgres` alone the initial value is never read.
+    #[allow(unused_mut, unused_assignments)]
     let mut pgbouncer = false;
     let pool = match backend {
         #[cfg(feature = "postgres")]

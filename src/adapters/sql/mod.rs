@@ -46,9 +46,10 @@ use uuid::Uuid;
 use self::error::ErrCtx;
 use crate::error::{StoreError, StoreResult};
 use crate::mode::DbConfig;
+#[cfg(feature = "bench")]
+use crate::registry::ConnectConfig;
 use crate::registry::{
-    Adapter, AdapterConnection, ConnectConfig, Location, Registry, ServerConfig, ServerPool,
-    ServerPoolFigures, TenantRef,
+    Adapter, AdapterConnection, Location, Registry, ServerConfig, ServerPool, ServerPoolFigures, TenantRef,
 };
 use crate::repository::{
     ConsentRepository, EmailTokenRepository, IdentityRepository, MfaRepository, RbacRepository,

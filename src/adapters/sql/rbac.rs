@@ -119,7 +119,7 @@ impl SqlRbac {
                 return Ok(());
             }
             // Lost the race to another writer: back off a little, at random, and re-read.
-            let pause = rand::Rng::gen_range(&mut rand::thread_rng(), 0..=(200 * u64::from(attempt.min(10))));
+            let pause = rand::RngExt::random_range(&mut rand::rng(), 0..=(200 * u64::from(attempt.min(10))));
             tokio::time::sleep(std::time::Duration::from_micros(pause)).await;
         }
         Err(StoreError::conflict("role", format!("{role} changed concurrently too many times; try again")))

@@ -6,7 +6,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use rand::Rng;
+use rand::RngExt;
 
 use super::error::is_retryable;
 use crate::error::StoreResult;
@@ -41,6 +41,6 @@ where
 /// 2, 4, 8 … ms (capped at 100 ms), each with up to as much again of random jitter.
 fn backoff(tries: u32) -> Duration {
     let base = 2u64.saturating_pow(tries.min(7)).min(100);
-    let jitter = rand::thread_rng().gen_range(0..=base);
+    let jitter = rand::rng().random_range(0..=base);
     Duration::from_millis(base + jitter)
 }
