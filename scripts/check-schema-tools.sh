@@ -20,7 +20,10 @@ YAML_LANGUAGE_SERVER=2.0.0
 TOOLS="${HJ_SCHEMA_TOOLS:-$HOME/.cache/hellojohn-schema-tools}"
 
 # Fixtures whose every problem a schema can see (so every tool must refuse them).
-SCHEMA_CATCHES=" __SCHEMA_CATCHES__ "
+SCHEMA_CATCHES=" bad-admin-email-and-hash bad-client-id bad-redirect-uri-http bad-slug bad-uuid-and-date duplicate-key empty-file every-problem-of-a-file integer-overflow-i64 integer-overflow-u32 logo-url-not-a-url missing-required-field plain-text-client-secret plain-text-tenant-dsn public-client-with-client-credentials public-client-with-secret redirect-uri-fragment schema-custom-issuer-without-override schema-public-client-sets unknown-key wrong-enum-value wrong-type yaml-syntax-error yaml-tag-not-allowed "
+# Where a tool cannot follow the schema (fixture:tool=verdict). JavaScript numbers are
+# doubles: 9223372036854775808 rounds to the i64 maximum, so the npm tools accept it.
+EXCEPTIONS=" integer-overflow-i64:ajv=accepted integer-overflow-i64:yaml-language-server=accepted "
 
 install() {
   mkdir -p "$TOOLS"
@@ -90,12 +93,18 @@ for dir in tests/fixtures/broken/*/; do
   expected=accepted
   case "$SCHEMA_CATCHES" in *" $name "*) expected=refused ;; esac
   bad=""
-  for tv in $verdicts; do [ "${tv#*=}" = "$expected" ] || bad="$bad $tv"; done
+  for tv in $verdicts; do
+    want="$expected"
+    case "$EXCEPTIONS" in *" $name:${tv%%=*}="*)
+      want="${EXCEPTIONS#*" $name:${tv%%=*}="}"; want="${want%% *}" ;;
+    esac
+    [ "${tv#*=}" = "$want" ] || bad="$bad $tv"
+  done
   if [ -n "$bad" ]; then
-    echo "FAIL $name: expected $expected by every tool, got$verdicts"
+    echo "FAIL $name: expected $expected (exceptions: see EXCEPTIONS), got$verdicts"
     failures=$((failures + 1))
   else
-    echo "ok   $name: $expected by every tool"
+    echo "ok   $name:$verdicts"
   fi
 done
 
