@@ -14,8 +14,8 @@ use super::rules;
 use super::schema::{AdminRefreshTokensFile, AdminsFile, ClientsFile, FileKind, ScopesFile};
 use crate::error::{ConfigProblem, StoreError, StoreResult};
 use crate::model::{
-    EMAIL_ADDRESS_PATTERN, ORIGIN_PATTERN, REDIRECT_URI_PATTERN, SECRET_PATTERN, Tenant, URL_PATTERN, Violation,
-    redirect_uri_problem,
+    EMAIL_ADDRESS_PATTERN, ORIGIN_PATTERN, REDIRECT_URI_PATTERN, SECRET_PATTERN, Tenant, URL_PATTERN,
+    Violation, redirect_uri_problem,
 };
 
 /// Largest control-plane file the store reads (hostile or runaway files are refused).
@@ -208,7 +208,11 @@ fn typed_problems(kind: FileKind, json: &Value, report: &mut Report<'_>) {
             .map(|f| under("/refresh_tokens", f.refresh_tokens.iter().map(|t| t.violations()).collect())),
     };
     for v in violations.unwrap_or_default() {
-        report.value(&v.pointer, v.message);
+        // The schema may have reported the same defect at the same value already (its
+        // wording differs from the rule's): one problem per value.
+        if !report.problems.iter().any(|p| p.pointer == v.pointer) {
+            report.value(&v.pointer, v.message);
+        }
     }
 }
 

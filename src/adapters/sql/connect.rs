@@ -573,9 +573,11 @@ mod tests {
         assert_eq!(mode, "force_generic_plan");
         server.pool.close().await;
         let own = format!("{url}{}statement-cache-capacity=7", if url.contains('?') { '&' } else { '?' });
-        let kept = many_tenant_statements(sqlx::postgres::PgConnectOptions::from_str(&own).expect("dsn"), &own);
+        let kept =
+            many_tenant_statements(sqlx::postgres::PgConnectOptions::from_str(&own).expect("dsn"), &own);
         assert!(format!("{kept:?}").contains("statement_cache_capacity: 7"), "{kept:?}");
-        let default = many_tenant_statements(sqlx::postgres::PgConnectOptions::from_str(&url).expect("dsn"), &url);
+        let default =
+            many_tenant_statements(sqlx::postgres::PgConnectOptions::from_str(&url).expect("dsn"), &url);
         assert!(
             format!("{default:?}").contains(&format!("statement_cache_capacity: {PG_STATEMENT_CACHE}")),
             "{default:?}"
