@@ -3,9 +3,10 @@
 //! and field); unknown fields and empty input are refused.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
+use crate::support::{copy_tree, repo};
 use hellojohn_store::adapters::fs::FsControlPlane;
 use hellojohn_store::crypto::{SecretBox, fields};
 use hellojohn_store::manager::{Manager, ManagerConfig};
@@ -13,24 +14,6 @@ use hellojohn_store::model::{CreateUserInput, Secret};
 
 /// The example tree's key (examples/README.md).
 const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
-
-fn repo(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read_dir") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        let file_type = entry.file_type().expect("file type");
-        if file_type.is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else if file_type.is_file() {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        } // the `schemas` symbolic link would dangle in the copy
-    }
-}
 
 /// Runs `secret seal --tenant <tenant> --field <field>` with `input` on stdin and `key` (if
 /// any) in `HJ_SECRET_KEY`.

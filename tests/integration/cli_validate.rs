@@ -1,30 +1,12 @@
 //! The `hellojohn-store validate` and `schema export` commands, run as a real binary.
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::support::{copy_tree, repo};
 use hellojohn_store::adapters::fs::FileKind;
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_hellojohn-store"))
-}
-
-fn repo(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read_dir") {
-        let entry = entry.expect("entry");
-        let file_type = entry.file_type().expect("file type");
-        let target = to.join(entry.file_name());
-        if file_type.is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else if file_type.is_file() {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
 }
 
 /// 1-based line of the first line of `text` containing `needle`, and the column where the

@@ -5,9 +5,9 @@
 //! written to `proptest-regressions/`; the crashes found so far are kept below as explicit
 //! tests.
 
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use crate::support::{copy_tree, repo};
 use hellojohn_store::StoreError;
 use hellojohn_store::adapters::fs::tree::validate_text;
 use hellojohn_store::adapters::fs::{FileKind, FsControlPlane, validate_slug};
@@ -47,10 +47,6 @@ fn fuzz<S: Strategy>(
     if let Err(e) = result {
         panic!("{name}: {e}");
     }
-}
-
-fn repo(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
 }
 
 /// The example files and their kinds.
@@ -268,20 +264,6 @@ fn fuzz_yaml_validator_never_panics_on_structurally_mutated_examples() {
         let _ = validate_text(kind, "fuzz.yaml", &text);
         Ok(())
     });
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read_dir") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        let file_type = entry.file_type().expect("type");
-        if file_type.is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else if file_type.is_file() {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
 }
 
 /// Panics unless `result` is `Ok` or `InvalidConfig`.

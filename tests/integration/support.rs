@@ -2,6 +2,8 @@
 //! that the fault tests cut and restore under a live pool.
 #![allow(dead_code)] // which helpers a build uses depends on its cargo features
 
+use std::path::{Path, PathBuf};
+
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
@@ -60,5 +62,26 @@ impl Proxy {
     /// Forwards again.
     pub fn restore(&self) {
         self.up.send_replace(true);
+    }
+}
+
+/// `path` inside the repository.
+pub fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+/// Copies the regular files and folders of `from` into `to` (symbolic links, such as a
+/// tree's `schemas` link, would dangle in the copy and are skipped).
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read_dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        let file_type = entry.file_type().expect("file type");
+        if file_type.is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else if file_type.is_file() {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
     }
 }

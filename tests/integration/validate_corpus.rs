@@ -15,6 +15,16 @@ struct Expected {
     fragment: String,
 }
 
+/// The problems a fixture's `expected.txt` lists.
+fn expected_of(dir: &std::path::Path) -> Vec<Expected> {
+    std::fs::read_to_string(dir.join("expected.txt"))
+        .expect("expected.txt")
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(parse_expected)
+        .collect()
+}
+
 fn parse_expected(line: &str) -> Expected {
     let (loc, rest) = line.split_once(": ").expect("path:line:col: …");
     let (pointer, fragment) = rest.split_once(": ").unwrap_or((rest, ""));
@@ -43,12 +53,7 @@ fn every_broken_file_reports_its_problems_at_the_right_place() {
     let mut failures = Vec::new();
     for dir in &cases {
         let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("?").to_string();
-        let expected: Vec<Expected> = std::fs::read_to_string(dir.join("expected.txt"))
-            .expect("expected.txt")
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(parse_expected)
-            .collect();
+        let expected: Vec<Expected> = expected_of(dir);
         let problems = validate_tree(dir).expect("validate_tree");
         let prefix = format!("{}/", dir.display());
         let got: Vec<(String, usize, usize, String, String)> = problems
@@ -146,12 +151,7 @@ fn the_store_refuses_to_load_a_broken_file_at_the_place_validate_reports() {
         ("token-expires-before-created", "tokens"),
     ] {
         let dir = root.join(fixture);
-        let expected: Vec<Expected> = std::fs::read_to_string(dir.join("expected.txt"))
-            .expect("expected.txt")
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(parse_expected)
-            .collect();
+        let expected: Vec<Expected> = expected_of(&dir);
         let cp = FsControlPlane::new(&dir, None);
         let err = runtime.block_on(async {
             match what {
