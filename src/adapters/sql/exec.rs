@@ -28,6 +28,7 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use super::SqlBackend;
 use super::qualify::{Dialect, qualify};
+use super::template::{Template, Texts};
 use crate::adapters::rotations::RecentRotations;
 
 /// A sqlx pool of one engine.
@@ -215,12 +216,61 @@ pub(crate) struct NsDb {
     pub(crate) namespace: Option<Arc<str>>,
     /// Set when the tenant's connection is closed: every later statement is refused.
     pub(crate) closed: Arc<AtomicBool>,
+    /// This tenant's texts of the hot paths' templates, qualified with its namespace.
+    texts: Arc<Texts>,
 }
 
 impl NsDb {
     /// A handle of the tenant whose namespace is `namespace` on `server`.
     pub(crate) fn new(server: Arc<Server>, namespace: Option<&str>) -> Self {
-        NsDb { server, namespace: namespace.map(Arc::from), closed: Arc::new(AtomicBool::new(false)) }
+        NsDb {
+            server,
+            namespace: namespace.map(Arc::from),
+            closed: Arc::new(AtomicBool::new(false)),
+            texts: Arc::default(),
+        }
+    }
+
+    /// The text of template `T` for this tenant (SeaORM builds it and [`qualify`] names the
+    /// namespace on the first call; later calls reuse it) and its values for `args`. With
+    /// debug assertions, SeaORM builds the statement on every call as well, and a text or
+    /// values other than the template's is a panic: the template drifted from its builder.
+    fn template<T: Template>(&self, args: &T::Args<'_>) -> Result<(Arc<str>, Values), DbErr> {
+        self.sql("")?;
+        let backend = self.server.db_backend();
+        let text = self.texts.get_or_try::<T>(|| {
+            let built = T::build(backend, args);
+            Ok(Arc::from(self.sql(&built.sql)?.as_ref()))
+        })?;
+        let values = T::values(args);
+        if cfg!(debug_assertions) {
+            let built = T::build(backend, args);
+            assert_eq!(*self.sql(&built.sql)?, *text, "template {}: text", T::NAME);
+            assert_eq!(built.values.map(|v| v.0).as_ref(), Some(&values), "template {}: values", T::NAME);
+        }
+        Ok((text, Values(values)))
+    }
+
+    /// Runs template `T` for `args`; its row, if any.
+    pub(crate) async fn one<T: Template>(&self, args: T::Args<'_>) -> Result<Option<QueryResult>, DbErr> {
+        let (text, values) = self.template::<T>(&args)?;
+        if self.server.pgbouncer {
+            return self.in_transaction(|t| Box::pin(async move { t.one_text(text, values).await })).await;
+        }
+        let _busy = Busy::new(&self.server);
+        let persistent = self.server.persistent;
+        with_pool!(&self.server.pool, |p| run!(p, persistent, text, SqlxValues(values), fetch_optional))
+    }
+
+    /// Runs template `T` for `args`; its rows.
+    pub(crate) async fn all<T: Template>(&self, args: T::Args<'_>) -> Result<Vec<QueryResult>, DbErr> {
+        let (text, values) = self.template::<T>(&args)?;
+        if self.server.pgbouncer {
+            return self.in_transaction(|t| Box::pin(async move { t.all_text(text, values).await })).await;
+        }
+        let _busy = Busy::new(&self.server);
+        let persistent = self.server.persistent;
+        with_pool!(&self.server.pool, |p| run!(p, persistent, text, SqlxValues(values), fetch_all))
     }
 
     fn sql<'a>(&self, sql: &'a str) -> Result<Cow<'a, str>, DbErr> {
@@ -422,18 +472,30 @@ impl ConnectionTrait for NsTxn {
     }
 
     async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
-        let sql = self.db.sql(&stmt.sql)?.into_owned();
-        let persistent = self.db.server.persistent;
-        let mut guard = self.txn.lock().await;
-        let txn = guard.as_mut().ok_or_else(finished)?;
-        with_txn!(txn, |c| run!(c, persistent, sql, values(stmt.values), fetch_optional))
+        let sql: Arc<str> = self.db.sql(&stmt.sql)?.into();
+        self.one_text(sql, stmt.values.unwrap_or(Values(Vec::new()))).await
     }
 
     async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
-        let sql = self.db.sql(&stmt.sql)?.into_owned();
+        let sql: Arc<str> = self.db.sql(&stmt.sql)?.into();
+        self.all_text(sql, stmt.values.unwrap_or(Values(Vec::new()))).await
+    }
+}
+
+impl NsTxn {
+    /// Runs `sql`, qualified already, on the transaction's connection; its row, if any.
+    async fn one_text(&self, sql: Arc<str>, values: Values) -> Result<Option<QueryResult>, DbErr> {
         let persistent = self.db.server.persistent;
         let mut guard = self.txn.lock().await;
         let txn = guard.as_mut().ok_or_else(finished)?;
-        with_txn!(txn, |c| run!(c, persistent, sql, values(stmt.values), fetch_all))
+        with_txn!(txn, |c| run!(c, persistent, sql, SqlxValues(values), fetch_optional))
+    }
+
+    /// Runs `sql`, qualified already, on the transaction's connection; its rows.
+    async fn all_text(&self, sql: Arc<str>, values: Values) -> Result<Vec<QueryResult>, DbErr> {
+        let persistent = self.db.server.persistent;
+        let mut guard = self.txn.lock().await;
+        let txn = guard.as_mut().ok_or_else(finished)?;
+        with_txn!(txn, |c| run!(c, persistent, sql, SqlxValues(values), fetch_all))
     }
 }

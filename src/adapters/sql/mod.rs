@@ -7,6 +7,8 @@
 //!   under a database lock (`provision`), so that replicas migrate once.
 //! - `exec`: the executor every repository statement runs through: the server's pool, the
 //!   tenant's namespace written into the statement (`qualify`), never into the session.
+//! - `template`: the hot paths' statements, built by SeaORM and qualified once per tenant,
+//!   their rows read by position.
 //! - `error`: the one place where `DbErr` becomes [`StoreError`].
 //! - `retry`: runs a transaction again on serialization failures, deadlocks and `SQLITE_BUSY`;
 //!   a write outside a transaction is one statement run through `SqlContext::write`, which
@@ -21,6 +23,7 @@ pub(crate) mod error;
 pub(crate) mod exec;
 pub(crate) mod qualify;
 pub(crate) mod retry;
+pub(crate) mod template;
 pub(crate) mod time;
 
 mod identities;

@@ -13,10 +13,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::TimeDelta;
 use entity::{roles, user_roles, users};
-use sea_orm::sea_query::{Expr, IntoCondition};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, JoinType, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, RelationTrait,
+    ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QueryResult,
+    QuerySelect,
 };
 use tracing::Instrument;
 use uuid::Uuid;
@@ -24,6 +24,7 @@ use uuid::Uuid;
 use super::SqlContext;
 use super::error::ErrCtx;
 use super::retry::with_retry;
+use super::template::{ROLES_COLUMNS, RolesWithAssignment, roles_at, user_roles_at_opt};
 use super::time::{from_db, now_db, to_db};
 use crate::error::{StoreError, StoreResult};
 use crate::model::{Role, RoleInput, new_id};
@@ -150,15 +151,12 @@ impl RbacRepository for SqlRbac {
         async move {
             // A tenant has few roles: load them all in one statement, each with the user's
             // assignment of it (if any), and walk the parents in memory.
-            use sea_orm::sea_query::ExprTrait as _;
-            let assignment = roles::Relation::UserRoles.def().on_condition(move |_, right| {
-                Expr::col((right, user_roles::Column::UserId)).eq(user_id).into_condition()
-            });
-            let all = roles::Entity::find()
-                .join(JoinType::LeftJoin, assignment)
-                .select_also(user_roles::Entity)
-                .all(&self.ctx.db)
-                .await
+            let read = |row: QueryResult| -> Result<_, DbErr> {
+                Ok((roles_at(&row, 0)?, user_roles_at_opt(&row, ROLES_COLUMNS)?))
+            };
+            let rows = self.ctx.db.all::<RolesWithAssignment>(user_id).await;
+            let all = rows
+                .and_then(|rows| rows.into_iter().map(read).collect::<Result<Vec<_>, _>>())
                 .map_err(|e| self.err("role").map(e))?;
             let mut assigned: Vec<String> =
                 all.iter().filter(|(_, a)| a.is_some()).map(|(r, _)| r.name.clone()).collect();

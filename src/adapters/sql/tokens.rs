@@ -30,13 +30,15 @@ use chrono::{TimeDelta, Utc};
 use entity::{refresh_tokens, users};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
 use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+    ColumnTrait, Condition, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QueryResult,
+    QuerySelect, Select,
 };
 use tracing::Instrument;
 use uuid::Uuid;
 
 use super::SqlContext;
 use super::retry::with_retry;
+use super::template::{TOKENS_COLUMNS, Template, TokenByHash, TokenById, tokens_at, users_at_opt};
 use super::time::{from_db, from_db_opt, now_db, to_db};
 use super::users::like_contains;
 use crate::error::{StoreError, StoreResult};
@@ -139,14 +141,17 @@ impl SqlTokens {
         refresh_tokens::Entity::find().filter(cond)
     }
 
-    async fn find_one(&self, cond: Condition, key: impl std::fmt::Display) -> StoreResult<RefreshToken> {
-        let row = refresh_tokens::Entity::find()
-            .filter(cond)
-            .find_also_related(users::Entity)
-            .one(&self.ctx.db)
-            .await
-            .map_err(|e| self.err().map(e))?;
-        match row {
+    /// The token template `T` finds for `args`, with its user's e-mail.
+    async fn find_one<T: Template>(
+        &self,
+        args: T::Args<'_>,
+        key: impl std::fmt::Display,
+    ) -> StoreResult<RefreshToken> {
+        let read = |row: QueryResult| -> Result<_, DbErr> {
+            Ok((tokens_at(&row, 0)?, users_at_opt(&row, TOKENS_COLUMNS)?))
+        };
+        let row = self.ctx.db.one::<T>(args).await.and_then(|r| r.map(read).transpose());
+        match row.map_err(|e| self.err().map(e))? {
             Some((token, user)) => Ok(to_token(token, user)),
             None => Err(StoreError::not_found("refresh_token", key)),
         }
@@ -380,16 +385,13 @@ impl TokenRepository for SqlTokens {
     }
 
     async fn get_by_hash(&self, token_hash: &str) -> StoreResult<RefreshToken> {
-        async move {
-            self.find_one(Condition::all().add(refresh_tokens::Column::TokenHash.eq(token_hash)), "hash")
-                .await
-        }
-        .instrument(self.ctx.span("tokens.get_by_hash"))
-        .await
+        async move { self.find_one::<TokenByHash>(token_hash, "hash").await }
+            .instrument(self.ctx.span("tokens.get_by_hash"))
+            .await
     }
 
     async fn get_by_id(&self, id: Uuid) -> StoreResult<RefreshToken> {
-        async move { self.find_one(Condition::all().add(refresh_tokens::Column::Id.eq(id)), id).await }
+        async move { self.find_one::<TokenById>(id, id).await }
             .instrument(self.ctx.span("tokens.get_by_id"))
             .await
     }
