@@ -18,9 +18,11 @@ use rand::RngExt;
 const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
 /// Kills that must have landed mid-write (leaving a temporary file or a dot-folder) for the
-/// test to count: without them it proves nothing. Where a kill lands is chance (about 2 in 5
-/// land mid-write here, fewer on a busy machine), so rounds go on past `MIN_ROUNDS` until
-/// enough did, up to `MAX_ROUNDS`; a shortfall there fails the test.
+/// test to count: without them it proves nothing. Where a timed kill lands is chance (few
+/// land mid-write on a busy machine, where the writer spends its time hashing client
+/// secrets), so every other round kills the writer as soon as a new temporary file or
+/// dot-folder appears instead; rounds go on past `MIN_ROUNDS` until enough kills landed
+/// mid-write, up to `MAX_ROUNDS`; a shortfall there fails the test.
 const MIN_KILLED_MID_WRITE: usize = 20;
 /// Rounds always run.
 const MIN_ROUNDS: usize = 40;
@@ -53,6 +55,18 @@ fn in_flight(root: &Path) -> BTreeSet<String> {
         }
     }
     out
+}
+
+/// Polls the tree until an in-flight entry not in `seen` appears (the writer is then in the
+/// middle of a write) or `limit` passes.
+fn wait_for_a_new_marker(root: &Path, seen: &BTreeSet<String>, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if in_flight(root).iter().any(|marker| !seen.contains(marker)) {
+            return;
+        }
+        std::thread::yield_now();
+    }
 }
 
 /// What was being written when a marker was left.
@@ -146,7 +160,11 @@ fn a_writer_killed_at_random_moments_never_leaves_a_broken_tree() {
         let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
         stdout.read_line(&mut ready).expect("read the writer's stdout");
         assert_eq!(ready.trim(), "ready", "{round}: the writer did not start: {}", stderr_of(&mut child));
-        std::thread::sleep(Duration::from_millis(rng.random_range(0..80)));
+        if rounds % 2 == 0 {
+            std::thread::sleep(Duration::from_millis(rng.random_range(0..80)));
+        } else {
+            wait_for_a_new_marker(root, &seen, Duration::from_secs(5));
+        }
         if let Some(status) = child.try_wait().expect("try_wait") {
             panic!("{round}: the writer stopped by itself ({status}): {}", stderr_of(&mut child));
         }
