@@ -213,7 +213,9 @@ macro_rules! run {
 #[derive(Clone)]
 pub(crate) struct NsDb {
     pub(crate) server: Arc<Server>,
-    pub(crate) namespace: Option<Arc<str>>,
+    /// Private: the template texts in `texts` are qualified with it, so a handle never
+    /// changes namespace (a clone keeps both).
+    namespace: Option<Arc<str>>,
     /// Set when the tenant's connection is closed: every later statement is refused.
     pub(crate) closed: Arc<AtomicBool>,
     /// This tenant's texts of the hot paths' templates, qualified with its namespace.
@@ -236,7 +238,7 @@ impl NsDb {
     /// debug assertions, SeaORM builds the statement on every call as well, and a text or
     /// values other than the template's is a panic: the template drifted from its builder.
     fn template<T: Template>(&self, args: &T::Args<'_>) -> Result<(Arc<str>, Values), DbErr> {
-        self.sql("")?;
+        self.check_open()?;
         let backend = self.server.db_backend();
         let text = self.texts.get_or_try::<T>(|| {
             let built = T::build(backend, args);
@@ -251,39 +253,49 @@ impl NsDb {
         Ok((text, Values(values)))
     }
 
-    /// Runs template `T` for `args`; its row, if any.
-    pub(crate) async fn one<T: Template>(&self, args: T::Args<'_>) -> Result<Option<QueryResult>, DbErr> {
+    /// Runs template `T` for `args`; its row, if any, read by [`Template::read`].
+    pub(crate) async fn one<T: Template>(&self, args: T::Args<'_>) -> Result<Option<T::Row>, DbErr> {
         let (text, values) = self.template::<T>(&args)?;
-        if self.server.pgbouncer {
-            return self.in_transaction(|t| Box::pin(async move { t.one_text(text, values).await })).await;
-        }
-        let _busy = Busy::new(&self.server);
-        let persistent = self.server.persistent;
-        with_pool!(&self.server.pool, |p| run!(p, persistent, text, SqlxValues(values), fetch_optional))
+        let row = if self.server.pgbouncer {
+            self.in_transaction(|t| Box::pin(async move { t.one_text(text, values).await })).await?
+        } else {
+            let _busy = Busy::new(&self.server);
+            let persistent = self.server.persistent;
+            with_pool!(&self.server.pool, |p| run!(p, persistent, text, SqlxValues(values), fetch_optional))?
+        };
+        row.as_ref().map(T::read).transpose()
     }
 
-    /// Runs template `T` for `args`; its rows.
-    pub(crate) async fn all<T: Template>(&self, args: T::Args<'_>) -> Result<Vec<QueryResult>, DbErr> {
+    /// Runs template `T` for `args`; its rows, each read by [`Template::read`].
+    pub(crate) async fn all<T: Template>(&self, args: T::Args<'_>) -> Result<Vec<T::Row>, DbErr> {
         let (text, values) = self.template::<T>(&args)?;
-        if self.server.pgbouncer {
-            return self.in_transaction(|t| Box::pin(async move { t.all_text(text, values).await })).await;
-        }
-        let _busy = Busy::new(&self.server);
-        let persistent = self.server.persistent;
-        with_pool!(&self.server.pool, |p| run!(p, persistent, text, SqlxValues(values), fetch_all))
+        let rows = if self.server.pgbouncer {
+            self.in_transaction(|t| Box::pin(async move { t.all_text(text, values).await })).await?
+        } else {
+            let _busy = Busy::new(&self.server);
+            let persistent = self.server.persistent;
+            with_pool!(&self.server.pool, |p| run!(p, persistent, text, SqlxValues(values), fetch_all))?
+        };
+        rows.iter().map(T::read).collect()
     }
 
-    fn sql<'a>(&self, sql: &'a str) -> Result<Cow<'a, str>, DbErr> {
+    /// Errors once the tenant's connection is closed.
+    fn check_open(&self) -> Result<(), DbErr> {
         if self.closed.load(Ordering::Relaxed) {
             return Err(DbErr::Conn(sea_orm::RuntimeErr::Internal("the connection is closed".into())));
         }
+        Ok(())
+    }
+
+    fn sql<'a>(&self, sql: &'a str) -> Result<Cow<'a, str>, DbErr> {
+        self.check_open()?;
         qualified(&self.server, self.namespace.as_deref(), sql)
     }
 
     /// Begins a transaction on one pooled connection (`BEGIN IMMEDIATE` on SQLite when
     /// `immediate`). The caller holds SQLite's writer gate already, when there is one.
     pub(crate) async fn begin(&self, immediate: bool) -> Result<NsTxn, DbErr> {
-        self.sql("")?;
+        self.check_open()?;
         let busy = Busy::new(&self.server);
         let txn = match &self.server.pool {
             #[cfg(feature = "postgres")]

@@ -15,8 +15,7 @@ use chrono::TimeDelta;
 use entity::{roles, user_roles, users};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QueryResult,
-    QuerySelect,
+    ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use tracing::Instrument;
 use uuid::Uuid;
@@ -24,7 +23,7 @@ use uuid::Uuid;
 use super::SqlContext;
 use super::error::ErrCtx;
 use super::retry::with_retry;
-use super::template::{ROLES_COLUMNS, RolesWithAssignment, roles_at, user_roles_at_opt};
+use super::template::RolesWithAssignment;
 use super::time::{from_db, now_db, to_db};
 use crate::error::{StoreError, StoreResult};
 use crate::model::{Role, RoleInput, new_id};
@@ -151,13 +150,8 @@ impl RbacRepository for SqlRbac {
         async move {
             // A tenant has few roles: load them all in one statement, each with the user's
             // assignment of it (if any), and walk the parents in memory.
-            let read = |row: QueryResult| -> Result<_, DbErr> {
-                Ok((roles_at(&row, 0)?, user_roles_at_opt(&row, ROLES_COLUMNS)?))
-            };
             let rows = self.ctx.db.all::<RolesWithAssignment>(user_id).await;
-            let all = rows
-                .and_then(|rows| rows.into_iter().map(read).collect::<Result<Vec<_>, _>>())
-                .map_err(|e| self.err("role").map(e))?;
+            let all = rows.map_err(|e| self.err("role").map(e))?;
             let mut assigned: Vec<String> =
                 all.iter().filter(|(_, a)| a.is_some()).map(|(r, _)| r.name.clone()).collect();
             if assigned.is_empty() {

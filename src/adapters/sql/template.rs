@@ -5,7 +5,7 @@
 //! conditions, rendering) and naming the tenant's namespace in it ([`qualify`](super::qualify))
 //! cost more CPU than the round trip that runs it on a loopback server: about 200,000
 //! instructions for `users.get_by_email` against 80,000 for the same statement written by
-//! hand with sqlx (callgrind, BENCHMARKS.md). A [`Template`] is a statement whose text does
+//! hand with sqlx (callgrind; BENCHMARKS.md, "Statement templates"). A [`Template`] is a statement whose text does
 //! not depend on its arguments. SeaORM builds it on a tenant's first call; the text, qualified
 //! with the tenant's namespace, is kept in that tenant's [`Texts`] (one slot per template, so
 //! one tenant's text can never serve another); every later call only binds its values,
@@ -16,9 +16,13 @@
 //! template whose values drift from its builder fails every conformance case that reaches
 //! it, on every engine.
 //!
-//! Rows are read by position ([`users_at`], …): the entity's columns in the order of its
-//! `Column` enum, which is the order SeaORM selects them in (a test per entity checks it),
-//! so no column name is formatted and looked up per value.
+//! Rows are read by position ([`Template::read`], with [`users_at`], …): the entity's
+//! columns in the order of its `Column` enum, which is the order SeaORM selects them in, so
+//! no column name is formatted and looked up per value. Tests check each reader against the
+//! entity's columns and each template's [`Template::LAYOUT`] against the select list SeaORM
+//! builds on every backend. A joined row that does not decode is an error, not a missing
+//! row (SeaORM's `select_also` read it as `None`): a corrupt identity, user or assignment
+//! surfaces instead of hiding.
 
 use std::sync::{Arc, OnceLock};
 
@@ -44,6 +48,16 @@ pub(crate) trait Template {
     fn build(backend: DbBackend, args: &Self::Args<'_>) -> Statement;
     /// The values [`build`](Self::build) binds for `args`, in its order.
     fn values(args: &Self::Args<'_>) -> Vec<Value>;
+    /// What one row of the statement reads as.
+    type Row;
+    /// Reads one row by position; [`LAYOUT`](Self::LAYOUT) says what it expects where.
+    fn read(row: &QueryResult) -> Result<Self::Row, DbErr>;
+    /// The select list [`read`](Self::read) expects, in order: each entity's alias prefix
+    /// (`A_`, `B_` for a statement with a second entity, `""` for one entity) and its
+    /// reader's fields. A test checks it against the text SeaORM builds on every backend, so
+    /// a template and its reader cannot drift apart unnoticed.
+    #[cfg(test)]
+    const LAYOUT: &'static [(&'static str, &'static [&'static str])];
 }
 
 /// How many templates there are.
@@ -59,6 +73,7 @@ impl Texts {
         &self,
         make: impl FnOnce() -> Result<Arc<str>, DbErr>,
     ) -> Result<Arc<str>, DbErr> {
+        const { assert!(T::SLOT < SLOTS, "a template's slot is below SLOTS") };
         let slot = &self.0[T::SLOT];
         if let Some(text) = slot.get() {
             return Ok(text.clone());
@@ -92,6 +107,14 @@ impl Template for UserByEmail {
     fn values(normalized: &&str) -> Vec<Value> {
         vec![PASSWORD_PROVIDER.into(), (*normalized).into(), 1u64.into()]
     }
+
+    type Row = (users::Model, Option<identities::Model>);
+    fn read(row: &QueryResult) -> Result<Self::Row, DbErr> {
+        Ok((users_at(row, 0)?, identities_at_opt(row, USERS_COLUMNS)?))
+    }
+    #[cfg(test)]
+    const LAYOUT: &'static [(&'static str, &'static [&'static str])] =
+        &[("A_", USERS_FIELDS), ("B_", IDENTITIES_FIELDS)];
 }
 
 /// `users` by id: `users.get_by_id`.
@@ -109,6 +132,13 @@ impl Template for UserById {
     fn values(id: &Uuid) -> Vec<Value> {
         vec![(*id).into(), 1u64.into()]
     }
+
+    type Row = users::Model;
+    fn read(row: &QueryResult) -> Result<Self::Row, DbErr> {
+        users_at(row, 0)
+    }
+    #[cfg(test)]
+    const LAYOUT: &'static [(&'static str, &'static [&'static str])] = &[("", USERS_FIELDS)];
 }
 
 /// `refresh_tokens` with its user (for the e-mail), by token hash: `tokens.get_by_hash`.
@@ -130,6 +160,14 @@ impl Template for TokenByHash {
     fn values(hash: &&str) -> Vec<Value> {
         vec![(*hash).into(), 1u64.into()]
     }
+
+    type Row = (refresh_tokens::Model, Option<users::Model>);
+    fn read(row: &QueryResult) -> Result<Self::Row, DbErr> {
+        Ok((tokens_at(row, 0)?, users_at_opt(row, TOKENS_COLUMNS)?))
+    }
+    #[cfg(test)]
+    const LAYOUT: &'static [(&'static str, &'static [&'static str])] =
+        &[("A_", TOKENS_FIELDS), ("B_", USERS_FIELDS)];
 }
 
 /// `refresh_tokens` with its user, by id: `tokens.get_by_id`.
@@ -151,6 +189,14 @@ impl Template for TokenById {
     fn values(id: &Uuid) -> Vec<Value> {
         vec![(*id).into(), 1u64.into()]
     }
+
+    type Row = (refresh_tokens::Model, Option<users::Model>);
+    fn read(row: &QueryResult) -> Result<Self::Row, DbErr> {
+        Ok((tokens_at(row, 0)?, users_at_opt(row, TOKENS_COLUMNS)?))
+    }
+    #[cfg(test)]
+    const LAYOUT: &'static [(&'static str, &'static [&'static str])] =
+        &[("A_", TOKENS_FIELDS), ("B_", USERS_FIELDS)];
 }
 
 /// Every role of the tenant with the user's assignment of it, if any (`LEFT JOIN`, the user
@@ -176,6 +222,14 @@ impl Template for RolesWithAssignment {
     fn values(user_id: &Uuid) -> Vec<Value> {
         vec![(*user_id).into()]
     }
+
+    type Row = (roles::Model, Option<user_roles::Model>);
+    fn read(row: &QueryResult) -> Result<Self::Row, DbErr> {
+        Ok((roles_at(row, 0)?, user_roles_at_opt(row, ROLES_COLUMNS)?))
+    }
+    #[cfg(test)]
+    const LAYOUT: &'static [(&'static str, &'static [&'static str])] =
+        &[("A_", ROLES_FIELDS), ("B_", USER_ROLES_FIELDS)];
 }
 
 /// Reads a model from `row` by position, starting at column `at`; the fields in the order
@@ -198,7 +252,7 @@ macro_rules! model_reader {
 
         /// The same from an outer join: `None` when the model's first column (its key) is
         /// NULL.
-        #[allow(dead_code)]
+        #[allow(dead_code)] // not every model is read from an outer join
         pub(crate) fn $read_opt(row: &QueryResult, at: usize) -> Result<Option<$entity::Model>, DbErr> {
             match row.try_get_by_index::<Option<Uuid>>(at)? {
                 None => Ok(None),
@@ -247,6 +301,10 @@ model_reader!(
     [id, name, description, permissions, inherits_from, system, created_at, updated_at]
 );
 
+/// The fields [`user_roles_at_opt`] takes, in order.
+#[cfg(test)]
+pub(crate) const USER_ROLES_FIELDS: &[&str] = &["user_id", "role_id", "assigned_at"];
+
 /// A `user_roles` row at `at`, `None` when the outer join found none (its key is
 /// composite, so the first column is checked as for the others).
 pub(crate) fn user_roles_at_opt(row: &QueryResult, at: usize) -> Result<Option<user_roles::Model>, DbErr> {
@@ -276,7 +334,7 @@ mod tests {
         assert_eq!(IDENTITIES_FIELDS, names::<identities::Column>());
         assert_eq!(TOKENS_FIELDS, names::<refresh_tokens::Column>());
         assert_eq!(ROLES_FIELDS, names::<roles::Column>());
-        assert_eq!(["user_id", "role_id", "assigned_at"].as_slice(), names::<user_roles::Column>());
+        assert_eq!(USER_ROLES_FIELDS, names::<user_roles::Column>());
     }
 
     fn check<T: Template>(args: T::Args<'_>) {
@@ -284,6 +342,39 @@ mod tests {
             let built = T::build(backend, &args);
             assert_eq!(built.values.map(|v| v.0), Some(T::values(&args)), "{} on {backend:?}", T::NAME);
         }
+    }
+
+    /// The names of the select list of `sql` (an alias where there is one), in order.
+    fn selected(sql: &str) -> Vec<String> {
+        let list = &sql["SELECT ".len()..sql.find(" FROM ").expect("FROM")];
+        list.split(", ")
+            .map(|item| {
+                let last = item.rsplit(['.', ' ']).next().expect("a name");
+                last.trim_matches(['"', '`']).to_string()
+            })
+            .collect()
+    }
+
+    fn check_layout<T: Template>(args: T::Args<'_>) {
+        let expected: Vec<String> = T::LAYOUT
+            .iter()
+            .flat_map(|(prefix, fields)| fields.iter().map(move |f| format!("{prefix}{f}")))
+            .collect();
+        for backend in [DbBackend::Postgres, DbBackend::MySql, DbBackend::Sqlite] {
+            let built = T::build(backend, &args);
+            assert!(built.sql.starts_with("SELECT "), "{}: {}", T::NAME, built.sql);
+            assert_eq!(selected(&built.sql), expected, "{} on {backend:?}: {}", T::NAME, built.sql);
+        }
+    }
+
+    #[test]
+    fn each_template_selects_what_its_reader_reads_where_it_reads_it() {
+        let id = Uuid::now_v7();
+        check_layout::<UserByEmail>("ana@example.com");
+        check_layout::<UserById>(id);
+        check_layout::<TokenByHash>("h");
+        check_layout::<TokenById>(id);
+        check_layout::<RolesWithAssignment>(id);
     }
 
     #[test]

@@ -30,15 +30,14 @@ use chrono::{TimeDelta, Utc};
 use entity::{refresh_tokens, users};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
 use sea_orm::{
-    ColumnTrait, Condition, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QueryResult,
-    QuerySelect, Select,
+    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
 };
 use tracing::Instrument;
 use uuid::Uuid;
 
 use super::SqlContext;
 use super::retry::with_retry;
-use super::template::{TOKENS_COLUMNS, Template, TokenByHash, TokenById, tokens_at, users_at_opt};
+use super::template::{Template, TokenByHash, TokenById};
 use super::time::{from_db, from_db_opt, now_db, to_db};
 use super::users::like_contains;
 use crate::error::{StoreError, StoreResult};
@@ -142,15 +141,12 @@ impl SqlTokens {
     }
 
     /// The token template `T` finds for `args`, with its user's e-mail.
-    async fn find_one<T: Template>(
+    async fn find_one<T: Template<Row = (refresh_tokens::Model, Option<users::Model>)>>(
         &self,
         args: T::Args<'_>,
         key: impl std::fmt::Display,
     ) -> StoreResult<RefreshToken> {
-        let read = |row: QueryResult| -> Result<_, DbErr> {
-            Ok((tokens_at(&row, 0)?, users_at_opt(&row, TOKENS_COLUMNS)?))
-        };
-        let row = self.ctx.db.one::<T>(args).await.and_then(|r| r.map(read).transpose());
+        let row = self.ctx.db.one::<T>(args).await;
         match row.map_err(|e| self.err().map(e))? {
             Some((token, user)) => Ok(to_token(token, user)),
             None => Err(StoreError::not_found("refresh_token", key)),

@@ -11,15 +11,15 @@ use async_trait::async_trait;
 use entity::{identities, users};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, DbErr, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, QueryOrder, QueryResult, QuerySelect, TryIntoModel,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, EntityTrait, IntoActiveModel, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, TryIntoModel,
 };
 use tracing::Instrument;
 use uuid::Uuid;
 
 use super::SqlContext;
 use super::retry::with_retry;
-use super::template::{USERS_COLUMNS, UserByEmail, UserById, identities_at_opt, users_at};
+use super::template::{UserByEmail, UserById};
 use super::time::{from_db, from_db_opt, now_db, to_db_opt};
 use crate::error::{StoreError, StoreResult};
 use crate::model::{CreateUserInput, Identity, Timestamp, UpdateUserInput, User, UserFilter, new_id};
@@ -319,10 +319,7 @@ impl UserRepository for SqlUsers {
             // One round trip: the user and its password identity (if any) in one statement;
             // the provider is a condition of the join, so a user with only social
             // identities still comes back (with `None`).
-            let read = |row: QueryResult| -> Result<_, DbErr> {
-                Ok((users_at(&row, 0)?, identities_at_opt(&row, USERS_COLUMNS)?))
-            };
-            let row = self.ctx.db.one::<UserByEmail>(&normalized).await.and_then(|r| r.map(read).transpose());
+            let row = self.ctx.db.one::<UserByEmail>(&normalized).await;
             let Some((user, identity)) = row.map_err(err)? else {
                 return Err(StoreError::not_found("user", email));
             };
@@ -334,12 +331,7 @@ impl UserRepository for SqlUsers {
 
     async fn get_by_id(&self, user_id: Uuid) -> StoreResult<User> {
         async move {
-            let row = self
-                .ctx
-                .db
-                .one::<UserById>(user_id)
-                .await
-                .and_then(|r| r.map(|r| users_at(&r, 0)).transpose());
+            let row = self.ctx.db.one::<UserById>(user_id).await;
             row.map_err(|e| self.err().map(e))?
                 .map(|m| self.to_user(m))
                 .ok_or_else(|| StoreError::not_found("user", user_id))
