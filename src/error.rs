@@ -27,10 +27,42 @@ pub struct ConfigProblem {
 }
 
 impl fmt::Display for ConfigProblem {
+    /// Control characters and bidirectional overrides in the file name, pointer or message
+    /// (a hostile file or folder name, a key) are written as `\u{..}`, so printing a problem
+    /// never drives the terminal or forges a line of a log.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let pointer = if self.pointer.is_empty() { "/" } else { &self.pointer };
-        write!(f, "{}:{}:{}: {}: {}", self.file, self.line, self.column, pointer, self.message)
+        write!(
+            f,
+            "{}:{}:{}: {}: {}",
+            printable(&self.file),
+            self.line,
+            self.column,
+            printable(pointer),
+            printable(&self.message)
+        )
     }
+}
+
+/// `text` with control characters (C0, DEL, C1) and bidirectional formatting characters
+/// written as `\u{..}`: safe to print on a terminal or in a line-based log.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    let hostile = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.chars().any(hostile) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if hostile(c) {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// Every error a store call can return.

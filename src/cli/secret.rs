@@ -57,9 +57,15 @@ fn seal(tenant: &str, field: &str) -> ExitCode {
     if stdin.is_terminal() {
         eprintln!("enter the value of {field} for {tenant}, then end the input (Ctrl-D):");
     }
+    // A secret is a password or an API key: anything longer than a TEXT column is a mistake
+    // (a file piped in by accident), refused before it is read whole.
+    let limit = crate::model::MAX_TEXT_BYTES;
     let mut bytes = Vec::new();
-    if let Err(e) = stdin.lock().read_to_end(&mut bytes) {
+    if let Err(e) = stdin.lock().take(limit as u64 + 2).read_to_end(&mut bytes) {
         return fail(&format!("reading the secret from stdin: {e}"), 2);
+    }
+    if bytes.len() > limit + 1 {
+        return fail(&format!("the secret on stdin is longer than {limit} bytes"), 2);
     }
     let Ok(mut value) = String::from_utf8(bytes) else {
         return fail("the secret on stdin is not UTF-8", 2);
@@ -67,6 +73,9 @@ fn seal(tenant: &str, field: &str) -> ExitCode {
     strip_one_newline(&mut value);
     if value.is_empty() {
         return fail("the secret on stdin is empty: nothing to seal", 2);
+    }
+    if value.len() > limit {
+        return fail(&format!("the secret on stdin is longer than {limit} bytes"), 2);
     }
     match key.encrypt(tenant, field, &value) {
         Ok(sealed) => {

@@ -93,7 +93,9 @@ pub(crate) fn list(manager_args: &super::args::StoreArgs) -> ExitCode {
             };
             let provisioning = provisioning_label(t, has_db);
             failed += usize::from(provisioning == "failed");
-            println!("{:<24} {:<38} {:<10} {:<13} {}", t.slug, t.id.to_string(), db, provisioning, t.name);
+            // The name is free text from a file anyone with write access edits.
+            let name = crate::error::printable(&t.name);
+            println!("{:<24} {:<38} {:<10} {:<13} {name}", t.slug, t.id.to_string(), db, provisioning);
         }
         println!("{} tenant(s)", tenants.len());
         if failed > 0 {

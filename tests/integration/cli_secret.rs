@@ -28,7 +28,10 @@ fn seal_with(key: Option<&str>, tenant: &str, field: &str, input: &[u8]) -> Outp
         None => cmd.env_remove("HJ_SECRET_KEY"),
     };
     let mut child = cmd.spawn().expect("run the CLI");
-    child.stdin.take().expect("stdin").write_all(input).expect("write stdin");
+    // The CLI stops reading past its limit: a closed pipe is its answer, not a failure here.
+    if let Err(e) = child.stdin.take().expect("stdin").write_all(input) {
+        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "write stdin: {e}");
+    }
     child.wait_with_output().expect("wait")
 }
 
@@ -178,4 +181,18 @@ fn unknown_fields_empty_input_bad_slugs_and_a_missing_key_are_refused() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("HJ_SECRET_KEY"), "names the key variable");
     let out = seal_with(Some("c2hvcnQ="), "acme", "smtp.password", b"pw");
     assert_eq!(out.status.code(), Some(2), "a malformed key");
+}
+
+/// A secret longer than a TEXT column (a file piped in by mistake) is refused with exit 2
+/// before it is read whole; the longest allowed one is sealed.
+#[test]
+fn a_secret_longer_than_a_text_column_is_refused() {
+    let limit = hellojohn_store::model::MAX_TEXT_BYTES;
+    let out = seal_with(Some(KEY), "acme", "smtp.password", "a".repeat(4 * limit).as_bytes());
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("longer than"));
+    assert!(out.stdout.is_empty());
+    let longest =
+        seal_with(Some(KEY), "acme", "smtp.password", format!("{}\n", "a".repeat(limit)).as_bytes());
+    assert!(longest.status.success(), "{}", String::from_utf8_lossy(&longest.stderr));
 }

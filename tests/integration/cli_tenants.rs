@@ -281,3 +281,24 @@ fn migrate_all_in_parallel_then_status_shows_the_server_pools() {
         assert_eq!(columns[4], "0", "nobody waiting on {pool}");
     }
 }
+
+/// A tenant name is free text from a file: `tenants list` prints its control characters
+/// escaped, so a name cannot clear the screen or forge a row of the listing.
+#[test]
+fn tenants_list_escapes_control_characters_in_names() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    let out = cli(root, &["tenant", "create", "acme"]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    let file = root.join("tenants/acme/tenant.yaml");
+    let yaml = std::fs::read_to_string(&file).expect("read");
+    let at = yaml.find("\nname: ").expect("name line") + 1;
+    let end = at + yaml[at..].find('\n').expect("end");
+    let hostile = "name: \"\\e[2J\\e]0;PWNED\\aEvil\\nglobex fake-row\"";
+    std::fs::write(&file, format!("{}{hostile}{}", &yaml[..at], &yaml[end..])).expect("write");
+    let (listed, stderr) = text(&cli(root, &["tenants", "list"]));
+    assert!(listed.contains("1 tenant(s)"), "{listed}{stderr}");
+    assert!(!listed.contains('\u{1b}') && !listed.contains('\u{7}'), "{listed:?}");
+    assert!(listed.contains("\\u{1b}[2J\\u{1b}]0;PWNED\\u{7}Evil\\u{a}globex fake-row"), "{listed}");
+    assert!(!listed.lines().any(|l| l.starts_with("globex")), "{listed}");
+}

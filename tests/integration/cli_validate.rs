@@ -138,3 +138,64 @@ fn validate_decrypt_checks_every_secret_opens_for_its_tenant_and_field() {
     assert!(stdout.starts_with(&expected), "expected {expected:?}, got:\n{stdout}");
     assert_eq!(stdout.lines().count(), 1, "{stdout}");
 }
+
+/// A copy of the example tree with `acme`'s `tenant.yaml` edited by `edit`; validate's exit
+/// code and stdout.
+fn validate_edited(edit: impl FnOnce(&std::path::Path)) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("data");
+    copy_tree(&repo("examples/data"), &root);
+    edit(&root.join("tenants/acme/tenant.yaml"));
+    let out = bin().arg("validate").arg(&root).output().expect("run");
+    (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn replace_in(path: &std::path::Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(path).expect("read");
+    assert!(text.contains(from), "{from:?} in {}", path.display());
+    std::fs::write(path, text.replacen(from, to, 1)).expect("write");
+}
+
+/// `namespace: public` put a tenant's tables beside the global control plane's; a schema
+/// name the store refuses when it connects is refused when the file is read.
+#[test]
+fn a_system_namespace_or_a_malformed_own_schema_is_refused() {
+    let (code, out) = validate_edited(|p| replace_in(p, "namespace: acme", "namespace: public"));
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("/namespace") && out.contains("system schema"), "{out}");
+
+    let (code, out) = validate_edited(|p| {
+        replace_in(p, "    schema: acme\n", "    schema: 'acme\"; DROP TABLE users; --'\n")
+    });
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("/settings/user_db/schema") && out.contains("not a schema name"), "{out}");
+}
+
+/// A byte-order mark is YAML (editors write one); a FIFO or a device in place of a file
+/// is refused at once instead of hanging or filling memory.
+#[test]
+fn a_byte_order_mark_is_read_and_a_file_that_is_not_regular_is_refused() {
+    let (code, out) = validate_edited(|p| {
+        let text = std::fs::read_to_string(p).expect("read");
+        std::fs::write(p, format!("\u{feff}{text}")).expect("write");
+    });
+    assert_eq!(code, Some(0), "{out}");
+
+    let (code, out) = validate_edited(|p| {
+        std::fs::remove_file(p).expect("rm");
+        std::os::unix::fs::symlink("/dev/zero", p).expect("symlink");
+    });
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("not a regular file"), "{out}");
+}
+
+/// File names, keys and values that carry terminal escapes are printed escaped: validate's
+/// output cannot set the terminal's title or forge a line.
+#[test]
+fn control_characters_in_what_validate_prints_are_escaped() {
+    let (code, out) =
+        validate_edited(|p| replace_in(p, "settings:\n", "settings:\n  \"\\e]0;PWNED\\a\\nfake\": 1\n"));
+    assert_eq!(code, Some(1), "{out}");
+    assert!(!out.contains('\u{1b}') && !out.contains('\u{7}'), "{out:?}");
+    assert!(out.contains("\\u{1b}]0;PWNED\\u{7}\\u{a}fake"), "{out}");
+}

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::positions::{Pos, Positions, escape_token};
 use super::rules;
-use super::schema::{AdminRefreshTokensFile, AdminsFile, ClientsFile, FileKind, ScopesFile};
+use super::schema::{AdminRefreshTokensFile, AdminsFile, ClientsFile, FileKind, LOWER_CASE_UUID, ScopesFile};
 use crate::error::{ConfigProblem, StoreError, StoreResult};
 use crate::model::{
     EMAIL_ADDRESS_PATTERN, ORIGIN_PATTERN, REDIRECT_URI_PATTERN, SECRET_PATTERN, Tenant, URL_PATTERN,
@@ -98,6 +98,9 @@ pub(crate) fn check_text(
     if text.len() > MAX_FILE_BYTES {
         return Err(vec![problem(file, 1, 1, "", format!("file is larger than {MAX_FILE_BYTES} bytes"))]);
     }
+    if let Some(found) = hostile_structure(text) {
+        return Err(vec![problem(file, found.0, found.1, "", found.2)]);
+    }
     let yaml: serde_yaml::Value = match serde_yaml::from_str(text) {
         Ok(v) => v,
         Err(e) => {
@@ -143,6 +146,54 @@ pub(crate) fn check_text(
         report.problems = unique;
         Err(report.problems)
     }
+}
+
+/// Deepest run of unclosed `[` and `{` a file may have, counted over the whole text (quoted
+/// or not: a cheap upper bound of the YAML flow nesting). serde_yaml's own recursion limit
+/// (128) comes only after its scanner went through the whole text, which takes time
+/// quadratic in the nesting (a 256 KB file of `[` took minutes).
+pub const MAX_BRACKET_DEPTH: usize = 128;
+
+/// What makes a text too costly to parse, found before the parser sees it: a nesting deeper
+/// than [`MAX_BRACKET_DEPTH`], or a YAML alias (`*name`), which repeats its anchor's value
+/// as often as it is written (a few aliases of a 3 MB string took gigabytes; the store never
+/// writes one, so a file with one is refused: write the value out). Returns the line, column
+/// and message.
+fn hostile_structure(text: &str) -> Option<(usize, usize, String)> {
+    let (mut depth, mut line, mut column) = (0usize, 1usize, 0usize);
+    for c in text.chars() {
+        column += 1;
+        match c {
+            '\n' => (line, column) = (line + 1, 0),
+            '[' | '{' => {
+                depth += 1;
+                if depth > MAX_BRACKET_DEPTH {
+                    let message = format!(
+                        "more than {MAX_BRACKET_DEPTH} unclosed [ or {{ (a limit on YAML nesting; \
+                         brackets inside strings count too)"
+                    );
+                    return Some((line, column, message));
+                }
+            }
+            ']' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    if !text.contains('*') {
+        return None;
+    }
+    let mut parser = yaml_rust2::parser::Parser::new_from_str(text);
+    while let Ok((event, mark)) = parser.next_token() {
+        match event {
+            yaml_rust2::parser::Event::Alias(_) => {
+                let message = "YAML aliases (*name) are not supported: write the value out";
+                return Some((mark.line(), mark.col() + 1, message.to_string()));
+            }
+            yaml_rust2::parser::Event::StreamEnd => break,
+            _ => {}
+        }
+    }
+    None
 }
 
 /// The typed value of a file of `kind` whose JSON passed every check (`text` is the file's
@@ -277,7 +328,12 @@ fn to_json(v: &serde_yaml::Value, pointer: &str, report: &mut Report<'_>) -> Opt
                 }
             }
         }
-        Y::String(s) => Value::String(s.clone()),
+        Y::String(s) => {
+            if s.contains('\0') {
+                report.value(pointer, "NUL characters are not allowed (no database stores them)");
+            }
+            Value::String(s.clone())
+        }
         Y::Sequence(items) => Value::Array(
             items
                 .iter()
@@ -299,7 +355,16 @@ fn to_json(v: &serde_yaml::Value, pointer: &str, report: &mut Report<'_>) -> Opt
                     }
                 };
                 let child = format!("{pointer}/{}", escape_token(&key));
-                out.insert(key, to_json(val, &child, report)?);
+                let value = to_json(val, &child, report)?;
+                if out.contains_key(&key) {
+                    // `true` and "true", `1` and "1", `~` and "null": one key once read as text.
+                    report.key(
+                        &child,
+                        format!("key {key:?} appears twice (once as text, once as another type)"),
+                    );
+                    continue;
+                }
+                out.insert(key, value);
             }
             Value::Object(out)
         }
@@ -356,6 +421,11 @@ fn describe(error: &jsonschema::ValidationError<'_>, pointer: &str, report: &mut
         // Every `format: uri` of the schemas has a `pattern` (URL_PATTERN, ORIGIN_PATTERN)
         // that accepts fewer values and says why in plain words: report that one only.
         K::Format { format } if format == "uri" => {}
+        // Every `format: uuid` has the lower-case pattern, which accepts fewer values.
+        K::Format { format } if format == "uuid" => {}
+        K::Pattern { pattern } if pattern == LOWER_CASE_UUID => {
+            report.value(pointer, format!("{} is not a UUID in lower case", error.instance()));
+        }
         K::Pattern { pattern } if pattern == URL_PATTERN => {
             report.value(pointer, format!("{} is not an absolute http(s) URL", error.instance()));
         }

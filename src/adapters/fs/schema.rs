@@ -133,6 +133,9 @@ impl StandardFormats {
     }
 }
 
+/// An id as the store writes it: a UUID in lower case.
+pub const LOWER_CASE_UUID: &str = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$";
+
 impl Transform for StandardFormats {
     fn transform(&mut self, schema: &mut Schema) {
         let format = schema.get("format").and_then(Value::as_str).map(str::to_string);
@@ -145,6 +148,10 @@ impl Transform for StandardFormats {
                 schema.insert("maximum".into(), Self::number(max));
             } else if matches!(format.as_str(), "float" | "double") {
                 schema.remove("format");
+            } else if format == "uuid" && schema.get("pattern").is_none() {
+                // The store writes ids in lower case; two spellings of one id would pass a
+                // uniqueness check that compares text (and did: `sync import` lost a tenant).
+                schema.insert("pattern".into(), Value::from(LOWER_CASE_UUID));
             }
         }
         transform_subschemas(self, schema);

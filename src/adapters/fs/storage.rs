@@ -105,19 +105,39 @@ pub(crate) fn create_dir_private(dir: &Path) -> StoreResult<()> {
 
 /// Reads a file to a string; `Ok(None)` when it does not exist.
 pub(crate) fn read_optional(path: &Path) -> StoreResult<Option<String>> {
-    match std::fs::read(path) {
-        Ok(bytes) => String::from_utf8(bytes).map(Some).map_err(|_| StoreError::InvalidConfig {
-            problems: vec![crate::error::ConfigProblem {
-                file: path.display().to_string(),
-                line: 1,
-                column: 1,
-                pointer: String::new(),
-                message: "file is not valid UTF-8".into(),
-            }],
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(io_error(format!("reading {}", path.display()), e)),
+    use std::io::Read;
+    let refused = |message: String| StoreError::InvalidConfig {
+        problems: vec![crate::error::ConfigProblem {
+            file: path.display().to_string(),
+            line: 1,
+            column: 1,
+            pointer: String::new(),
+            message,
+        }],
+    };
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_error(format!("reading {}", path.display()), e)),
+    };
+    // A FIFO, a device (`/dev/zero`) or a folder would hang or exhaust memory: only a
+    // regular file (a symlink to one is followed, as Kubernetes mounts configuration) is read,
+    // and at most one byte more than the largest file the store accepts.
+    let meta = file.metadata().map_err(|e| io_error(format!("reading {}", path.display()), e))?;
+    if !meta.is_file() {
+        return Err(refused("not a regular file".into()));
     }
+    let limit = super::document::MAX_FILE_BYTES;
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0).min(limit + 1));
+    file.take(limit as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| io_error(format!("reading {}", path.display()), e))?;
+    if bytes.len() > limit {
+        return Err(refused(format!("file is larger than {limit} bytes")));
+    }
+    // A UTF-8 byte-order mark is allowed by YAML and written by some editors.
+    let body = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(&bytes);
+    String::from_utf8(body.to_vec()).map(Some).map_err(|_| refused("file is not valid UTF-8".into()))
 }
 
 /// Named cross-process locks under one folder, with an in-process mutex per name.
