@@ -20,7 +20,7 @@ YAML_LANGUAGE_SERVER=2.0.0
 TOOLS="${HJ_SCHEMA_TOOLS:-$HOME/.cache/hellojohn-schema-tools}"
 
 # Fixtures whose every problem a schema can see (so every tool must refuse them).
-SCHEMA_CATCHES=" bad-admin-email-and-hash bad-client-id bad-redirect-uri-http bad-slug bad-uuid-and-date duplicate-key empty-file every-problem-of-a-file integer-overflow-i64 integer-overflow-u32 logo-url-not-a-url missing-required-field plain-text-client-secret plain-text-tenant-dsn public-client-with-client-credentials public-client-with-secret redirect-uri-fragment schema-custom-issuer-without-override schema-public-client-sets unknown-key wrong-enum-value wrong-type yaml-syntax-error yaml-tag-not-allowed "
+SCHEMA_CATCHES=" bad-admin-email-and-hash bad-client-id bad-redirect-uri-http bad-slug bad-uuid-and-date confidential-client-without-secret duplicate-key empty-file every-problem-of-a-file integer-overflow-i64 integer-overflow-u32 logo-url-not-a-url missing-required-field plain-text-client-secret plain-text-tenant-dsn public-client-with-client-credentials public-client-with-secret redirect-uri-fragment schema-custom-issuer-without-override schema-public-client-sets select-field-without-options unknown-key wrong-enum-value wrong-type yaml-syntax-error yaml-tag-not-allowed "
 # Where a tool cannot follow the schema (fixture:tool=verdict). JavaScript numbers are
 # doubles: 9223372036854775808 rounds to the i64 maximum, so the npm tools accept it.
 EXCEPTIONS=" integer-overflow-i64:ajv=accepted integer-overflow-i64:yaml-language-server=accepted "

@@ -50,16 +50,23 @@ pub enum GrantType {
 }
 
 /// An OAuth/OIDC client of a tenant. Stored in `tenants/<slug>/clients.yaml`. A `public`
-/// client has no `secret` and may not use `client_credentials`.
+/// client has no `secret` and may not use `client_credentials`; a `confidential` one has a
+/// `secret`.
 #[derive(Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(extend(
-    "if" = { "properties": { "type": { "const": "public" } }, "required": ["type"] },
-    "then" = { "properties": {
-        "secret": false,
-        "grant_types": { "type": "array", "items": { "not": { "const": "client_credentials" } } }
-    } }
-))]
+#[schemars(extend("allOf" = [
+    {
+        "if": { "properties": { "type": { "const": "public" } }, "required": ["type"] },
+        "then": { "properties": {
+            "secret": false,
+            "grant_types": { "type": "array", "items": { "not": { "const": "client_credentials" } } }
+        } }
+    },
+    {
+        "if": { "properties": { "type": { "const": "confidential" } }, "required": ["type"] },
+        "then": { "required": ["secret"] }
+    }
+]))]
 pub struct Client {
     /// The client's UUID, given by the store when it creates the client.
     #[schemars(example = &"01a21ee0-4a01-7f3c-9d2e-7c1b2a3d4e5f")]

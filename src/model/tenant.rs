@@ -421,9 +421,13 @@ pub enum UserFieldType {
     Select,
 }
 
-/// A custom field of the tenant's users.
+/// A custom field of the tenant's users. A `select` field has `options`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(extend(
+    "if" = { "properties": { "type": { "const": "select" } }, "required": ["type"] },
+    "then" = { "properties": { "options": { "type": "array", "minItems": 1 } }, "required": ["options"] }
+))]
 pub struct UserFieldDefinition {
     /// The field's key in a user's `custom_fields`: a lower-case letter, then lower-case
     /// letters, digits and `_` (at most 64).

@@ -383,13 +383,40 @@ fn schema_problems(kind: FileKind, json: &Value, report: &mut Report<'_>) {
     };
     for error in validator.iter_errors(json) {
         let pointer = error.instance_path().as_str().to_string();
-        describe(&error, &pointer, report);
+        describe(&error, &pointer, json, report);
     }
 }
 
-fn describe(error: &jsonschema::ValidationError<'_>, pointer: &str, report: &mut Report<'_>) {
+fn describe(error: &jsonschema::ValidationError<'_>, pointer: &str, json: &Value, report: &mut Report<'_>) {
     use jsonschema::error::ValidationErrorKind as K;
+    // A select field without options: the same message as the rule in `model/rules.rs`.
+    let field_without_options = |field: &str, report: &mut Report<'_>| {
+        let name = json.pointer(&format!("{field}/name")).and_then(Value::as_str).unwrap_or_default();
+        report.value(
+            &format!("{field}/type"),
+            format!("user field {name:?} is a select field without options"),
+        );
+    };
     match error.kind() {
+        // The same messages as the rules in `model/rules.rs`, so each is reported once.
+        K::Required { property }
+            if property.as_str() == Some("secret") && pointer.starts_with("/clients/") =>
+        {
+            report.value(
+                &format!("{pointer}/type"),
+                "a confidential client needs a secret (or make it public)",
+            );
+        }
+        K::Required { property }
+            if property.as_str() == Some("options") && pointer.starts_with("/settings/user_fields/") =>
+        {
+            field_without_options(pointer, report);
+        }
+        K::MinItems { .. }
+            if pointer.starts_with("/settings/user_fields/") && pointer.ends_with("/options") =>
+        {
+            field_without_options(pointer.trim_end_matches("/options"), report);
+        }
         K::AdditionalProperties { unexpected } => {
             for key in unexpected {
                 let child = format!("{pointer}/{}", escape_token(key));
@@ -463,7 +490,7 @@ fn describe(error: &jsonschema::ValidationError<'_>, pointer: &str, report: &mut
                 .collect();
             if let [only] = branches.as_slice() {
                 for e in only.iter() {
-                    describe(e, e.instance_path().as_str(), report);
+                    describe(e, e.instance_path().as_str(), json, report);
                 }
             } else {
                 report.value(pointer, error.to_string());
