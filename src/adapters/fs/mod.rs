@@ -35,6 +35,7 @@ pub(crate) mod admin;
 mod cache;
 mod client;
 pub(crate) mod document;
+pub use document::{MAX_BRACKET_DEPTH, MAX_FILE_BYTES};
 mod positions;
 mod rules;
 pub mod schema;
