@@ -44,12 +44,23 @@ impl fmt::Display for ConfigProblem {
     }
 }
 
-/// `text` with control characters (C0, DEL, C1) and bidirectional formatting characters
-/// written as `\u{..}`: safe to print on a terminal or in a line-based log.
+/// `text` with control characters (C0, DEL, C1), line and paragraph separators,
+/// bidirectional and invisible formatting characters (zero-width, soft hyphen, byte-order
+/// mark, tags) written as `\u{..}`: safe to print on a terminal or in a line-based log. A
+/// backslash is left as it is, so a text holding `\u{1b}` literally reads as an escape.
 pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
     let hostile = |c: char| {
         c.is_control()
-            || matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+            || matches!(
+                c,
+                '\u{00ad}'
+                    | '\u{061c}'
+                    | '\u{200b}'..='\u{200f}'
+                    | '\u{2028}'..='\u{202e}'
+                    | '\u{2060}'..='\u{2069}'
+                    | '\u{feff}'
+                    | '\u{e0000}'..='\u{e007f}'
+            )
     };
     if !text.chars().any(hostile) {
         return std::borrow::Cow::Borrowed(text);

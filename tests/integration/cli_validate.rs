@@ -164,11 +164,22 @@ fn a_system_namespace_or_a_malformed_own_schema_is_refused() {
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains("/namespace") && out.contains("system schema"), "{out}");
 
-    let (code, out) = validate_edited(|p| {
-        replace_in(p, "    schema: acme\n", "    schema: 'acme\"; DROP TABLE users; --'\n")
-    });
-    assert_eq!(code, Some(1), "{out}");
-    assert!(out.contains("/settings/user_db/schema") && out.contains("not a schema name"), "{out}");
+    for bad in [
+        "'acme\"; DROP TABLE users; --'",
+        "pg_catalog",
+        "information_schema",
+        "'{tenant}_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'",
+    ] {
+        let (code, out) =
+            validate_edited(|p| replace_in(p, "    schema: acme\n", &format!("    schema: {bad}\n")));
+        assert_eq!(code, Some(1), "{bad}: {out}");
+        assert!(
+            out.contains("/settings/user_db/schema") && out.contains("not a schema name"),
+            "{bad}: {out}"
+        );
+    }
+    let (code, out) = validate_edited(|p| replace_in(p, "    schema: acme\n", "    schema: public\n"));
+    assert_eq!(code, Some(0), "a dedicated database's public schema: {out}");
 }
 
 /// A byte-order mark is YAML (editors write one); a FIFO or a device in place of a file
@@ -184,6 +195,15 @@ fn a_byte_order_mark_is_read_and_a_file_that_is_not_regular_is_refused() {
     let (code, out) = validate_edited(|p| {
         std::fs::remove_file(p).expect("rm");
         std::os::unix::fs::symlink("/dev/zero", p).expect("symlink");
+    });
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("not a regular file"), "{out}");
+
+    // Opening a FIFO blocks until a writer comes: it is refused before it is opened.
+    let (code, out) = validate_edited(|p| {
+        std::fs::remove_file(p).expect("rm");
+        let status = Command::new("mkfifo").arg(p).status().expect("mkfifo");
+        assert!(status.success());
     });
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains("not a regular file"), "{out}");

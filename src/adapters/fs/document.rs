@@ -148,52 +148,54 @@ pub(crate) fn check_text(
     }
 }
 
-/// Deepest run of unclosed `[` and `{` a file may have, counted over the whole text (quoted
-/// or not: a cheap upper bound of the YAML flow nesting). serde_yaml's own recursion limit
-/// (128) comes only after its scanner went through the whole text, which takes time
-/// quadratic in the nesting (a 256 KB file of `[` took minutes).
-pub const MAX_BRACKET_DEPTH: usize = 128;
+/// Deepest nesting of mappings and sequences (block or flow) a file may have: serde_yaml's
+/// own recursion limit (128) comes only after its scanner went through the whole text, in
+/// time quadratic in the flow nesting (a 256 KB file of `[` took minutes), and a block
+/// nesting of 100,000 levels took 20 GB to report.
+pub const MAX_NESTING: usize = 128;
 
-/// What makes a text too costly to parse, found before the parser sees it: a nesting deeper
-/// than [`MAX_BRACKET_DEPTH`], or a YAML alias (`*name`), which repeats its anchor's value
-/// as often as it is written (a few aliases of a 3 MB string took gigabytes; the store never
-/// writes one, so a file with one is refused: write the value out). Returns the line, column
-/// and message.
+/// What makes a text too costly to parse, found by one pass of `yaml-rust2`'s event parser
+/// that stops at the first of: a nesting deeper than [`MAX_NESTING`], a YAML alias
+/// (`*name`, which repeats its anchor's value as often as it is written: a few aliases of a
+/// 3 MB string took gigabytes; the store never writes one, so a file with one is refused),
+/// or text this parser cannot read (refused too: serde_yaml's parser accepts a few forms it
+/// does not, such as U+2028 as a line break, and a check that stopped there would let
+/// whatever follows through unchecked). Returns the line, column and message.
 fn hostile_structure(text: &str) -> Option<(usize, usize, String)> {
-    let (mut depth, mut line, mut column) = (0usize, 1usize, 0usize);
-    for c in text.chars() {
-        column += 1;
-        match c {
-            '\n' => (line, column) = (line + 1, 0),
-            '[' | '{' => {
+    use yaml_rust2::parser::{Event, Parser};
+    let mut parser = Parser::new_from_str(text);
+    let mut depth = 0usize;
+    loop {
+        let (event, mark) = match parser.next_token() {
+            Ok(next) => next,
+            Err(e) => {
+                let mark = e.marker();
+                // yaml-rust2 has a recursion limit of its own, a little above ours.
+                let message = if e.info().contains("recursion limit") {
+                    format!("nesting deeper than {MAX_NESTING} levels")
+                } else {
+                    format!("YAML syntax error: {}", e.info())
+                };
+                return Some((mark.line(), mark.col() + 1, message));
+            }
+        };
+        let at = (mark.line(), mark.col() + 1);
+        match event {
+            Event::MappingStart(..) | Event::SequenceStart(..) => {
                 depth += 1;
-                if depth > MAX_BRACKET_DEPTH {
-                    let message = format!(
-                        "more than {MAX_BRACKET_DEPTH} unclosed [ or {{ (a limit on YAML nesting; \
-                         brackets inside strings count too)"
-                    );
-                    return Some((line, column, message));
+                if depth > MAX_NESTING {
+                    return Some((at.0, at.1, format!("nesting deeper than {MAX_NESTING} levels")));
                 }
             }
-            ']' | '}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    if !text.contains('*') {
-        return None;
-    }
-    let mut parser = yaml_rust2::parser::Parser::new_from_str(text);
-    while let Ok((event, mark)) = parser.next_token() {
-        match event {
-            yaml_rust2::parser::Event::Alias(_) => {
+            Event::MappingEnd | Event::SequenceEnd => depth = depth.saturating_sub(1),
+            Event::Alias(_) => {
                 let message = "YAML aliases (*name) are not supported: write the value out";
-                return Some((mark.line(), mark.col() + 1, message.to_string()));
+                return Some((at.0, at.1, message.to_string()));
             }
-            yaml_rust2::parser::Event::StreamEnd => break,
+            Event::StreamEnd => return None,
             _ => {}
         }
     }
-    None
 }
 
 /// The typed value of a file of `kind` whose JSON passed every check (`text` is the file's

@@ -35,7 +35,7 @@ pub(crate) mod admin;
 mod cache;
 mod client;
 pub(crate) mod document;
-pub use document::{MAX_BRACKET_DEPTH, MAX_FILE_BYTES};
+pub use document::{MAX_FILE_BYTES, MAX_NESTING};
 mod positions;
 mod rules;
 pub mod schema;

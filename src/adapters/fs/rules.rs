@@ -92,8 +92,12 @@ pub(crate) fn check_file(kind: FileKind, json: &Value, folder_slug: Option<&str>
             }
             if let Some(schema) = json.pointer("/settings/user_db/schema").and_then(Value::as_str) {
                 // The shape the store checks when it connects, found when the file is read.
-                let named = schema.replace(crate::manager::TENANT_PLACEHOLDER, "t");
-                if !migration::is_valid_namespace(&named) {
+                let slug = json.get("slug").and_then(Value::as_str).unwrap_or("t");
+                let named = schema.replace(crate::manager::TENANT_PLACEHOLDER, slug);
+                // `public` is a dedicated database's usual schema; the system ones never are.
+                if !migration::is_valid_namespace(&named)
+                    || (named != "public" && crate::manager::is_reserved_namespace(&named))
+                {
                     report.value(
                         "/settings/user_db/schema",
                         format!(

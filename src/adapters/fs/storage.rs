@@ -115,6 +115,13 @@ pub(crate) fn read_optional(path: &Path) -> StoreResult<Option<String>> {
             message,
         }],
     };
+    // Checked before opening too: opening a FIFO blocks until a writer comes.
+    match std::fs::metadata(path) {
+        Ok(meta) if !meta.is_file() => return Err(refused("not a regular file".into())),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_error(format!("reading {}", path.display()), e)),
+    }
     let file = match File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -127,16 +134,17 @@ pub(crate) fn read_optional(path: &Path) -> StoreResult<Option<String>> {
     if !meta.is_file() {
         return Err(refused("not a regular file".into()));
     }
-    let limit = super::document::MAX_FILE_BYTES;
+    // A byte-order mark does not count towards the limit.
+    let limit = super::document::MAX_FILE_BYTES + 3;
     let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0).min(limit + 1));
     file.take(limit as u64 + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| io_error(format!("reading {}", path.display()), e))?;
-    if bytes.len() > limit {
-        return Err(refused(format!("file is larger than {limit} bytes")));
-    }
     // A UTF-8 byte-order mark is allowed by YAML and written by some editors.
     let body = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(&bytes);
+    if body.len() > super::document::MAX_FILE_BYTES {
+        return Err(refused(format!("file is larger than {} bytes", super::document::MAX_FILE_BYTES)));
+    }
     String::from_utf8(body.to_vec()).map(Some).map_err(|_| refused("file is not valid UTF-8".into()))
 }
 
