@@ -12,7 +12,7 @@ mod identity;
 pub(crate) mod limits;
 mod mfa;
 mod rbac;
-mod rules;
+pub(crate) mod rules;
 mod scope;
 mod secret;
 mod session;

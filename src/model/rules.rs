@@ -72,11 +72,9 @@ impl Client {
     pub(crate) fn violations(&self) -> Vec<Violation> {
         let mut out = Vec::new();
         match self.client_type {
-            ClientType::Confidential if self.secret.is_none() => out.push(Violation::new(
-                "secret",
-                "/type",
-                "a confidential client needs a secret (or make it public)",
-            )),
+            ClientType::Confidential if self.secret.is_none() => {
+                out.push(Violation::new("secret", "/type", CONFIDENTIAL_WITHOUT_SECRET))
+            }
             ClientType::Public => {
                 if self.secret.is_some() {
                     out.push(Violation::new("secret", "/secret", "a public client cannot have a secret"));
@@ -105,10 +103,41 @@ impl Client {
     }
 }
 
+/// What a confidential client without a secret is told (here and by the schema's check).
+pub(crate) const CONFIDENTIAL_WITHOUT_SECRET: &str =
+    "a confidential client needs a secret (or make it public)";
+
+/// What a `select` user field without options is told (here and by the schema's check).
+pub(crate) fn select_without_options(name: &str) -> String {
+    format!("user field {name:?} is a select field without options")
+}
+
 impl TenantSettings {
     /// The rules between the settings' fields, with pointers relative to the settings.
     pub(crate) fn violations(&self) -> Vec<Violation> {
+        self.violations_for(None)
+    }
+
+    /// [`violations`](Self::violations), with `{tenant}` in `user_db.schema` read as `slug`
+    /// when the tenant is known (else as a one-letter slug).
+    fn violations_for(&self, slug: Option<&str>) -> Vec<Violation> {
         let mut out = Vec::new();
+        if let Some(schema) = self.user_db.as_ref().and_then(|db| db.schema.as_deref()) {
+            // The name the store checks when it connects, refused when the value is written or
+            // read. `public` is a dedicated database's usual schema; system ones never are.
+            let named = schema.replace(crate::manager::TENANT_PLACEHOLDER, slug.unwrap_or("t"));
+            if !migration::is_valid_namespace(&named)
+                || (named != "public" && crate::manager::is_reserved_namespace(&named))
+            {
+                out.push(Violation::new(
+                    "user_db.schema",
+                    "/user_db/schema",
+                    format!(
+                        "{schema:?} is not a schema name (1-63 of a-z, 0-9, _ and -; may hold {{tenant}})"
+                    ),
+                ));
+            }
+        }
         for (field, value) in [("logo_url", &self.logo_url), ("favicon_url", &self.favicon_url)] {
             if let Some(problem) = value.as_deref().and_then(|v| http_url_problem(field, v)) {
                 out.push(Violation::new(field, format!("/{field}"), problem));
@@ -126,7 +155,7 @@ impl TenantSettings {
                 out.push(Violation::new(
                     "user_fields",
                     format!("/user_fields/{i}/type"),
-                    format!("user field {:?} is a select field without options", f.name),
+                    select_without_options(&f.name),
                 ));
             }
         }
@@ -145,7 +174,22 @@ impl TenantSettings {
 impl Tenant {
     /// The rules between the tenant's fields, with pointers relative to the tenant.
     pub(crate) fn violations(&self) -> Vec<Violation> {
-        self.settings.violations().into_iter().map(|v| v.under("/settings")).collect()
+        let mut out: Vec<Violation> = self
+            .settings
+            .violations_for(Some(&self.slug))
+            .into_iter()
+            .map(|v| v.under("/settings"))
+            .collect();
+        if let Some(ns) = self.namespace.as_deref()
+            && crate::manager::is_reserved_namespace(ns)
+        {
+            out.push(Violation::new(
+                "namespace",
+                "/namespace",
+                format!("{ns:?} is a system schema or database, never a tenant's"),
+            ));
+        }
+        out
     }
 }
 

@@ -391,23 +391,17 @@ fn schema_problems(kind: FileKind, json: &Value, report: &mut Report<'_>) {
 
 fn describe(error: &jsonschema::ValidationError<'_>, pointer: &str, json: &Value, report: &mut Report<'_>) {
     use jsonschema::error::ValidationErrorKind as K;
-    // A select field without options: the same message as the rule in `model/rules.rs`.
+    // A select field without options, in the words of the rule in `model/rules.rs`.
     let field_without_options = |field: &str, report: &mut Report<'_>| {
         let name = json.pointer(&format!("{field}/name")).and_then(Value::as_str).unwrap_or_default();
-        report.value(
-            &format!("{field}/type"),
-            format!("user field {name:?} is a select field without options"),
-        );
+        report.value(&format!("{field}/type"), crate::model::rules::select_without_options(name));
     };
     match error.kind() {
         // The same messages as the rules in `model/rules.rs`, so each is reported once.
         K::Required { property }
             if property.as_str() == Some("secret") && pointer.starts_with("/clients/") =>
         {
-            report.value(
-                &format!("{pointer}/type"),
-                "a confidential client needs a secret (or make it public)",
-            );
+            report.value(&format!("{pointer}/type"), crate::model::rules::CONFIDENTIAL_WITHOUT_SECRET);
         }
         K::Required { property }
             if property.as_str() == Some("options") && pointer.starts_with("/settings/user_fields/") =>

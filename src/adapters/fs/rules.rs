@@ -84,28 +84,6 @@ pub(crate) fn check_file(kind: FileKind, json: &Value, folder_slug: Option<&str>
                     check_secret(json, &p, report);
                 }
             }
-            if let Some(ns) = json.get("namespace").and_then(Value::as_str)
-                && crate::manager::is_reserved_namespace(ns)
-            {
-                report
-                    .value("/namespace", format!("{ns:?} is a system schema or database, never a tenant's"));
-            }
-            if let Some(schema) = json.pointer("/settings/user_db/schema").and_then(Value::as_str) {
-                // The shape the store checks when it connects, found when the file is read.
-                let slug = json.get("slug").and_then(Value::as_str).unwrap_or("t");
-                let named = schema.replace(crate::manager::TENANT_PLACEHOLDER, slug);
-                // `public` is a dedicated database's usual schema; the system ones never are.
-                if !migration::is_valid_namespace(&named)
-                    || (named != "public" && crate::manager::is_reserved_namespace(&named))
-                {
-                    report.value(
-                        "/settings/user_db/schema",
-                        format!(
-                            "{schema:?} is not a schema name (1-63 of a-z, 0-9, _ and -; may hold {{tenant}})"
-                        ),
-                    );
-                }
-            }
             if json.pointer("/settings/issuer_mode").and_then(Value::as_str) == Some("custom")
                 && json.pointer("/settings/issuer_override").is_none()
             {

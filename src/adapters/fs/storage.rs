@@ -115,7 +115,9 @@ pub(crate) fn read_optional(path: &Path) -> StoreResult<Option<String>> {
             message,
         }],
     };
-    // Checked before opening too: opening a FIFO blocks until a writer comes.
+    // Only a regular file (a symlink to one is followed, as Kubernetes mounts configuration)
+    // is opened: opening a FIFO blocks until a writer comes. The read is bounded, so a file
+    // swapped for a device (`/dev/zero`) after this check is refused as too large.
     match std::fs::metadata(path) {
         Ok(meta) if !meta.is_file() => return Err(refused("not a regular file".into())),
         Ok(_) => {}
@@ -127,25 +129,21 @@ pub(crate) fn read_optional(path: &Path) -> StoreResult<Option<String>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(io_error(format!("reading {}", path.display()), e)),
     };
-    // A FIFO, a device (`/dev/zero`) or a folder would hang or exhaust memory: only a
-    // regular file (a symlink to one is followed, as Kubernetes mounts configuration) is read,
-    // and at most one byte more than the largest file the store accepts.
-    let meta = file.metadata().map_err(|e| io_error(format!("reading {}", path.display()), e))?;
-    if !meta.is_file() {
-        return Err(refused("not a regular file".into()));
-    }
-    // A byte-order mark does not count towards the limit.
-    let limit = super::document::MAX_FILE_BYTES + 3;
-    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0).min(limit + 1));
-    file.take(limit as u64 + 1)
+    // A UTF-8 byte-order mark (allowed by YAML, written by some editors) does not count
+    // towards the limit.
+    const BOM: &[u8] = "\u{feff}".as_bytes();
+    let max = super::document::MAX_FILE_BYTES;
+    let mut bytes = Vec::new();
+    file.take((max + BOM.len() + 1) as u64)
         .read_to_end(&mut bytes)
         .map_err(|e| io_error(format!("reading {}", path.display()), e))?;
-    // A UTF-8 byte-order mark is allowed by YAML and written by some editors.
-    let body = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(&bytes);
-    if body.len() > super::document::MAX_FILE_BYTES {
-        return Err(refused(format!("file is larger than {} bytes", super::document::MAX_FILE_BYTES)));
+    let bom = if bytes.starts_with(BOM) { BOM.len() } else { 0 };
+    if bytes.len() - bom > max {
+        return Err(refused(format!("file is larger than {max} bytes")));
     }
-    String::from_utf8(body.to_vec()).map(Some).map_err(|_| refused("file is not valid UTF-8".into()))
+    let mut text = String::from_utf8(bytes).map_err(|_| refused("file is not valid UTF-8".into()))?;
+    text.drain(..bom);
+    Ok(Some(text))
 }
 
 /// Named cross-process locks under one folder, with an in-process mutex per name.

@@ -342,7 +342,8 @@ pub async fn tenants_clients_and_scopes_refuse_nul_and_overlong_strings(cp: &Con
 }
 
 /// Tenant settings break no rule between their fields: user-field names are unique, a
-/// `select` field has options, `logo_url` and `favicon_url` are absolute http(s) URLs.
+/// `select` field has options, `logo_url` and `favicon_url` are absolute http(s) URLs, an own
+/// database's `schema` is a schema name and not a system one.
 /// Otherwise `InvalidInput` naming the field on create, update and update_settings, and
 /// nothing is written.
 pub async fn tenants_settings_rules_are_invalid_input_naming_the_field(cp: &ControlPlane) {
@@ -377,12 +378,23 @@ pub async fn tenants_settings_rules_are_invalid_input_naming_the_field(cp: &Cont
     let ftp_logo =
         TenantSettings { logo_url: Some("ftp://cdn.example.com/l.png".into()), ..Default::default() };
     let bad_favicon = TenantSettings { favicon_url: Some("favicon.ico".into()), ..Default::default() };
+    let own_schema = |schema: &str| TenantSettings {
+        user_db: Some(crate::model::TenantDbSettings {
+            driver: "postgres".into(),
+            dsn: crate::model::Secret::plain("postgres://db.example.com/acme"),
+            schema: Some(schema.into()),
+        }),
+        ..Default::default()
+    };
     let cases = [
         (duplicate, "user_fields"),
         (no_options, "user_fields"),
         (relative_logo, "logo_url"),
         (ftp_logo, "logo_url"),
         (bad_favicon, "favicon_url"),
+        // The schema name the store checks when it connects, refused when it is written.
+        (own_schema("acme\"; DROP TABLE users; --"), "user_db.schema"),
+        (own_schema("pg_catalog"), "user_db.schema"),
     ];
     for (i, (settings, name)) in cases.iter().enumerate() {
         let mut t = Tenant::new(format!("bad-{i}"), "Bad");
