@@ -118,24 +118,26 @@ impl TenantSettings {
         self.violations_for(None)
     }
 
-    /// [`violations`](Self::violations), with `{tenant}` in `user_db.schema` read as `slug`
-    /// when the tenant is known (else as a one-letter slug).
-    fn violations_for(&self, slug: Option<&str>) -> Vec<Violation> {
+    /// [`violations`](Self::violations), with `{tenant}` in `user_db.schema` read as the
+    /// tenant's `namespace` when the tenant is known (else as a one-letter name).
+    fn violations_for(&self, namespace: Option<&str>) -> Vec<Violation> {
         let mut out = Vec::new();
         if let Some(schema) = self.user_db.as_ref().and_then(|db| db.schema.as_deref()) {
-            // The name the store checks when it connects, refused when the value is written or
-            // read. `public` is a dedicated database's usual schema; system ones never are.
-            let named = schema.replace(crate::manager::TENANT_PLACEHOLDER, slug.unwrap_or("t"));
-            if !migration::is_valid_namespace(&named)
-                || (named != "public" && crate::manager::is_reserved_namespace(&named))
-            {
-                out.push(Violation::new(
-                    "user_db.schema",
-                    "/user_db/schema",
-                    format!(
-                        "{schema:?} is not a schema name (1-63 of a-z, 0-9, _ and -; may hold {{tenant}})"
-                    ),
-                ));
+            // The name the store connects to (`{tenant}` is the tenant's namespace), refused
+            // when the value is written or read. `public` is a dedicated database's usual
+            // schema; system ones never are.
+            let named = schema.replace(crate::manager::TENANT_PLACEHOLDER, namespace.unwrap_or("t"));
+            let problem = if !migration::is_valid_namespace(&named) {
+                Some(format!(
+                    "{schema:?} is not a schema name ({named:?}: 1-63 of a-z, 0-9, _ and -; may hold {{tenant}})"
+                ))
+            } else if named != "public" && crate::manager::is_reserved_namespace(&named) {
+                Some(format!("{schema:?} names the system schema {named:?}"))
+            } else {
+                None
+            };
+            if let Some(problem) = problem {
+                out.push(Violation::new("user_db.schema", "/user_db/schema", problem));
             }
         }
         for (field, value) in [("logo_url", &self.logo_url), ("favicon_url", &self.favicon_url)] {

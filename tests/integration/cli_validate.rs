@@ -174,10 +174,23 @@ fn a_system_namespace_or_a_malformed_own_schema_is_refused() {
             validate_edited(|p| replace_in(p, "    schema: acme\n", &format!("    schema: {bad}\n")));
         assert_eq!(code, Some(1), "{bad}: {out}");
         assert!(
-            out.contains("/settings/user_db/schema") && out.contains("not a schema name"),
+            out.contains("/settings/user_db/schema")
+                && (out.contains("not a schema name") || out.contains("names the system schema")),
             "{bad}: {out}"
         );
     }
+    // `{tenant}` is the tenant's namespace, as when the store connects: `pg{tenant}` with the
+    // namespace `_catalog` names pg_catalog.
+    let (code, out) = validate_edited(|p| {
+        replace_in(p, "namespace: acme", "namespace: _catalog");
+        replace_in(p, "    schema: acme\n", "    schema: 'pg{tenant}'\n");
+    });
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("/settings/user_db/schema") && out.contains("system schema \"pg_catalog\""),
+        "{out}"
+    );
+
     let (code, out) = validate_edited(|p| replace_in(p, "    schema: acme\n", "    schema: public\n"));
     assert_eq!(code, Some(0), "a dedicated database's public schema: {out}");
 }

@@ -44,11 +44,19 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(600);
 pub(crate) const PGBOUNCER_PARAM: &str = "pgbouncer";
 
 pub(crate) fn check_namespace(field: &str, name: &str) -> StoreResult<()> {
-    if is_valid_namespace(name) {
-        Ok(())
-    } else {
-        Err(StoreError::invalid(field, format!("{name:?} is not a valid name (1-63 of a-z, 0-9, _ and -)")))
+    if !is_valid_namespace(name) {
+        return Err(StoreError::invalid(
+            field,
+            format!("{name:?} is not a valid name (1-63 of a-z, 0-9, _ and -)"),
+        ));
     }
+    // The last guard before a migration runs there: whatever a control plane let through
+    // (`pg{tenant}` with a namespace `_catalog`), a system schema or database is refused.
+    // `public` is a dedicated PostgreSQL database's usual schema.
+    if name != "public" && crate::manager::is_reserved_namespace(name) {
+        return Err(StoreError::invalid(field, format!("{name:?} is a system schema or database")));
+    }
+    Ok(())
 }
 
 /// Checks that the DSN belongs to the engine (`mariadb://` is accepted as `mysql://`).
