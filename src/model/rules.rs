@@ -178,7 +178,7 @@ impl Tenant {
     pub(crate) fn violations(&self) -> Vec<Violation> {
         let mut out: Vec<Violation> = self
             .settings
-            .violations_for(Some(&self.slug))
+            .violations_for(Some(&self.effective_namespace()))
             .into_iter()
             .map(|v| v.under("/settings"))
             .collect();

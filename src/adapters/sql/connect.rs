@@ -547,6 +547,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_system_schema_or_database_is_never_a_tenants_namespace_but_public_is_a_schema() {
+        for name in ["pg_catalog", "pg_toast", "information_schema", "mysql", "performance_schema", "sys"] {
+            assert!(check_namespace("schema", name).is_err(), "{name}");
+        }
+        assert!(check_namespace("schema", "public").is_ok());
+        assert!(check_namespace("schema", "acme").is_ok());
+        assert!(check_droppable("namespace", "public").is_err(), "public is never dropped");
+    }
+
+    #[test]
     fn mysql_dsn_is_split_into_server_and_database() {
         assert_eq!(
             split_mysql_dsn("mysql://root:p%2Fw@127.0.0.1:3306/hj_acme?ssl-mode=disabled"),
