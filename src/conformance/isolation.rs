@@ -309,11 +309,16 @@ pub async fn isolation_interleaved_statements_on_one_pooled_connection(fx: &Isol
 }
 
 /// Values that look like SQL — quotes, backticks, `"."`, comments, dollar quotes, MySQL
-/// backslash escapes, `FROM <other tenant>` — stored as user fields and metadata and used as
-/// search strings in both tenants: every call succeeds, each value is read back unchanged,
-/// and each tenant's searches find only its own users.
+/// backslash escapes, placeholders (`?`, which MySQL's values written into the statement
+/// must not confuse with their own), control characters, `FROM <other tenant>` — stored as
+/// user fields and metadata and used as search strings in both tenants: every call
+/// succeeds, each value is read back unchanged, and each tenant's searches find only its
+/// own users.
 pub async fn isolation_hostile_values_stay_values(fx: &IsolationFixture) {
-    const HOSTILE: [&str; 12] = [
+    const HOSTILE: [&str; 15] = [
+        "? ' ? \\' ?",
+        "\u{1a}\r\n\t' ?)",
+        "é 😀 ' X'27' _utf8mb4 X'",
         "x' FROM users --",
         "x\" FROM \"users\" --",
         "x` FROM `users` #",

@@ -97,9 +97,39 @@ pub async fn drop_postgres_schema(schema: &str) {
 /// Opens the `mysql` adapter on a fresh database of the MySQL test server, for a tenant
 /// called `slug`. Returns the connection and the database name.
 pub async fn mysql_connection(slug: &str) -> (Arc<dyn AdapterConnection>, String) {
+    mysql_connection_with(slug, MySqlStatements::Text).await
+}
+
+/// How the store sends statements to MySQL/MariaDB.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MySqlStatements {
+    /// The default: values written in, the text protocol.
+    Text,
+    /// Prepared and cached per connection (`statement-cache-capacity=100` on the DSN).
+    Prepared,
+}
+
+impl MySqlStatements {
+    /// `dsn` as this mode wants it.
+    pub fn dsn(self, dsn: String) -> String {
+        match self {
+            MySqlStatements::Text => dsn,
+            MySqlStatements::Prepared => {
+                let sep = if dsn.contains('?') { '&' } else { '?' };
+                format!("{dsn}{sep}statement-cache-capacity=100")
+            }
+        }
+    }
+}
+
+/// [`mysql_connection`], statements sent as `mode` says.
+pub async fn mysql_connection_with(
+    slug: &str,
+    mode: MySqlStatements,
+) -> (Arc<dyn AdapterConnection>, String) {
     let url = mysql_url();
     let database = unique_namespace();
-    let cfg = connect_config(slug, DbConfig::new("mysql", with_database(&url, &database)));
+    let cfg = connect_config(slug, DbConfig::new("mysql", mode.dsn(with_database(&url, &database))));
     (open(&cfg, &url, "MySQL/MariaDB", START_MYSQL).await, database)
 }
 
@@ -130,6 +160,12 @@ pub async fn mysql_fixture() -> Fixture {
     Fixture::with_cleanup(conn, async move { drop_mysql_database(&database).await })
 }
 
+/// [`mysql_fixture`] with prepared statements ([`MySqlStatements::Prepared`]).
+pub async fn mysql_prepared_fixture() -> Fixture {
+    let (conn, database) = mysql_connection_with("conformance", MySqlStatements::Prepared).await;
+    Fixture::with_cleanup(conn, async move { drop_mysql_database(&database).await })
+}
+
 /// The isolation fixture on SQLite: one file per tenant in a temporary folder.
 pub async fn sqlite_isolation_fixture() -> super::isolation::IsolationFixture {
     let dir = match tempfile::tempdir() {
@@ -156,8 +192,18 @@ pub async fn postgres_isolation_fixture() -> super::isolation::IsolationFixture 
 
 /// The isolation fixture on MySQL/MariaDB: a database per tenant (`hj_i<run>_{tenant}`).
 pub async fn mysql_isolation_fixture() -> super::isolation::IsolationFixture {
+    mysql_isolation_fixture_with(MySqlStatements::Text).await
+}
+
+/// [`mysql_isolation_fixture`] with prepared statements ([`MySqlStatements::Prepared`]).
+pub async fn mysql_prepared_isolation_fixture() -> super::isolation::IsolationFixture {
+    mysql_isolation_fixture_with(MySqlStatements::Prepared).await
+}
+
+async fn mysql_isolation_fixture_with(mode: MySqlStatements) -> super::isolation::IsolationFixture {
     let run = &Uuid::new_v4().simple().to_string()[..12];
-    let template = DbConfig::new("mysql", with_database(&mysql_url(), &format!("hj_i{run}_{{tenant}}")));
+    let template =
+        DbConfig::new("mysql", mode.dsn(with_database(&mysql_url(), &format!("hj_i{run}_{{tenant}}"))));
     let databases = [format!("hj_i{run}_acme"), format!("hj_i{run}_globex")];
     super::isolation::two_tenants(template, async move {
         for database in databases {

@@ -30,6 +30,7 @@ mod registry;
 mod review_e;
 mod sql_connect;
 mod sql_mysql;
+mod sql_mysql_prepared;
 mod sql_pgbouncer;
 mod sql_postgres;
 mod sql_sqlite;

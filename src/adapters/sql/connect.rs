@@ -173,10 +173,13 @@ fn many_tenant_statements(
     dsn: &str,
 ) -> sqlx::postgres::PgConnectOptions {
     let opts = opts.options([("plan_cache_mode", "force_generic_plan")]);
-    let chosen = dsn
-        .split_once('?')
-        .is_some_and(|(_, q)| q.split('&').any(|p| p.split('=').next() == Some("statement-cache-capacity")));
-    if chosen { opts } else { opts.statement_cache_capacity(PG_STATEMENT_CACHE) }
+    if sets_statement_cache(dsn) { opts } else { opts.statement_cache_capacity(PG_STATEMENT_CACHE) }
+}
+
+/// Whether the DSN chooses sqlx's per-connection statement cache (`statement-cache-capacity`).
+fn sets_statement_cache(dsn: &str) -> bool {
+    dsn.split_once('?')
+        .is_some_and(|(_, q)| q.split('&').any(|p| p.split('=').next() == Some("statement-cache-capacity")))
 }
 
 /// The pool of one server, opened lazily (no connection yet).
@@ -244,6 +247,8 @@ pub(crate) fn open_server(backend: SqlBackend, cfg: &ServerConfig) -> StoreResul
         max_connections,
         acquire_timeout: cfg.acquire_timeout,
         persistent: !pgbouncer,
+        // MySQL/MariaDB: the text protocol unless the DSN sizes a statement cache itself.
+        inline: backend == SqlBackend::MySql && !sets_statement_cache(&dsn),
         pgbouncer,
         rotations: Default::default(),
         write_gate: (backend == SqlBackend::Sqlite).then(|| std::sync::Arc::new(tokio::sync::Mutex::new(()))),

@@ -10,9 +10,14 @@
 //!   connection ever carries a tenant as session state.
 //! - [`NsTxn`]: a transaction of one tenant on one pooled connection, the same way.
 //!
-//! Behind PgBouncer in transaction mode (`pgbouncer=true` on the DSN) statements are
-//! unnamed (`persistent(false)`): a named prepared statement lives on a server connection
-//! that PgBouncer hands to other clients between transactions.
+//! How a statement goes to the server ([`Wire`]): on PostgreSQL and SQLite prepared, its
+//! values bound, and kept per connection; behind PgBouncer in transaction mode
+//! (`pgbouncer=true` on the DSN) unnamed (`persistent(false)`), because a named prepared
+//! statement lives on a server connection that PgBouncer hands to other clients between
+//! transactions; on MySQL/MariaDB with its values written in and the text protocol
+//! ([`inline`](super::inline)), because each tenant's statements are texts of their own and
+//! the server's prepared statements are a bounded, shared resource — unless the DSN sets
+//! `statement-cache-capacity`, which chooses prepared statements and sizes their cache.
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -91,8 +96,13 @@ pub(crate) struct Server {
     pub(crate) max_connections: u32,
     /// How long a call waits for a connection (also bounds provisioning's own connections).
     pub(crate) acquire_timeout: std::time::Duration,
-    /// Whether statements are prepared once and cached per connection (off behind PgBouncer).
+    /// Whether bound statements are prepared once and kept per connection (off behind
+    /// PgBouncer; MySQL/MariaDB sends no bound statements).
     pub(crate) persistent: bool,
+    /// MySQL/MariaDB without `statement-cache-capacity` on the DSN: values written into the
+    /// statement and sent with the text protocol ([`inline`](super::inline)).
+    #[cfg_attr(not(feature = "mysql"), allow(dead_code))]
+    pub(crate) inline: bool,
     /// Behind PgBouncer in transaction mode.
     pub(crate) pgbouncer: bool,
     /// The refresh-token rotations this process committed lately on this server (token ids
@@ -112,6 +122,16 @@ impl Server {
             SqlBackend::MySql => Dialect::MySql,
             _ => Dialect::Postgres,
         }
+    }
+
+    /// How `sql` and its `values` go to this server: bound, or on MySQL/MariaDB written in
+    /// (see [`inline`](super::inline)).
+    fn wire<S: AsRef<str>>(&self, sql: S, values: Values) -> Result<Wire<S>, DbErr> {
+        #[cfg(feature = "mysql")]
+        if self.inline {
+            return Ok(Wire::Inline(super::inline::inline(sql.as_ref(), &values.0)?));
+        }
+        Ok(Wire::Bound(sql, values, self.persistent))
     }
 
     fn db_backend(&self) -> DbBackend {
@@ -163,8 +183,8 @@ fn sqlx_conn_acquire_err(err: sqlx::Error) -> DbErr {
     }
 }
 
-fn values(values: Option<Values>) -> SqlxValues {
-    SqlxValues(values.unwrap_or(Values(Vec::new())))
+fn values(values: Option<Values>) -> Values {
+    values.unwrap_or(Values(Vec::new()))
 }
 
 fn qualified<'a>(server: &Server, namespace: Option<&str>, sql: &'a str) -> Result<Cow<'a, str>, DbErr> {
@@ -174,31 +194,56 @@ fn qualified<'a>(server: &Server, namespace: Option<&str>, sql: &'a str) -> Resu
     }
 }
 
+/// A statement as it goes to the server.
+pub(crate) enum Wire<S> {
+    /// Its text and values, bound: prepared, and kept per connection when the flag is set
+    /// (off behind PgBouncer).
+    Bound(S, Values, bool),
+    /// Its text with the values written in as literals, sent with the text protocol
+    /// (MySQL/MariaDB: see [`inline`](super::inline)).
+    Inline(String),
+}
+
 /// Runs one statement (`$method`: `execute`, `fetch_optional` or `fetch_all`) on `$exec`.
 macro_rules! run {
-    ($exec:expr, $persistent:expr, $sql:expr, $values:expr, execute) => {
-        sqlx::query_with(sqlx::AssertSqlSafe($sql), $values)
-            .persistent($persistent)
-            .execute($exec)
-            .await
-            .map(ExecResult::from)
-            .map_err(sqlx_error_to_exec_err)
+    ($exec:expr, $wire:expr, execute) => {
+        match $wire {
+            Wire::Bound(sql, values, persistent) => {
+                sqlx::query_with(sqlx::AssertSqlSafe(sql), SqlxValues(values))
+                    .persistent(persistent)
+                    .execute($exec)
+                    .await
+            }
+            Wire::Inline(sql) => sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute($exec).await,
+        }
+        .map(ExecResult::from)
+        .map_err(sqlx_error_to_exec_err)
     };
-    ($exec:expr, $persistent:expr, $sql:expr, $values:expr, fetch_optional) => {
-        sqlx::query_with(sqlx::AssertSqlSafe($sql), $values)
-            .persistent($persistent)
-            .fetch_optional($exec)
-            .await
-            .map(|row| row.map(QueryResult::from))
-            .map_err(sqlx_error_to_query_err)
+    ($exec:expr, $wire:expr, fetch_optional) => {
+        match $wire {
+            Wire::Bound(sql, values, persistent) => {
+                sqlx::query_with(sqlx::AssertSqlSafe(sql), SqlxValues(values))
+                    .persistent(persistent)
+                    .fetch_optional($exec)
+                    .await
+            }
+            Wire::Inline(sql) => sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).fetch_optional($exec).await,
+        }
+        .map(|row| row.map(QueryResult::from))
+        .map_err(sqlx_error_to_query_err)
     };
-    ($exec:expr, $persistent:expr, $sql:expr, $values:expr, fetch_all) => {
-        sqlx::query_with(sqlx::AssertSqlSafe($sql), $values)
-            .persistent($persistent)
-            .fetch_all($exec)
-            .await
-            .map(|rows| rows.into_iter().map(QueryResult::from).collect())
-            .map_err(sqlx_error_to_query_err)
+    ($exec:expr, $wire:expr, fetch_all) => {
+        match $wire {
+            Wire::Bound(sql, values, persistent) => {
+                sqlx::query_with(sqlx::AssertSqlSafe(sql), SqlxValues(values))
+                    .persistent(persistent)
+                    .fetch_all($exec)
+                    .await
+            }
+            Wire::Inline(sql) => sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).fetch_all($exec).await,
+        }
+        .map(|rows| rows.into_iter().map(QueryResult::from).collect())
+        .map_err(sqlx_error_to_query_err)
     };
     ($exec:expr, $sql:expr, raw) => {
         sqlx::raw_sql(sqlx::AssertSqlSafe($sql))
@@ -260,8 +305,8 @@ impl NsDb {
             self.in_transaction(|t| Box::pin(async move { t.one_text(text, values).await })).await?
         } else {
             let _busy = Busy::new(&self.server);
-            let persistent = self.server.persistent;
-            with_pool!(&self.server.pool, |p| run!(p, persistent, text, SqlxValues(values), fetch_optional))?
+            let wire = self.server.wire(text, values)?;
+            with_pool!(&self.server.pool, |p| run!(p, wire, fetch_optional))?
         };
         row.as_ref().map(T::read).transpose()
     }
@@ -273,8 +318,8 @@ impl NsDb {
             self.in_transaction(|t| Box::pin(async move { t.all_text(text, values).await })).await?
         } else {
             let _busy = Busy::new(&self.server);
-            let persistent = self.server.persistent;
-            with_pool!(&self.server.pool, |p| run!(p, persistent, text, SqlxValues(values), fetch_all))?
+            let wire = self.server.wire(text, values)?;
+            with_pool!(&self.server.pool, |p| run!(p, wire, fetch_all))?
         };
         rows.iter().map(T::read).collect()
     }
@@ -359,8 +404,8 @@ impl ConnectionTrait for NsDb {
         }
         let _busy = Busy::new(&self.server);
         let sql = self.sql(&stmt.sql)?.into_owned();
-        let persistent = self.server.persistent;
-        with_pool!(&self.server.pool, |p| run!(p, persistent, sql, values(stmt.values), execute))
+        let wire = self.server.wire(sql, values(stmt.values))?;
+        with_pool!(&self.server.pool, |p| run!(p, wire, execute))
     }
 
     async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
@@ -375,8 +420,8 @@ impl ConnectionTrait for NsDb {
         }
         let _busy = Busy::new(&self.server);
         let sql = self.sql(&stmt.sql)?.into_owned();
-        let persistent = self.server.persistent;
-        with_pool!(&self.server.pool, |p| run!(p, persistent, sql, values(stmt.values), fetch_optional))
+        let wire = self.server.wire(sql, values(stmt.values))?;
+        with_pool!(&self.server.pool, |p| run!(p, wire, fetch_optional))
     }
 
     async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
@@ -385,8 +430,8 @@ impl ConnectionTrait for NsDb {
         }
         let _busy = Busy::new(&self.server);
         let sql = self.sql(&stmt.sql)?.into_owned();
-        let persistent = self.server.persistent;
-        with_pool!(&self.server.pool, |p| run!(p, persistent, sql, values(stmt.values), fetch_all))
+        let wire = self.server.wire(sql, values(stmt.values))?;
+        with_pool!(&self.server.pool, |p| run!(p, wire, fetch_all))
     }
 }
 
@@ -470,10 +515,10 @@ impl ConnectionTrait for NsTxn {
 
     async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
         let sql = self.db.sql(&stmt.sql)?.into_owned();
-        let persistent = self.db.server.persistent;
+        let wire = self.db.server.wire(sql, values(stmt.values))?;
         let mut guard = self.txn.lock().await;
         let txn = guard.as_mut().ok_or_else(finished)?;
-        with_txn!(txn, |c| run!(c, persistent, sql, values(stmt.values), execute))
+        with_txn!(txn, |c| run!(c, wire, execute))
     }
 
     async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
@@ -497,17 +542,17 @@ impl ConnectionTrait for NsTxn {
 impl NsTxn {
     /// Runs `sql`, qualified already, on the transaction's connection; its row, if any.
     async fn one_text(&self, sql: Arc<str>, values: Values) -> Result<Option<QueryResult>, DbErr> {
-        let persistent = self.db.server.persistent;
+        let wire = self.db.server.wire(sql, values)?;
         let mut guard = self.txn.lock().await;
         let txn = guard.as_mut().ok_or_else(finished)?;
-        with_txn!(txn, |c| run!(c, persistent, sql, SqlxValues(values), fetch_optional))
+        with_txn!(txn, |c| run!(c, wire, fetch_optional))
     }
 
     /// Runs `sql`, qualified already, on the transaction's connection; its rows.
     async fn all_text(&self, sql: Arc<str>, values: Values) -> Result<Vec<QueryResult>, DbErr> {
-        let persistent = self.db.server.persistent;
+        let wire = self.db.server.wire(sql, values)?;
         let mut guard = self.txn.lock().await;
         let txn = guard.as_mut().ok_or_else(finished)?;
-        with_txn!(txn, |c| run!(c, persistent, sql, SqlxValues(values), fetch_all))
+        with_txn!(txn, |c| run!(c, wire, fetch_all))
     }
 }

@@ -7,6 +7,8 @@
 //!   under a database lock (`provision`), so that replicas migrate once.
 //! - `exec`: the executor every repository statement runs through: the server's pool, the
 //!   tenant's namespace written into the statement (`qualify`), never into the session.
+//! - `inline`: on MySQL/MariaDB, values written into the statement as literals (the text
+//!   protocol), so the number of tenants changes nothing the server keeps per connection.
 //! - `template`: the hot paths' statements, built by SeaORM and qualified once per tenant,
 //!   their rows read by position.
 //! - `error`: the one place where `DbErr` becomes [`StoreError`].
@@ -21,6 +23,8 @@ mod connect;
 pub(crate) use connect::PG_STATEMENT_CACHE;
 pub(crate) mod error;
 pub(crate) mod exec;
+#[cfg(feature = "mysql")]
+mod inline;
 pub(crate) mod qualify;
 pub(crate) mod retry;
 pub(crate) mod template;
@@ -392,6 +396,22 @@ impl AdapterConnection for SqlConnection {
     fn email_tokens(&self) -> StoreResult<Arc<dyn EmailTokenRepository>> {
         Ok(Arc::new(email_tokens::SqlEmailTokens::new(self.ctx.clone())))
     }
+}
+
+/// A sqlx pool to `db`'s server built as the store builds the pool its tenants share there
+/// (the same connection settings and statement cache), with no tenant bound: for the
+/// benchmarks' hand-written statements beside a manager, on connections of their own. Only
+/// for `hellojohn_store::bench`.
+#[cfg(feature = "bench")]
+#[doc(hidden)]
+pub fn open_server_pool(
+    backend: SqlBackend,
+    db: &DbConfig,
+    max_connections: u32,
+) -> StoreResult<sea_orm::DatabaseConnection> {
+    let location = connect::locate(backend, db)?;
+    let cfg = ConnectConfig { max_connections, ..ConnectConfig::new("bench", Uuid::nil(), db.clone()) };
+    Ok(connect::open_server(backend, &cfg.server(&location))?.pool.sea_orm())
 }
 
 /// Opens one tenant's SQL data plane exactly as [`SqlAdapter::connect`] does, and also hands

@@ -287,6 +287,34 @@ pub(crate) fn qualify(sql: &str, namespace: &str, dialect: Dialect) -> Result<St
     Ok(out)
 }
 
+/// The byte offsets of the `?` placeholders of `sql` (MySQL dialect), in order: string
+/// literals and quoted identifiers are skipped whole, so a `?` inside them is not one.
+///
+/// Errors: [`Refused`] for what the lexer does not follow (a comment) and for a `?` run
+/// into other characters (`?1`), which SeaORM never writes.
+pub(crate) fn placeholders(sql: &str, dialect: Dialect) -> Result<Vec<usize>, Refused> {
+    let mut lexer = Lexer { sql, pos: 0, dialect };
+    let mut at = Vec::new();
+    while let Some((tok, start, end)) = lexer.next() {
+        match tok {
+            Tok::Unknown(what) => {
+                return Err(Refused(format!(
+                    "statement holds {what}, which the store never sends: {}",
+                    truncate(sql)
+                )));
+            }
+            Tok::Other if sql.as_bytes()[start] == b'?' => {
+                if end != start + 1 {
+                    return Err(Refused(format!("a placeholder the store never writes: {}", truncate(sql))));
+                }
+                at.push(start);
+            }
+            _ => {}
+        }
+    }
+    Ok(at)
+}
+
 fn truncate(sql: &str) -> String {
     let mut end = sql.len().min(200);
     while !sql.is_char_boundary(end) {
