@@ -76,7 +76,7 @@ pub enum Side {
 
 /// The sqlx pool under the repositories' SeaORM connection.
 #[derive(Clone)]
-enum Raw {
+pub(crate) enum Raw {
     #[cfg(feature = "postgres")]
     Pg(sqlx::PgPool),
     #[cfg(feature = "mysql")]
@@ -381,6 +381,57 @@ impl Stmts {
     }
 }
 
+impl Raw {
+    /// The sqlx pool under `db`.
+    ///
+    /// Errors: `NotSupported` when the engine's feature is off.
+    pub(crate) fn of(engine: Engine, db: &sea_orm::DatabaseConnection) -> StoreResult<Self> {
+        Ok(match engine {
+            #[cfg(feature = "postgres")]
+            Engine::Postgres => Raw::Pg(db.get_postgres_connection_pool().clone()),
+            #[cfg(feature = "mysql")]
+            Engine::MySql => Raw::My(db.get_mysql_connection_pool().clone()),
+            #[cfg(feature = "sqlite")]
+            Engine::Sqlite => Raw::Lite(db.get_sqlite_connection_pool().clone()),
+            #[allow(unreachable_patterns)]
+            other => {
+                return Err(StoreError::NotSupported {
+                    operation: "bench".into(),
+                    backend: format!("{} (feature off)", other.name()),
+                });
+            }
+        })
+    }
+
+    /// Closes the pool.
+    pub(crate) async fn close(&self) {
+        on_raw!(self, p => p.close().await)
+    }
+}
+
+/// The hand-written `users.get_by_id` of a user of `namespace` (the text, in the engine's
+/// dialect, naming the namespace's table as the store's statements do).
+pub(crate) fn user_by_id_sql(engine: Engine, namespace: &str) -> Arc<str> {
+    Stmts::new(engine, Some(namespace)).user_by_id
+}
+
+/// Runs [`user_by_id_sql`]'s text for `id` by hand with sqlx and decodes the row as the
+/// store does.
+///
+/// Errors: `NotFound` when no such user; the driver's errors.
+pub(crate) async fn raw_user_by_id(raw: &Raw, sql: Arc<str>, id: Uuid) -> StoreResult<()> {
+    on_raw!(raw, p => {
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(p)
+            .await
+            .map_err(raw_err)?
+            .ok_or_else(|| StoreError::not_found("user", id.to_string()))?;
+        black_box(user_row!(row, 0).map_err(raw_err)?);
+    });
+    Ok(())
+}
+
 fn raw_err(e: sqlx::Error) -> StoreError {
     StoreError::Backend { backend: "sqlx (bench baseline)".into(), message: e.to_string(), source: None }
 }
@@ -566,21 +617,7 @@ impl HotPaths {
         cfg.max_connections = 10;
         cfg.acquire_timeout = std::time::Duration::from_secs(30);
         let (conn, db, ns) = open_with_pool(backend, &cfg).await?;
-        let raw = match engine {
-            #[cfg(feature = "postgres")]
-            Engine::Postgres => Raw::Pg(db.get_postgres_connection_pool().clone()),
-            #[cfg(feature = "mysql")]
-            Engine::MySql => Raw::My(db.get_mysql_connection_pool().clone()),
-            #[cfg(feature = "sqlite")]
-            Engine::Sqlite => Raw::Lite(db.get_sqlite_connection_pool().clone()),
-            #[allow(unreachable_patterns)]
-            other => {
-                return Err(StoreError::NotSupported {
-                    operation: "bench".into(),
-                    backend: format!("{} (feature off)", other.name()),
-                });
-            }
-        };
+        let raw = Raw::of(engine, &db)?;
         let seeded = Seeded::seed(conn.as_ref()).await?;
         Ok(HotPaths { engine, namespace, place, conn, raw, sql: Stmts::new(engine, ns.as_deref()), seeded })
     }
