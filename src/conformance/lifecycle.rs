@@ -516,6 +516,18 @@ pub async fn lifecycle_own_db_cannot_name_another_tenants_namespace(fx: &Lifecyc
         }
     }
 
+    // An own database whose DSN carries a value the driver writes into SQL at connect time
+    // (MySQL `timezone`, `charset`, `collation`: statements of its own, run outside every
+    // namespace) or a character set the store cannot read back: refused.
+    for hostile in hostile_params(&substitute(&fx.template, "mallory_own")) {
+        let mut mallory = Tenant::new("mallory", "Mallory");
+        mallory.settings.user_db = Some(own(&hostile));
+        match tenants.create(mallory).await {
+            Err(StoreError::InvalidInput { .. }) => {}
+            other => panic!("create with {:?}: {other:?}", hostile.redacted_dsn()),
+        }
+    }
+
     // Elsewhere (another server or folder): allowed once, a Conflict the second time.
     let elsewhere = elsewhere(&fx.template);
     for (slug, expect_ok) in [("far-one", true), ("far-two", false)] {
@@ -565,6 +577,22 @@ fn disguises(db: &DbConfig) -> Vec<DbConfig> {
             with(db.dsn.replace(":27017", ":027017"), None),
             with(db.dsn.replace("127.0.0.1:27017", "127.0.0.1:27017,127.0.0.1:1"), None),
         ],
+    }
+}
+
+/// `db` (a namespace of its own) with query parameters the driver writes into SQL at
+/// connect time (MySQL/MariaDB; none elsewhere).
+fn hostile_params(db: &DbConfig) -> Vec<DbConfig> {
+    let with = |param: &str| DbConfig { dsn: join_query(&db.dsn, param), ..db.clone() };
+    match db.driver.as_str() {
+        "mysql" => vec![
+            with("timezone=%2B00%3A00%27%3BDROP%20DATABASE%20hj_victim%3BSET%20%40a%3D%27"),
+            with("time-zone=+00:00';CREATE TABLE x.y (z int);SET @a='"),
+            with("charset=utf8mb4;CREATE TABLE x.y (z int)"),
+            with("collation=utf8mb4_bin;DO 1"),
+            with("charset=latin1"),
+        ],
+        _ => Vec::new(),
     }
 }
 

@@ -13,7 +13,7 @@
 mod access;
 mod config;
 mod purge;
-mod resolve;
+pub(crate) mod resolve;
 mod tenant;
 
 use std::collections::HashMap;

@@ -117,8 +117,54 @@ fn query_keys(query: &str) -> impl Iterator<Item = String> + '_ {
     })
 }
 
-/// Refuses a DSN whose query string carries a parameter of [`target_params`].
+/// Refuses a MySQL/MariaDB DSN whose query string carries a value the driver writes into
+/// SQL at connect time (`charset` and `collation` into `SET NAMES`, `timezone` into `SET
+/// time_zone='…'`, unescaped, with multi-statements on): such a value could run statements
+/// of its own on every connection, outside every tenant's namespace. `charset` must be
+/// `utf8mb4` (the store's columns and literals are utf8mb4: another character set reads
+/// some values back as `?` or not at all), `collation` a `utf8mb4_` name, `timezone` a
+/// zone name or offset (letters, digits, `_ + - : /`). Values are read percent-decoded, as
+/// the driver reads them.
+///
+/// Errors: `InvalidInput` (field `dsn`) naming the parameter.
+pub(crate) fn refuse_unsafe_mysql_params(redacted: &str, query: &str) -> StoreResult<()> {
+    for kv in query.split('&').filter(|kv| !kv.is_empty()) {
+        let (key, value) = kv.split_once('=').unwrap_or((kv, ""));
+        let key = percent_decode(&key.replace('+', " ")).trim().to_ascii_lowercase();
+        let value = percent_decode(&value.replace('+', " "));
+        let word = |extra: &str| {
+            !value.is_empty()
+                && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || extra.contains(c))
+        };
+        let ok = match key.as_str() {
+            "charset" => value.eq_ignore_ascii_case("utf8mb4"),
+            "collation" => word("") && value.to_ascii_lowercase().starts_with("utf8mb4_"),
+            "timezone" | "time-zone" => word("+-:/"),
+            _ => true,
+        };
+        if !ok {
+            return Err(StoreError::invalid(
+                "dsn",
+                format!(
+                    "{redacted}: the query parameter `{key}` must be {}",
+                    match key.as_str() {
+                        "charset" => "utf8mb4 (the store reads and writes utf8mb4)",
+                        "collation" => "a utf8mb4_ collation name (letters, digits, _)",
+                        _ => "a time-zone name or offset (letters, digits, _ + - : /)",
+                    }
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses a DSN whose query string carries a parameter of [`target_params`], or (MySQL) a
+/// value of [`refuse_unsafe_mysql_params`].
 fn refuse_target_params(db: &DbConfig, engine: &str, query: &str) -> StoreResult<()> {
+    if engine == "mysql" {
+        refuse_unsafe_mysql_params(&db.redacted_dsn(), query)?;
+    }
     let forbidden = target_params(engine);
     for key in query_keys(query) {
         if forbidden.contains(&key.as_str()) {
@@ -388,6 +434,33 @@ pub fn check_default_template(db: &DbConfig) -> StoreResult<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mysql_parameters_written_into_sql_at_connect_are_refused() {
+        for bad in [
+            "timezone=%2B00%3A00%27%3BDROP%20DATABASE%20x%3BSET%20%40a%3D%27",
+            "time-zone=+00:00';DO 1;SET @a='",
+            "charset=utf8mb4;DO 1",
+            "charset=latin1",
+            "charset=utf8",
+            "collation=utf8mb4_bin;DO 1",
+            "collation=latin1_swedish_ci",
+            "%63harset=latin1",
+            "timezone=",
+        ] {
+            assert!(refuse_unsafe_mysql_params("dsn", bad).is_err(), "{bad} accepted");
+        }
+        for good in [
+            "timezone=%2B00%3A00",
+            "timezone=UTC&charset=UTF8MB4",
+            "time-zone=Europe/Madrid",
+            "collation=utf8mb4_unicode_ci&ssl-mode=required",
+            "statement-cache-capacity=100",
+            "",
+        ] {
+            assert!(refuse_unsafe_mysql_params("dsn", good).is_ok(), "{good} refused");
+        }
+    }
 
     fn key(driver: &str, dsn: &str, schema: Option<&str>) -> NamespaceKey {
         let mut db = DbConfig::new(driver, dsn);

@@ -92,6 +92,8 @@ pub(crate) fn locate(backend: SqlBackend, db: &DbConfig) -> StoreResult<Location
             Ok(Location { server: dsn, namespace: schema.map(str::to_string) })
         }
         SqlBackend::MySql => {
+            let query = dsn.split_once('?').map_or("", |(_, q)| q);
+            crate::manager::resolve::refuse_unsafe_mysql_params(&redact_dsn(&dsn), query)?;
             let (server, database) = split_mysql_dsn(&dsn);
             let Some(database) = database else {
                 return Err(StoreError::invalid("dsn", format!("{} names no database", redact_dsn(&dsn))));
@@ -176,10 +178,15 @@ fn many_tenant_statements(
     if sets_statement_cache(dsn) { opts } else { opts.statement_cache_capacity(PG_STATEMENT_CACHE) }
 }
 
-/// Whether the DSN chooses sqlx's per-connection statement cache (`statement-cache-capacity`).
+/// Whether the DSN chooses sqlx's per-connection statement cache (`statement-cache-capacity`,
+/// its name percent-decoded as sqlx decodes it).
 fn sets_statement_cache(dsn: &str) -> bool {
-    dsn.split_once('?')
-        .is_some_and(|(_, q)| q.split('&').any(|p| p.split('=').next() == Some("statement-cache-capacity")))
+    dsn.split_once('?').is_some_and(|(_, q)| {
+        q.split('&').any(|p| {
+            let key = p.split('=').next().unwrap_or_default();
+            percent_encoding::percent_decode_str(key).decode_utf8_lossy() == "statement-cache-capacity"
+        })
+    })
 }
 
 /// The pool of one server, opened lazily (no connection yet).

@@ -129,7 +129,13 @@ impl Server {
     fn wire<S: AsRef<str>>(&self, sql: S, values: Values) -> Result<Wire<S>, DbErr> {
         #[cfg(feature = "mysql")]
         if self.inline {
-            return Ok(Wire::Inline(super::inline::inline(sql.as_ref(), &values.0)?));
+            let text = super::inline::inline(sql.as_ref(), &values.0)?;
+            if text.len() <= super::inline::INLINE_MAX {
+                return Ok(Wire::Inline(text));
+            }
+            // Hexadecimal doubles a value: a statement this large is prepared once and
+            // closed (nothing kept), so it fits wherever its values do.
+            return Ok(Wire::Bound(sql, values, false));
         }
         Ok(Wire::Bound(sql, values, self.persistent))
     }

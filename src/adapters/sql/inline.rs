@@ -21,7 +21,9 @@
 //! literal with an introducer is coercible, as a bound parameter is, so a comparison with a
 //! column uses the column's collation (and its index). The placeholders are found by the
 //! same lexer that names the namespace ([`placeholders`]), which skips string literals and
-//! quoted identifiers whole.
+//! quoted identifiers whole. A statement longer than [`INLINE_MAX`] is prepared instead, and
+//! a DSN whose `charset` is not utf8mb4 is refused (the literals are utf8mb4; the session's
+//! character set decides how results come back).
 
 use std::fmt::Write as _;
 
@@ -29,6 +31,12 @@ use sea_orm::DbErr;
 use sea_orm::sea_query::{OptionEnum, Value};
 
 use super::qualify::{Dialect, placeholders};
+
+/// The longest statement sent as text (1 MiB). Hexadecimal doubles a value, so a statement
+/// past this is sent prepared instead — unnamed, closed after it runs — and needs only the
+/// room its values take: the largest rows the store accepts (two 1 MiB JSON documents)
+/// would otherwise pass a 4 MiB `max_allowed_packet` (MySQL 5.7's default).
+pub(crate) const INLINE_MAX: usize = 1 << 20;
 
 /// `sql` (MySQL dialect, `?` placeholders) with each placeholder replaced by the literal of
 /// its value.

@@ -299,3 +299,42 @@ pub async fn limits_lookups_by_hostile_keys_are_not_found_or_invalid_never_backe
         check(store.tokens().count(&filter).await, &what("tokens.count"));
     }
 }
+
+/// The largest user the limits allow — metadata and custom fields each exactly
+/// [`MAX_JSON_BYTES`](crate::model::limits::MAX_JSON_BYTES) of four-byte characters, a name of
+/// 255 of them, a picture URL of [`MAX_TEXT_BYTES`](crate::model::limits::MAX_TEXT_BYTES) — is
+/// created, read back unchanged
+/// and updated to the same size, on every backend (a statement far past what MySQL's text
+/// protocol sends, which then goes prepared).
+pub async fn limits_the_largest_user_the_limits_allow_round_trips(store: &DataPlane) {
+    use crate::model::limits::{MAX_JSON_BYTES, MAX_TEXT_BYTES};
+    // {"k":"😀…"}: 8 bytes of syntax, 4 per emoji; padded with ASCII to the exact limit.
+    let doc = |fill: char| {
+        let emoji = (MAX_JSON_BYTES - 8) / 4;
+        let pad = MAX_JSON_BYTES - 8 - 4 * emoji;
+        let mut s: String = std::iter::repeat_n('😀', emoji).collect();
+        s.extend(std::iter::repeat_n(fill, pad));
+        json!({ "k": s })
+    };
+    let (metadata, custom) = (doc('a'), doc('b'));
+    assert_eq!(serde_json::to_vec(&metadata).map(|b| b.len()).ok(), Some(MAX_JSON_BYTES));
+    let users = store.users();
+    let mut input = CreateUserInput::new("largest@example.com");
+    input.name = Some("😀".repeat(255));
+    let picture = format!("https://example.com/{}", "a".repeat(MAX_TEXT_BYTES - 20));
+    input.picture = Some(picture.clone());
+    input.metadata = metadata.clone();
+    input.custom_fields = custom.clone();
+    let (user, _) = users.create(input).await.expect("the largest user the limits allow");
+    let back = users.get_by_id(user.id).await.expect("read back");
+    assert_eq!(back.metadata, metadata, "metadata changed on the way");
+    assert_eq!(back.custom_fields, custom, "custom fields changed on the way");
+    assert_eq!(back.name.as_deref().map(|n| n.chars().count()), Some(255), "name changed on the way");
+    assert_eq!(back.picture.as_deref(), Some(picture.as_str()), "picture changed on the way");
+    let update =
+        UpdateUserInput { metadata: Some(doc('c')), custom_fields: Some(doc('d')), ..Default::default() };
+    let updated = users.update(user.id, update).await.expect("update to the same size");
+    assert_eq!(updated.metadata, doc('c'));
+    let back = users.get_by_id(user.id).await.expect("read back after the update");
+    assert_eq!(back.custom_fields, doc('d'), "custom fields changed on the update");
+}

@@ -150,6 +150,7 @@ macro_rules! data_plane_cases {
             limits_stored_times_outside_the_storable_range_are_invalid_input,
             limits_overlong_and_nul_strings_are_invalid_input_on_every_write,
             limits_lookups_by_hostile_keys_are_not_found_or_invalid_never_backend,
+            limits_the_largest_user_the_limits_allow_round_trips,
         }
     };
 }
