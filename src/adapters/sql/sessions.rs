@@ -12,7 +12,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{TimeZone, Utc};
 use entity::sessions;
-use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{
     ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
 };
@@ -98,20 +98,6 @@ fn active_at(now: sea_orm::prelude::DateTimeWithTimeZone) -> Condition {
     Condition::all().add(sessions::Column::RevokedAt.is_null()).add(sessions::Column::ExpiresAt.gt(now))
 }
 
-/// `search` as a case-insensitive `LIKE` pattern, with `%`, `_` and `\` taken literally.
-fn like_pattern(search: &str) -> LikeExpr {
-    let mut escaped = String::with_capacity(search.len() + 2);
-    escaped.push('%');
-    for c in search.to_lowercase().chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            escaped.push('\\');
-        }
-        escaped.push(c);
-    }
-    escaped.push('%');
-    LikeExpr::new(escaped).escape('\\')
-}
-
 fn filtered(filter: &SessionFilter) -> Select<sessions::Entity> {
     let now = now_db();
     let mut select = sessions::Entity::find();
@@ -139,7 +125,8 @@ fn filtered(filter: &SessionFilter) -> Select<sessions::Entity> {
             sessions::Column::Country,
             sessions::Column::City,
         ] {
-            any = any.add(Expr::expr(Func::lower(Expr::col(column))).like(like_pattern(search)));
+            any =
+                any.add(Expr::expr(Func::lower(Expr::col(column))).like(super::users::like_contains(search)));
         }
         select = select.filter(any);
     }
