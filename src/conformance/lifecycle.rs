@@ -561,6 +561,8 @@ fn disguises(db: &DbConfig) -> Vec<DbConfig> {
                 with(db.dsn.replace(":5432", ":05432"), db.schema.clone()),
                 with(db.dsn.replace("127.0.0.1:5432", "%2Fvar%2Frun%2Fpostgresql"), db.schema.clone()),
                 with(join(&far, "host=127.0.0.1"), db.schema.clone()),
+                // URL parsers delete tabs and line breaks: `ho\tst` is `host` to the driver.
+                with(join(&far, "ho\tst=127.0.0.1"), db.schema.clone()),
                 with(format!("{base}/other?dbname={database}"), db.schema.clone()),
                 with(join(&db.dsn, &format!("options[search_path]={schema}")), None),
                 with(join(&db.dsn, &format!("%6Fptions=-csearch_path%3D{schema}")), None),
@@ -571,6 +573,7 @@ fn disguises(db: &DbConfig) -> Vec<DbConfig> {
             with(db.dsn.replace("127.0.0.1", "0.0.0.0"), None),
             with(db.dsn.replace(":3306", ":03306"), None),
             with(join(&far, "socket=/run/mysqld/mysqld.sock"), None),
+            with(join(&far, "soc\tket=/run/mysqld/mysqld.sock"), None),
         ],
         _ => vec![
             with(db.dsn.replace("127.0.0.1", "0.0.0.0"), None),
@@ -591,6 +594,9 @@ fn hostile_params(db: &DbConfig) -> Vec<DbConfig> {
             with("charset=utf8mb4;CREATE TABLE x.y (z int)"),
             with("collation=utf8mb4_bin;DO 1"),
             with("charset=latin1"),
+            with("time\tzone=%2B00:00%27;DO%201;SET%20@a=%27"),
+            with("char\nset=latin1"),
+            with("colla\rtion=utf8mb4_bin;DO%201"),
         ],
         _ => Vec::new(),
     }

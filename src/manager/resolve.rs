@@ -117,6 +117,22 @@ fn query_keys(query: &str) -> impl Iterator<Item = String> + '_ {
     })
 }
 
+/// Refuses a DSN holding a control character or whitespace inside it (after trimming its
+/// ends): URL parsers (the drivers use WHATWG's) delete tabs and line breaks before reading
+/// a URL, so `time\tzone=…` or `ho\tst=…` would be a parameter to the driver and not to the
+/// checks here. No valid DSN needs one (a space is `%20`).
+///
+/// Errors: `InvalidInput` (field `dsn`).
+pub(crate) fn refuse_control_characters(redacted: &str, dsn: &str) -> StoreResult<()> {
+    if dsn.trim().chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(StoreError::invalid(
+            "dsn",
+            format!("{redacted} holds a control character or whitespace (write a space as %20)"),
+        ));
+    }
+    Ok(())
+}
+
 /// Refuses a MySQL/MariaDB DSN whose query string carries a value the driver writes into
 /// SQL at connect time (`charset` and `collation` into `SET NAMES`, `timezone` into `SET
 /// time_zone='…'`, unescaped, with multi-statements on): such a value could run statements
@@ -314,6 +330,7 @@ pub fn namespace_key(db: &DbConfig) -> StoreResult<Option<NamespaceKey>> {
             namespace: file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
         }));
     }
+    refuse_control_characters(&db.redacted_dsn(), dsn)?;
     let Some(parts) = split_dsn(dsn) else {
         return Err(StoreError::invalid("dsn", format!("{} is not a URL", db.redacted_dsn())));
     };
@@ -448,6 +465,21 @@ mod tests {
             "%63harset=latin1",
             "timezone=",
         ] {
+            assert!(refuse_unsafe_mysql_params("dsn", bad).is_err(), "{bad} accepted");
+        }
+        for bad in [
+            "mysql://root@h:3306/x?time\tzone=%2B00:00%27;DO%201;SET%20@a=%27",
+            "mysql://root@h:3306/x?char\nset=latin1",
+            "mysql://root@h:3306/x?colla\rtion=utf8mb4_bin;DO%201",
+            "mysql://root@db.elsewhere.invalid:3306/x?soc\tket=/run/mysqld/mysqld.sock",
+            "postgres://postgres@db.elsewhere.invalid:5432/test?ho\tst=127.0.0.1",
+            "mysql://root@h:3306/x?timezone=UTC x",
+        ] {
+            let driver = if bad.starts_with("mysql") { "mysql" } else { "postgres" };
+            let db = DbConfig::new(driver, bad);
+            assert!(namespace_key(&db).is_err(), "{bad:?} accepted");
+        }
+        for bad in [] as [&str; 0] {
             assert!(refuse_unsafe_mysql_params("dsn", bad).is_err(), "{bad} accepted");
         }
         for good in [

@@ -62,6 +62,7 @@ pub(crate) fn check_namespace(field: &str, name: &str) -> StoreResult<()> {
 /// Checks that the DSN belongs to the engine (`mariadb://` is accepted as `mysql://`).
 fn normalise_dsn(backend: SqlBackend, dsn: &str) -> StoreResult<String> {
     let dsn = dsn.trim();
+    crate::manager::resolve::refuse_control_characters(&redact_dsn(dsn), dsn)?;
     let ok = match backend {
         SqlBackend::Postgres => dsn.starts_with("postgres://") || dsn.starts_with("postgresql://"),
         SqlBackend::MySql => dsn.starts_with("mysql://") || dsn.starts_with("mariadb://"),
@@ -189,6 +190,31 @@ fn sets_statement_cache(dsn: &str) -> bool {
     })
 }
 
+/// The driver's options for a MySQL/MariaDB DSN, as every store connection to that server
+/// uses them: after the driver has read the DSN, its character set is utf8mb4 and its
+/// session time zone UTC whatever the DSN said, and a collation that is not a plain
+/// `utf8mb4_` name is refused — the driver writes these into `SET` statements at connect,
+/// unescaped, so this holds even for a DSN that reached here past the namespace guard.
+///
+/// Errors: `InvalidInput` for a DSN the driver cannot read or a collation it would write
+/// into SQL unchecked.
+#[cfg(feature = "mysql")]
+pub(crate) fn mysql_options(dsn: &str) -> StoreResult<sqlx::mysql::MySqlConnectOptions> {
+    #[allow(unused_imports)]
+    use sqlx::ConnectOptions as _;
+    let opts = sqlx::mysql::MySqlConnectOptions::from_str(dsn).map_err(|e| config_error(dsn, e))?;
+    if let Some(collation) = opts.get_collation()
+        && !(collation.to_ascii_lowercase().starts_with("utf8mb4_")
+            && collation.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+    {
+        return Err(StoreError::invalid(
+            "dsn",
+            format!("{}: collation must be a utf8mb4_ name", redact_dsn(dsn)),
+        ));
+    }
+    Ok(opts.charset("utf8mb4").timezone(Some("+00:00".to_string())).disable_statement_logging())
+}
+
 /// The pool of one server, opened lazily (no connection yet).
 pub(crate) fn open_server(backend: SqlBackend, cfg: &ServerConfig) -> StoreResult<Server> {
     #[allow(unused_imports)]
@@ -213,9 +239,7 @@ pub(crate) fn open_server(backend: SqlBackend, cfg: &ServerConfig) -> StoreResul
         }
         #[cfg(feature = "mysql")]
         SqlBackend::MySql => {
-            let opts = sqlx::mysql::MySqlConnectOptions::from_str(&dsn)
-                .map_err(|e| config_error(&dsn, e))?
-                .disable_statement_logging();
+            let opts = mysql_options(&dsn)?;
             SqlPool::MySql(shared_pool_options(max, cfg.acquire_timeout).connect_lazy_with(opts))
         }
         #[cfg(feature = "sqlite")]
@@ -371,14 +395,11 @@ async fn provision_mysql(_server: &Server, _namespace: Option<&str>) -> StoreRes
 
 #[cfg(feature = "mysql")]
 async fn provision_mysql(server: &Server, namespace: Option<&str>) -> StoreResult<()> {
-    use sqlx::ConnectOptions as _;
     let backend = SqlBackend::MySql;
     let Some(database) = namespace else {
         return Err(StoreError::invalid("dsn", "a MySQL/MariaDB tenant database needs a name"));
     };
-    let opts = sqlx::mysql::MySqlConnectOptions::from_str(&server.dsn)
-        .map_err(|e| config_error(&server.dsn, e))?
-        .disable_statement_logging();
+    let opts = mysql_options(&server.dsn)?;
     // One connection of its own: the lock and `USE` are session state, gone when it closes.
     let pool = sqlx::mysql::MySqlPoolOptions::new()
         .max_connections(1)

@@ -32,11 +32,13 @@ use sea_orm::sea_query::{OptionEnum, Value};
 
 use super::qualify::{Dialect, placeholders};
 
-/// The longest statement sent as text (1 MiB). Hexadecimal doubles a value, so a statement
+/// The longest statement sent as text (256 KiB). Hexadecimal doubles a value, so a statement
 /// past this is sent prepared instead — unnamed, closed after it runs — and needs only the
 /// room its values take: the largest rows the store accepts (two 1 MiB JSON documents)
-/// would otherwise pass a 4 MiB `max_allowed_packet` (MySQL 5.7's default).
-pub(crate) const INLINE_MAX: usize = 1 << 20;
+/// would otherwise pass a 4 MiB `max_allowed_packet` (MySQL 5.7's default). Well below the
+/// smallest default any MySQL or MariaDB has shipped (1 MiB), so a text statement fits every
+/// server whose values fit.
+pub(crate) const INLINE_MAX: usize = 256 << 10;
 
 /// `sql` (MySQL dialect, `?` placeholders) with each placeholder replaced by the literal of
 /// its value.
