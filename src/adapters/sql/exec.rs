@@ -212,44 +212,29 @@ pub(crate) enum Wire<S> {
 
 /// Runs one statement (`$method`: `execute`, `fetch_optional` or `fetch_all`) on `$exec`.
 macro_rules! run {
-    ($exec:expr, $wire:expr, execute) => {
+    (@send $exec:expr, $wire:expr, $method:ident) => {
         match $wire {
             Wire::Bound(sql, values, persistent) => {
                 sqlx::query_with(sqlx::AssertSqlSafe(sql), SqlxValues(values))
                     .persistent(persistent)
-                    .execute($exec)
+                    .$method($exec)
                     .await
             }
-            Wire::Inline(sql) => sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute($exec).await,
+            Wire::Inline(sql) => sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).$method($exec).await,
         }
-        .map(ExecResult::from)
-        .map_err(sqlx_error_to_exec_err)
+    };
+    ($exec:expr, $wire:expr, execute) => {
+        run!(@send $exec, $wire, execute).map(ExecResult::from).map_err(sqlx_error_to_exec_err)
     };
     ($exec:expr, $wire:expr, fetch_optional) => {
-        match $wire {
-            Wire::Bound(sql, values, persistent) => {
-                sqlx::query_with(sqlx::AssertSqlSafe(sql), SqlxValues(values))
-                    .persistent(persistent)
-                    .fetch_optional($exec)
-                    .await
-            }
-            Wire::Inline(sql) => sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).fetch_optional($exec).await,
-        }
-        .map(|row| row.map(QueryResult::from))
-        .map_err(sqlx_error_to_query_err)
+        run!(@send $exec, $wire, fetch_optional)
+            .map(|row| row.map(QueryResult::from))
+            .map_err(sqlx_error_to_query_err)
     };
     ($exec:expr, $wire:expr, fetch_all) => {
-        match $wire {
-            Wire::Bound(sql, values, persistent) => {
-                sqlx::query_with(sqlx::AssertSqlSafe(sql), SqlxValues(values))
-                    .persistent(persistent)
-                    .fetch_all($exec)
-                    .await
-            }
-            Wire::Inline(sql) => sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).fetch_all($exec).await,
-        }
-        .map(|rows| rows.into_iter().map(QueryResult::from).collect())
-        .map_err(sqlx_error_to_query_err)
+        run!(@send $exec, $wire, fetch_all)
+            .map(|rows| rows.into_iter().map(QueryResult::from).collect())
+            .map_err(sqlx_error_to_query_err)
     };
     ($exec:expr, $sql:expr, raw) => {
         sqlx::raw_sql(sqlx::AssertSqlSafe($sql))
