@@ -176,12 +176,11 @@ impl GlobalControlPlane {
         };
         // The operator's DSN, checked as tenants' are: no control characters, and on MySQL
         // no value the driver would write into SQL at connect.
-        let redacted = config.db.redacted_dsn();
-        crate::manager::resolve::refuse_control_characters(&redacted, &config.db.dsn)?;
-        if backend == DbBackend::MySql {
-            let query = config.db.dsn.split_once('?').map_or("", |(_, q)| q);
-            crate::manager::resolve::refuse_unsafe_mysql_params(&redacted, query)?;
-        }
+        crate::manager::resolve::check_dsn_text(
+            backend == DbBackend::MySql,
+            &config.db.redacted_dsn(),
+            &config.db.dsn,
+        )?;
         let mut options = ConnectOptions::new(config.db.dsn.clone());
         options.max_connections(5).min_connections(1).sqlx_logging(false);
         if backend == DbBackend::Postgres

@@ -62,7 +62,7 @@ pub(crate) fn check_namespace(field: &str, name: &str) -> StoreResult<()> {
 /// Checks that the DSN belongs to the engine (`mariadb://` is accepted as `mysql://`).
 fn normalise_dsn(backend: SqlBackend, dsn: &str) -> StoreResult<String> {
     let dsn = dsn.trim();
-    crate::manager::resolve::refuse_control_characters(&redact_dsn(dsn), dsn)?;
+    crate::manager::resolve::check_dsn_text(backend == SqlBackend::MySql, &redact_dsn(dsn), dsn)?;
     let ok = match backend {
         SqlBackend::Postgres => dsn.starts_with("postgres://") || dsn.starts_with("postgresql://"),
         SqlBackend::MySql => dsn.starts_with("mysql://") || dsn.starts_with("mariadb://"),
@@ -93,8 +93,6 @@ pub(crate) fn locate(backend: SqlBackend, db: &DbConfig) -> StoreResult<Location
             Ok(Location { server: dsn, namespace: schema.map(str::to_string) })
         }
         SqlBackend::MySql => {
-            let query = dsn.split_once('?').map_or("", |(_, q)| q);
-            crate::manager::resolve::refuse_unsafe_mysql_params(&redact_dsn(&dsn), query)?;
             let (server, database) = split_mysql_dsn(&dsn);
             let Some(database) = database else {
                 return Err(StoreError::invalid("dsn", format!("{} names no database", redact_dsn(&dsn))));
