@@ -529,30 +529,26 @@ struct Load {
 }
 
 impl Load {
-    /// `calls` calls of `for_tenant` + `users.get_by_id` from [`TASKS`] tasks, call `i` on
-    /// `targets[i % len]`: (ops/s, failed calls).
-    async fn once(mgr: &Manager, targets: Arc<Vec<(String, Uuid)>>, calls: u64) -> (f64, u64) {
+    /// `calls` calls of `call(i)` for `i` in `0..calls`, from [`TASKS`] tasks: (ops/s, calls
+    /// that returned `false`).
+    async fn drive<F, Fut>(calls: u64, call: F) -> (f64, u64)
+    where
+        F: Fn(u64) -> Fut + Clone + Send + 'static,
+        Fut: std::future::Future<Output = bool> + Send,
+    {
         let next = Arc::new(AtomicU64::new(0));
         let failed = Arc::new(AtomicU64::new(0));
         let start = Instant::now();
         let mut set = tokio::task::JoinSet::new();
         for _ in 0..TASKS {
-            let (m, targets, next, failed) = (mgr.clone(), targets.clone(), next.clone(), failed.clone());
+            let (call, next, failed) = (call.clone(), next.clone(), failed.clone());
             set.spawn(async move {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     if i >= calls {
                         break;
                     }
-                    let (slug, id) = &targets[(i % targets.len() as u64) as usize];
-                    let ok = match m.for_tenant(slug).await {
-                        Ok(access) => match access.users() {
-                            Ok(users) => users.get_by_id(*id).await.is_ok(),
-                            Err(_) => false,
-                        },
-                        Err(_) => false,
-                    };
-                    if !ok {
+                    if !call(i).await {
                         failed.fetch_add(1, Ordering::Relaxed);
                     }
                 }
@@ -562,31 +558,39 @@ impl Load {
         (calls as f64 / start.elapsed().as_secs_f64(), failed.load(Ordering::Relaxed))
     }
 
+    /// `calls` calls of `for_tenant` + `users.get_by_id` from [`TASKS`] tasks, call `i` on
+    /// `targets[i % len]`: (ops/s, failed calls).
+    async fn once(mgr: &Manager, targets: Arc<Vec<(String, Uuid)>>, calls: u64) -> (f64, u64) {
+        let mgr = mgr.clone();
+        Self::drive(calls, move |i| {
+            let (m, targets) = (mgr.clone(), targets.clone());
+            async move {
+                let (slug, id) = &targets[(i % targets.len() as u64) as usize];
+                match m.for_tenant(slug).await {
+                    Ok(access) => match access.users() {
+                        Ok(users) => users.get_by_id(*id).await.is_ok(),
+                        Err(_) => false,
+                    },
+                    Err(_) => false,
+                }
+            }
+        })
+        .await
+    }
+
     /// The hand-written counterpart of [`Load::once`]: `calls` reads by hand with sqlx on
     /// `raw` (a pool of its own built as the store builds its server pools), call `i` on
     /// `targets[i % len]`: (ops/s, failed calls).
     async fn once_raw(raw: &Raw, targets: Arc<Vec<(Arc<str>, Uuid)>>, calls: u64) -> (f64, u64) {
-        let next = Arc::new(AtomicU64::new(0));
-        let failed = Arc::new(AtomicU64::new(0));
-        let start = Instant::now();
-        let mut set = tokio::task::JoinSet::new();
-        for _ in 0..TASKS {
-            let (raw, targets, next, failed) = (raw.clone(), targets.clone(), next.clone(), failed.clone());
-            set.spawn(async move {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= calls {
-                        break;
-                    }
-                    let (sql, id) = &targets[(i % targets.len() as u64) as usize];
-                    if super::hot::raw_user_by_id(&raw, sql.clone(), *id).await.is_err() {
-                        failed.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-            });
-        }
-        while set.join_next().await.is_some() {}
-        (calls as f64 / start.elapsed().as_secs_f64(), failed.load(Ordering::Relaxed))
+        let raw = raw.clone();
+        Self::drive(calls, move |i| {
+            let (raw, targets) = (raw.clone(), targets.clone());
+            async move {
+                let (sql, id) = &targets[(i % targets.len() as u64) as usize];
+                super::hot::raw_user_by_id(&raw, sql.clone(), *id).await.is_ok()
+            }
+        })
+        .await
     }
 
     /// The hand-written load over many tenants and on one, alternating as [`Load::measure`]
