@@ -567,9 +567,16 @@ fn disguises(db: &DbConfig) -> Vec<DbConfig> {
                 with(join(&db.dsn, &format!("options[search_path]={schema}")), None),
                 with(join(&db.dsn, &format!("%6Fptions=-csearch_path%3D{schema}")), None),
                 with(join(&db.dsn, &format!("options=-csearch-path%3D{schema}")), None),
+                // Path spellings URL parsers resolve to the same database.
+                with(format!("{base}/x/../{database}"), db.schema.clone()),
+                with(format!("{base}/./{database}"), db.schema.clone()),
+                with(format!("{base}//{database}"), db.schema.clone()),
+                with(format!("{base}/x/%2e%2E/{database}"), db.schema.clone()),
+                with(format!("{base}/x@db.elsewhere.invalid/../{database}"), db.schema.clone()),
             ]
         }
         "mysql" => vec![
+            with(db.dsn.rsplit_once('/').map(|(b, d)| format!("{b}/x/../{d}")).unwrap_or_default(), None),
             with(db.dsn.replace("127.0.0.1", "0.0.0.0"), None),
             with(db.dsn.replace(":3306", ":03306"), None),
             with(join(&far, "socket=/run/mysqld/mysqld.sock"), None),

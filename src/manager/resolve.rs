@@ -93,15 +93,17 @@ fn split_dsn(dsn: &str) -> Option<DsnParts<'_>> {
         Some(i) => (&rest[..i], rest[i + 1..].split('#').next().unwrap_or("")),
         None => (rest, ""),
     };
-    // User info ends at the last '@' before the path (passwords are percent-encoded).
-    let path_start = before_query.rfind('@').map(|i| i + 1).unwrap_or(0);
-    let (authority, path) = match before_query[path_start..].find('/') {
-        Some(i) => (&before_query[path_start..path_start + i], &before_query[path_start + i + 1..]),
-        None => (&before_query[path_start..], ""),
+    // The authority ends at the first '/' (as URL parsers read it: an '@' after that is part
+    // of the path); user info ends at the last '@' inside it.
+    let (authority, path) = match before_query.find('/') {
+        Some(i) => (&before_query[..i], &before_query[i + 1..]),
+        None => (before_query, ""),
     };
-    let user =
-        path_start.checked_sub(1).map_or("", |end| before_query[..end].split(':').next().unwrap_or(""));
-    Some(DsnParts { user, hosts: authority, path, query })
+    let (user, hosts) = match authority.rfind('@') {
+        Some(i) => (authority[..i].split(':').next().unwrap_or(""), &authority[i + 1..]),
+        None => ("", authority),
+    };
+    Some(DsnParts { user, hosts, path, query })
 }
 
 /// The name of each parameter of a query string: percent-decoded (`+` as a space),
@@ -348,6 +350,16 @@ pub fn namespace_key(db: &DbConfig) -> StoreResult<Option<NamespaceKey>> {
         return Err(StoreError::invalid("dsn", format!("{} is not a URL", db.redacted_dsn())));
     };
     refuse_target_params(db, engine, parts.query)?;
+    // The database is one path segment. URL parsers (the drivers') resolve `.` and `..`
+    // segments and drop a leading `/`, so `/x/../victim`, `/./victim` and `//victim` all
+    // reach `victim` while naming something else here.
+    let database = decode(parts.path);
+    if database.contains('/') || database == "." || database == ".." {
+        return Err(StoreError::invalid(
+            "dsn",
+            format!("{}: the database must be one path segment (no `/`, `.` or `..`)", db.redacted_dsn()),
+        ));
+    }
     Ok(Some(match engine {
         "postgres" => {
             let hosts = parts.hosts;
@@ -466,6 +478,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_at_sign_after_the_authority_is_path_not_user_info() {
+        // URL parsers end the authority at the first '/': the host is 127.0.0.1 and the
+        // database `x@far.invalid/../test` (refused as more than one segment), not a host
+        // `far.invalid` with a user `postgres@127.0.0.1:5432/x`.
+        let db = DbConfig::new("postgres", "postgres://postgres@127.0.0.1:5432/x@far.invalid/../test");
+        assert!(namespace_key(&db).is_err());
+        let db = DbConfig::new("postgres", "postgres://u:p%40ss@127.0.0.1:5432/test");
+        let k = namespace_key(&db).expect("key").expect("some");
+        assert_eq!(k.server, "postgres://localhost:5432");
+    }
+
+    #[test]
     fn mysql_parameters_written_into_sql_at_connect_are_refused() {
         for bad in [
             "timezone=%2B00%3A00%27%3BDROP%20DATABASE%20x%3BSET%20%40a%3D%27",
@@ -486,6 +510,12 @@ mod tests {
             "mysql://root@h:3306/x?colla\rtion=utf8mb4_bin;DO%201",
             "mysql://root@db.elsewhere.invalid:3306/x?soc\tket=/run/mysqld/mysqld.sock",
             "postgres://postgres@db.elsewhere.invalid:5432/test?ho\tst=127.0.0.1",
+            "postgres://postgres@127.0.0.1:5432/x/../test",
+            "postgres://postgres@127.0.0.1:5432/./test",
+            "postgres://postgres@127.0.0.1:5432//test",
+            "postgres://postgres@127.0.0.1:5432/x/%2e%2E/test",
+            "postgres://postgres@127.0.0.1:5432/%2e%2e",
+            "mysql://root@127.0.0.1:3306/x/../test",
             "mysql://root@h:3306/x?timezone=UTC x",
         ] {
             let driver = if bad.starts_with("mysql") { "mysql" } else { "postgres" };

@@ -181,7 +181,7 @@ impl GlobalControlPlane {
             &config.db.redacted_dsn(),
             &config.db.dsn,
         )?;
-        let mut options = ConnectOptions::new(config.db.dsn.clone());
+        let mut options = ConnectOptions::new(config.db.dsn.trim().to_string());
         options.max_connections(5).min_connections(1).sqlx_logging(false);
         if backend == DbBackend::Postgres
             && let Some(schema) = config.db.schema.as_deref().filter(|s| !s.is_empty())
